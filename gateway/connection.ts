@@ -1,0 +1,218 @@
+// One closure per WebSocket connection: reading with a bound on calls in flight, replies, heartbeat, close.
+import { randomBytes } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import type { Dispatcher } from '../protocol/dispatch';
+import { errorReply } from '../protocol/dispatch';
+import { MessageType } from '../protocol/frame';
+import type { Caller, Connection } from '../protocol/handler';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+
+/** Close codes the gateway uses (RFC 6455). */
+export const CloseCode = {
+  GoingAway: 1001,
+  PolicyViolation: 1008,
+  TooBig: 1009,
+} as const;
+
+/** Turns a bound SessionToken into its caller (refreshing the idle TTL), or null when it is no longer live. */
+export type SessionResolver = (sessionToken: string) => Promise<Caller | null>;
+
+export interface ConnectionEnv {
+  readonly config: Config;
+  readonly dispatcher: Dispatcher;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly resolveSession: SessionResolver;
+  /** True once shutdown has begun: new calls are refused, calls in flight finish. */
+  isShuttingDown(): boolean;
+}
+
+/** What the gateway keeps of each open socket. */
+export interface LiveConnection {
+  readonly id: string;
+  readonly connection: Connection;
+  /** Resolves when no call is in flight (at once if none). */
+  idle(): Promise<void>;
+  /** Closes with a code; resolves when the socket is closed. */
+  close(code: number, reason: string): Promise<void>;
+}
+
+export function newConnectionId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+export function serveConnection(
+  ws: WebSocket,
+  clientAddress: string,
+  env: ConnectionEnv,
+  onClosed: (live: LiveConnection) => void,
+): LiveConnection {
+  const { config, dispatcher, logger, metrics } = env;
+  const id = newConnectionId();
+  const log = logger.child({ conn: id });
+  const openedAt = Date.now();
+  const abort = new AbortController();
+  const waiting: string[] = [];
+  const idleWaiters: (() => void)[] = [];
+  let inflight = 0;
+  let paused = false;
+  let badInARow = 0;
+  let calls = 0;
+  let closing = false;
+  let alive = true;
+  let sessionToken: string | null = null;
+
+  const connection: Connection = {
+    id,
+    transport: 'ws',
+    clientAddress,
+    currentCaller: () => (sessionToken === null ? Promise.resolve(null) : env.resolveSession(sessionToken)),
+    bindSession: (token) => {
+      sessionToken = token;
+    },
+  };
+
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+
+  function closeWith(code: number, reason: string): void {
+    if (closing) return;
+    closing = true;
+    ws.close(code, reason);
+  }
+
+  function send(text: string, m: MessageType): void {
+    if (closing) return;
+    ws.send(text);
+    badInARow = m === MessageType.Error ? badInARow + 1 : 0;
+    if (badInARow >= config.maxBadFrames) {
+      log.warn({ badFrames: badInARow }, 'closing connection: too many bad frames in a row');
+      closeWith(CloseCode.PolicyViolation, 'Too many bad frames');
+    } else if (ws.bufferedAmount > config.maxBufferedBytes) {
+      log.warn({ bufferedBytes: ws.bufferedAmount }, 'closing connection: client is not reading its replies');
+      closeWith(CloseCode.PolicyViolation, 'Client not reading');
+    }
+  }
+
+  function settleIdle(): void {
+    if (inflight > 0 || waiting.length > 0) return;
+    for (const resolve of idleWaiters.splice(0)) resolve();
+  }
+
+  /** Starts waiting calls while the bound allows; stops reading the socket while it does not. */
+  function pump(): void {
+    while (inflight < config.maxInflightPerConnection && waiting.length > 0) {
+      start(waiting.shift()!);
+    }
+    const full = inflight >= config.maxInflightPerConnection;
+    if (full && !paused) {
+      paused = true;
+      ws.pause();
+    } else if (!full && paused) {
+      paused = false;
+      ws.resume();
+    }
+    settleIdle();
+  }
+
+  function start(text: string): void {
+    if (env.isShuttingDown()) {
+      const reply = errorReply(sequenceOf(text), '', {
+        result: false,
+        errormsg: 'Server Error',
+        errorcode: 102,
+        detail: 'Gateway is shutting down; reconnect',
+      });
+      send(reply.text, MessageType.Reply);
+      return;
+    }
+    inflight++;
+    calls++;
+    dispatcher
+      .dispatch(text, connection, abort.signal)
+      .then((reply) => send(reply.text, reply.m))
+      .catch((error: unknown) => log.error({ err: error }, 'dispatch failed')) // dispatch never throws; kept for safety
+      .finally(() => {
+        inflight--;
+        pump();
+      });
+  }
+
+  ws.on('message', (data, isBinary) => {
+    if (closing) return;
+    if (isBinary) {
+      const reply = errorReply(0, '', {
+        result: false,
+        errormsg: 'Invalid Response',
+        errorcode: 100,
+        detail: 'Binary frames are not supported; send JSON text',
+      });
+      send(reply.text, reply.m);
+      return;
+    }
+    waiting.push(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
+    pump();
+  });
+
+  ws.on('pong', () => {
+    alive = true;
+  });
+  const heartbeat = setInterval(() => {
+    if (!alive) {
+      log.warn('terminating connection: no pong within the heartbeat interval');
+      ws.terminate();
+      return;
+    }
+    alive = false;
+    ws.ping();
+  }, config.heartbeatIntervalMs);
+  heartbeat.unref();
+
+  // errors (bad UTF-8, oversize frames, resets) are followed by 'close'; without a listener they would crash
+  ws.on('error', (error: Error & { code?: string }) => {
+    log.info({ reason: error.code ?? error.message }, 'connection error');
+  });
+
+  ws.on('close', (code: number, reason: Buffer) => {
+    clearInterval(heartbeat);
+    abort.abort();
+    waiting.length = 0;
+    metrics.connectionsOpen.dec();
+    log.info(
+      { code, reason: reason.toString('utf8').slice(0, 120), calls, seconds: (Date.now() - openedAt) / 1000 },
+      'connection closed',
+    );
+    settleIdle();
+    onClosed(live);
+  });
+
+  metrics.connectionsOpen.inc();
+  metrics.connectionsTotal.inc();
+  log.info({ address: clientAddress }, 'connection open');
+
+  const live: LiveConnection = {
+    id,
+    connection,
+    idle: () =>
+      inflight === 0 && waiting.length === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => idleWaiters.push(resolve)),
+    close: (code, reason) => {
+      if (ws.readyState === ws.CLOSED) return Promise.resolve();
+      closeWith(code, reason);
+      return closed;
+    },
+  };
+  return live;
+}
+
+/** The sequence number of a frame, if it can be read, for replies that do not decode it fully. */
+function sequenceOf(text: string): number {
+  try {
+    const value = JSON.parse(text) as { i?: unknown };
+    return Number.isSafeInteger(value.i) ? (value.i as number) : 0;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,43 @@
+// The gateway process: config from the environment, listen, and a graceful exit on SIGTERM/SIGINT.
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './logger';
+import { createGateway } from './server';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`oms-gateway: ${error.message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel);
+  const gateway = createGateway(config, { logger });
+  const address = await gateway.listen();
+  logger.info({ host: address.address, port: address.port, store: gateway.services.store.kind }, 'gateway listening');
+  if (gateway.services.store.kind === 'memory') {
+    logger.warn('embedded in-memory store: single process, keeps nothing across restarts; set REDIS_URL for production');
+  }
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    gateway.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`oms-gateway: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

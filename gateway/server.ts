@@ -1,0 +1,205 @@
+// Builds a gateway (HTTP server + WebSocket upgrades + routes) apart from listening; close() undoes it in reverse.
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import { handlers as defaultHandlers } from '../handlers';
+import type { Handler, Services } from '../handlers/context';
+import { createDispatcher } from '../protocol/dispatch';
+import type { CallOutcome, Dispatcher } from '../protocol/dispatch';
+import { systemClock } from './clock';
+import type { Clock } from './clock';
+import type { Config } from './config';
+import { CloseCode, serveConnection } from './connection';
+import type { LiveConnection, SessionResolver } from './connection';
+import { findRoute, sendJson } from './http-routes';
+import type { Route } from './http-routes';
+import { createLogger } from './logger';
+import type { Logger } from './logger';
+import { createMetrics } from './metrics';
+import type { Metrics } from './metrics';
+import { createMemoryStore } from './store/memory-store';
+import { createRedisStore } from './store/redis-store';
+import type { Store } from './store/store';
+
+/** Parts a caller may supply; whatever is not supplied the gateway creates, and then also closes. */
+export interface GatewayDeps {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly store?: Store;
+  readonly handlers?: readonly Handler[];
+  readonly resolveSession?: SessionResolver;
+}
+
+export interface Gateway {
+  listen(): Promise<AddressInfo>;
+  /** Stops accepting, lets calls in flight finish (bounded), closes sockets with 1001, then the store. */
+  close(): Promise<void>;
+  address(): AddressInfo;
+  readonly services: Services;
+  readonly dispatcher: Dispatcher;
+  readonly metrics: Metrics;
+  /** Open WebSocket connections. */
+  readonly connections: ReadonlySet<LiveConnection>;
+}
+
+const WS_PATH = /^\/(wsgateway\/?)?$/i;
+
+export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const clock = deps.clock ?? systemClock;
+  const ownsStore = deps.store === undefined;
+  const store =
+    deps.store ?? (config.redis ? createRedisStore(config.redis, logger) : createMemoryStore(clock));
+  const services: Services = { config, store, clock, logger };
+  const metrics = createMetrics();
+  const handlers = deps.handlers ?? defaultHandlers;
+  const dispatcher = createDispatcher(handlers, { services, onCall: (outcome) => recordCall(outcome) });
+  const connections = new Set<LiveConnection>();
+  let shuttingDown = false;
+  let closedPromise: Promise<void> | undefined;
+
+  function recordCall(outcome: CallOutcome): void {
+    const name = dispatcher.has(outcome.name) ? outcome.name : '(unknown)';
+    metrics.calls.inc({ function: name, errorcode: String(outcome.errorcode) });
+    metrics.callSeconds.observe({ function: name }, outcome.seconds);
+    if (outcome.errorcode === 0) return;
+    const fields = {
+      conn: outcome.connection.id,
+      transport: outcome.connection.transport,
+      function: name,
+      errorcode: outcome.errorcode,
+      detail: outcome.detail,
+      userId: outcome.caller?.userId,
+    };
+    if (outcome.unexpected !== undefined) logger.error({ ...fields, err: outcome.unexpected }, 'call failed');
+    else logger.warn(fields, 'call failed');
+  }
+
+  const routes: Route[] = [
+    { method: 'GET', path: '/healthz', handle: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
+    {
+      method: 'GET',
+      path: '/readyz',
+      handle: async (_req, res) => {
+        try {
+          await store.ping();
+          sendJson(res, shuttingDown ? 503 : 200, { status: shuttingDown ? 'shutting down' : 'ready', store: store.kind });
+        } catch {
+          sendJson(res, 503, { status: 'store unreachable', store: store.kind });
+        }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handle: async (_req, res) => {
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+        res.end(text);
+      },
+    },
+  ];
+
+  function handleRequest(request: IncomingMessage, response: ServerResponse): void {
+    const url = new URL(request.url ?? '/', 'http://gateway.invalid');
+    const route = findRoute(routes, request.method ?? 'GET', url.pathname);
+    if (route === undefined) return sendJson(response, 404, { error: 'Not Found' });
+    if (route === 'method') return sendJson(response, 405, { error: 'Method Not Allowed' });
+    Promise.resolve(route.handle(request, response, url)).catch((error: unknown) => {
+      logger.error({ err: error, path: url.pathname }, 'http route failed');
+      if (!response.headersSent) sendJson(response, 500, { error: 'Internal Server Error' });
+      else response.destroy();
+    });
+  }
+
+  const server = createServer(handleRequest);
+  // per-message deflate off: OMS frames are small, and compression costs CPU and memory per socket
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false });
+
+  function clientAddressOf(request: IncomingMessage): string {
+    const direct = request.socket.remoteAddress ?? 'unknown';
+    if (!config.trustProxy) return direct;
+    const forwarded = request.headers['x-forwarded-for'];
+    const last = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? '')).split(',').pop()?.trim();
+    return last || direct;
+  }
+
+  function refuseUpgrade(socket: Socket, status: number, text: string): void {
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+
+  server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => undefined); // a peer that resets mid-upgrade must not crash the process
+    const url = new URL(request.url ?? '/', 'http://gateway.invalid');
+    if (!WS_PATH.test(url.pathname)) return refuseUpgrade(socket, 404, 'Not Found');
+    if (shuttingDown) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
+      const live = serveConnection(
+        ws,
+        clientAddressOf(request),
+        {
+          config,
+          dispatcher,
+          logger,
+          metrics,
+          resolveSession: deps.resolveSession ?? (() => Promise.resolve(null)),
+          isShuttingDown: () => shuttingDown,
+        },
+        (closed) => connections.delete(closed),
+      );
+      connections.add(live);
+    });
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  function address(): AddressInfo {
+    const value = server.address();
+    if (value === null || typeof value === 'string') throw new Error('gateway is not listening');
+    return value;
+  }
+
+  function listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve(address());
+      });
+    });
+  }
+
+  async function shutdown(): Promise<void> {
+    shuttingDown = true;
+    const stopListening = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    const drained = Promise.all([...connections].map((live) => live.idle()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
+    });
+    if ((await Promise.race([drained, timedOut])) === 'timeout') {
+      logger.warn({ connections: connections.size }, 'shutdown timeout: closing with calls still in flight');
+    }
+    clearTimeout(timer);
+    await Promise.all([...connections].map((live) => live.close(CloseCode.GoingAway, 'Gateway shutting down')));
+    wss.close();
+    server.closeAllConnections();
+    await stopListening;
+    if (ownsStore) await store.close();
+    logger.info('gateway closed');
+  }
+
+  return {
+    listen,
+    close: () => (closedPromise ??= shutdown()),
+    address,
+    services,
+    dispatcher,
+    metrics,
+    connections,
+  };
+}

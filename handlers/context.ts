@@ -1,0 +1,22 @@
+// What every handler receives besides its payload: the services, bound to this gateway's types.
+import type { Config } from '../gateway/config';
+import type { Clock } from '../gateway/clock';
+import type { Logger } from '../gateway/logger';
+import type { Store } from '../gateway/store/store';
+import { defineHandler as defineGeneric } from '../protocol/handler';
+import type { CallContext as GenericCallContext, HandlerDefinition } from '../protocol/handler';
+import type { PayloadSchema } from '../protocol/payload';
+
+export interface Services {
+  readonly config: Config;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export type CallContext = GenericCallContext<Services>;
+export type Handler = HandlerDefinition<Services>;
+
+export function defineHandler<S extends PayloadSchema>(definition: HandlerDefinition<Services, S>): Handler {
+  return defineGeneric(definition);
+}
