@@ -24,6 +24,8 @@ const EnvSchema = z.object({
   MAX_BAD_FRAMES: integer(1, 1_000_000).default(50),
   /** ws ping interval; a peer that misses one is terminated, default 30000 ms */
   HEARTBEAT_INTERVAL_MS: integer(10, 3_600_000).default(30_000),
+  /** how long a closing socket waits for the peer's close frame before dropping it, default 5000 ms */
+  CLOSE_TIMEOUT_MS: integer(10, 60_000).default(5000),
   /** how long shutdown waits for calls in flight, default 10000 ms */
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
   /** take the client address from the last X-Forwarded-For entry (behind a load balancer), default false */
@@ -37,6 +39,22 @@ const EnvSchema = z.object({
   REDIS_PREFIX: z.string().max(64).default('oms:'),
   /** bound on one Redis command, so an outage answers instead of hanging, default 2000 ms */
   REDIS_COMMAND_TIMEOUT_MS: integer(50, 60_000).default(2000),
+  /** idle lifetime of a session, refreshed on every call, default 3600 s */
+  SESSION_TTL_SECONDS: integer(1, 30 * 24 * 3600).default(3600),
+  /** argon2id memory per hash, default 19456 KiB (OWASP's minimum); tests lower it for speed */
+  ARGON2_MEMORY_KIB: integer(8, 4 * 1024 * 1024).default(19456),
+  /** argon2id passes, default 2 */
+  ARGON2_ITERATIONS: integer(1, 100).default(2),
+  /** argon2id lanes, default 1 */
+  ARGON2_PARALLELISM: integer(1, 255).default(1),
+  /** password hashes computed at once; more wait in line, default 4 (the libuv threadpool size) */
+  HASH_CONCURRENCY: integer(1, 1024).default(4),
+  /** failed logins per user name and per client address in one window before errorcode 101, default 10 */
+  LOGIN_LIMIT_ATTEMPTS: integer(1, 1_000_000).default(10),
+  /** the failed-login window, default 900 s (15 minutes) */
+  LOGIN_LIMIT_WINDOW_SECONDS: integer(1, 24 * 3600).default(900),
+  /** JSON file of users loaded into Redis at start-up (existing names are kept), default none */
+  SEED_FILE: z.string().min(1).optional(),
 });
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -50,9 +68,15 @@ export interface Config {
   readonly maxBufferedBytes: number;
   readonly maxBadFrames: number;
   readonly heartbeatIntervalMs: number;
+  readonly closeTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly trustProxy: boolean;
   readonly redis: { readonly url: string; readonly prefix: string; readonly commandTimeoutMs: number } | null;
+  readonly sessionTtlSeconds: number;
+  readonly argon2: { readonly memoryKib: number; readonly iterations: number; readonly parallelism: number };
+  readonly hashConcurrency: number;
+  readonly loginLimit: { readonly attempts: number; readonly windowSeconds: number };
+  readonly seedFile: string | null;
 }
 
 export class ConfigError extends Error {
@@ -87,10 +111,20 @@ export function loadConfig(env: Env = process.env): Config {
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
     maxBadFrames: e.MAX_BAD_FRAMES,
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
+    closeTimeoutMs: e.CLOSE_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,
     redis: e.REDIS_URL
       ? Object.freeze({ url: e.REDIS_URL, prefix: e.REDIS_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS })
       : null,
+    sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+    argon2: Object.freeze({
+      memoryKib: e.ARGON2_MEMORY_KIB,
+      iterations: e.ARGON2_ITERATIONS,
+      parallelism: e.ARGON2_PARALLELISM,
+    }),
+    hashConcurrency: e.HASH_CONCURRENCY,
+    loginLimit: Object.freeze({ attempts: e.LOGIN_LIMIT_ATTEMPTS, windowSeconds: e.LOGIN_LIMIT_WINDOW_SECONDS }),
+    seedFile: e.SEED_FILE ?? null,
   });
 }

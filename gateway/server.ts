@@ -116,7 +116,14 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 
   const server = createServer(handleRequest);
   // per-message deflate off: OMS frames are small, and compression costs CPU and memory per socket
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    // after a protocol error (e.g. 1009) ws stops reading, so the peer's close frame never arrives: bound the
+    // wait. closeTimeout exists in ws 8.23 but not yet in @types/ws 8.18.
+    ...({ closeTimeout: config.closeTimeoutMs } as object),
+    noServer: true,
+    maxPayload: config.maxFrameBytes,
+    perMessageDeflate: false,
+  });
 
   function clientAddressOf(request: IncomingMessage): string {
     const direct = request.socket.remoteAddress ?? 'unknown';
