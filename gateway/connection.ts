@@ -151,7 +151,9 @@ export function serveConnection(
       send(reply.text, reply.m);
       return;
     }
-    waiting.push(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
+    waiting.push(
+      Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'),
+    );
     pump();
   });
 

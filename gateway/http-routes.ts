@@ -8,7 +8,12 @@ export interface Route {
   handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> | void;
 }
 
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -20,7 +25,11 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   response.end(text);
 }
 
-export function findRoute(routes: readonly Route[], method: string, pathname: string): Route | 'method' | undefined {
+export function findRoute(
+  routes: readonly Route[],
+  method: string,
+  pathname: string,
+): Route | 'method' | undefined {
   let pathMatched = false;
   for (const route of routes) {
     const matches = typeof route.path === 'string' ? route.path === pathname : route.path.test(pathname);

@@ -15,9 +15,14 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const gateway = createGateway(config, { logger });
   const address = await gateway.listen();
-  logger.info({ host: address.address, port: address.port, store: gateway.services.store.kind }, 'gateway listening');
+  logger.info(
+    { host: address.address, port: address.port, store: gateway.services.store.kind },
+    'gateway listening',
+  );
   if (gateway.services.store.kind === 'memory') {
-    logger.warn('embedded in-memory store: single process, keeps nothing across restarts; set REDIS_URL for production');
+    logger.warn(
+      'embedded in-memory store: single process, keeps nothing across restarts; set REDIS_URL for production',
+    );
   }
 
   let stopping = false;
@@ -38,6 +43,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`oms-gateway: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `oms-gateway: failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -65,11 +65,17 @@ export function indexHandlers<Services>(
   return byName;
 }
 
-export function isPermitted(access: HandlerDefinition<unknown>['access'], name: string, caller: Caller | null): boolean {
+export function isPermitted(
+  access: HandlerDefinition<unknown>['access'],
+  name: string,
+  caller: Caller | null,
+): boolean {
   if (access === 'public') return true;
   if (caller === null) return false;
   if (access === 'session') return true;
-  return caller.permissions.some((permission) => permission === name || access.permissions.includes(permission));
+  return caller.permissions.some(
+    (permission) => permission === name || access.permissions.includes(permission),
+  );
 }
 
 export function createDispatcher<Services>(
@@ -84,7 +90,10 @@ export function createDispatcher<Services>(
     return handler;
   }
 
-  async function authorize(handler: HandlerDefinition<Services>, connection: Connection): Promise<Caller | null> {
+  async function authorize(
+    handler: HandlerDefinition<Services>,
+    connection: Connection,
+  ): Promise<Caller | null> {
     if (handler.access === 'public') return null;
     const caller = await connection.currentCaller();
     if (!isPermitted(handler.access, handler.name, caller)) {
@@ -119,7 +128,12 @@ export function createDispatcher<Services>(
     options.onCall?.({ name, connection, errorcode, detail, seconds, caller, unexpected });
   }
 
-  async function invoke(name: string, o: unknown, connection: Connection, signal: AbortSignal): Promise<InvokeResult> {
+  async function invoke(
+    name: string,
+    o: unknown,
+    connection: Connection,
+    signal: AbortSignal,
+  ): Promise<InvokeResult> {
     const started = process.hrtime.bigint();
     const handler = findHandler(name);
     try {

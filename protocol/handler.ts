@@ -50,5 +50,5 @@ export interface HandlerDefinition<Services, S extends PayloadSchema = PayloadSc
 export function defineHandler<Services, S extends PayloadSchema>(
   definition: HandlerDefinition<Services, S>,
 ): HandlerDefinition<Services> {
-  return definition as unknown as HandlerDefinition<Services>;
+  return definition;
 }

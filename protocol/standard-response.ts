@@ -17,7 +17,10 @@ export function standardSuccess(detail: string | null = null): StandardResponse 
  * Known errors pass through; anything else becomes 102 Server Error and is reported to `onUnexpected`
  * (the caller logs it), so internals never reach the wire.
  */
-export function toStandardResponse(error: unknown, onUnexpected?: (error: unknown) => void): StandardResponse {
+export function toStandardResponse(
+  error: unknown,
+  onUnexpected?: (error: unknown) => void,
+): StandardResponse {
   if (error instanceof OmsError) {
     return { result: false, errormsg: error.errormsg, errorcode: error.code, detail: error.detail };
   }

@@ -68,7 +68,9 @@ describe('gateway WebSocket', () => {
 
   it('refuses an upgrade on any other path with 404', async () => {
     await start();
-    await expect(openClient(gw.httpUrl.replace('http', 'ws') + '/other')).rejects.toThrow('upgrade refused: 404');
+    await expect(openClient(gw.httpUrl.replace('http', 'ws') + '/other')).rejects.toThrow(
+      'upgrade refused: 404',
+    );
   });
 
   it.each([
@@ -124,7 +126,10 @@ describe('gateway WebSocket', () => {
     client.ws.send(Buffer.from('{"m":0,"i":2,"n":"Ping"}'), { binary: true });
     const reply = await client.next();
     expect(reply.m).toBe(5);
-    expect(JSON.parse(reply.o)).toMatchObject({ errorcode: 100, detail: 'Binary frames are not supported; send JSON text' });
+    expect(JSON.parse(reply.o)).toMatchObject({
+      errorcode: 100,
+      detail: 'Binary frames are not supported; send JSON text',
+    });
     await client.close();
   });
 
@@ -251,7 +256,12 @@ describe('gateway WebSocket', () => {
     await start();
     const client = await openClient(gw.wsUrl);
     const secrets = ['Pw-9f8e7d6c', '6f1c3e0a-1111-4aaa-8bbb-123456789abc', 'sess-5c4b3a29', 'key-a1b2c3'];
-    const payload = { Password: secrets[0], PendingCode: secrets[1], SessionToken: secrets[2], APIKey: secrets[3] };
+    const payload = {
+      Password: secrets[0],
+      PendingCode: secrets[1],
+      SessionToken: secrets[2],
+      APIKey: secrets[3],
+    };
     client.send({ m: 0, i: 2, n: 'Ping', o: JSON.stringify(payload) });
     client.send({ m: 0, i: 4, n: 'NoSuchFunction', o: JSON.stringify(payload) });
     client.send({ m: 0, i: 6, n: 'Hold', o: JSON.stringify({ Key: 5, ...payload }) });

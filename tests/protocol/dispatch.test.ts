@@ -48,7 +48,10 @@ const handlers = [
 
 function setup() {
   const outcomes: CallOutcome[] = [];
-  const dispatcher = createDispatcher(handlers, { services: {}, onCall: (outcome) => outcomes.push(outcome) });
+  const dispatcher = createDispatcher(handlers, {
+    services: {},
+    onCall: (outcome) => outcomes.push(outcome),
+  });
   const signal = new AbortController().signal;
   const run = async (frame: object | string, caller: Caller | null = null) => {
     const reply = await dispatcher.dispatch(
@@ -87,18 +90,31 @@ describe('dispatcher', () => {
       m: 5,
       i: 4,
       n: 'NoSuchCall',
-      payload: { result: false, errormsg: 'Operation Not Supported', errorcode: 106, detail: 'Endpoint Not Found' },
+      payload: {
+        result: false,
+        errormsg: 'Operation Not Supported',
+        errorcode: 106,
+        detail: 'Endpoint Not Found',
+      },
     });
   });
 
   it.each([2, 4])('answers m:%i (subscribe/unsubscribe) with 106, since nothing is served', async (m) => {
     const { run } = setup();
-    expect(await run({ m, i: 6, n: 'Echo', o: '' })).toMatchObject({ m: 5, i: 6, payload: { errorcode: 106 } });
+    expect(await run({ m, i: 6, n: 'Echo', o: '' })).toMatchObject({
+      m: 5,
+      i: 6,
+      payload: { errorcode: 106 },
+    });
   });
 
   it('answers a reply-type frame from a client with errorcode 100', async () => {
     const { run } = setup();
-    expect(await run({ m: 1, i: 6, n: 'Echo', o: '' })).toMatchObject({ m: 5, i: 6, payload: { errorcode: 100 } });
+    expect(await run({ m: 1, i: 6, n: 'Echo', o: '' })).toMatchObject({
+      m: 5,
+      i: 6,
+      payload: { errorcode: 100 },
+    });
   });
 
   it('answers a payload that fails validation with an m:1 standard object, errorcode 100, naming the key', async () => {
@@ -149,12 +165,19 @@ describe('dispatcher', () => {
   it('turns an unexpected error into 102 Server Error without leaking its message, and reports the original', async () => {
     const { run, outcomes } = setup();
     const reply = await run({ m: 0, i: 2, n: 'Crashes' });
-    expect(reply.payload).toEqual({ result: false, errormsg: 'Server Error', errorcode: 102, detail: 'Internal error' });
+    expect(reply.payload).toEqual({
+      result: false,
+      errormsg: 'Server Error',
+      errorcode: 102,
+      detail: 'Internal error',
+    });
     expect(reply.o).not.toContain('hunter2');
     expect(outcomes.at(-1)?.unexpected).toBeInstanceOf(Error);
   });
 
   it('refuses a duplicate handler name at start-up, whatever its case', () => {
-    expect(() => indexHandlers([handlers[0]!, { ...handlers[0]!, name: 'ECHO' }])).toThrow('Duplicate handler name');
+    expect(() => indexHandlers([handlers[0]!, { ...handlers[0]!, name: 'ECHO' }])).toThrow(
+      'Duplicate handler name',
+    );
   });
 });

@@ -15,8 +15,10 @@ export interface LogCapture {
 
 export function captureLogs(level = 'debug'): LogCapture {
   const lines: string[] = [];
-  const waiters: { match: (entry: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] =
-    [];
+  const waiters: {
+    match: (entry: Record<string, unknown>) => boolean;
+    resolve: (e: Record<string, unknown>) => void;
+  }[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       for (const line of chunk.toString('utf8').split('\n')) {

@@ -27,7 +27,18 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
   const chosen = port ?? (await freePort());
   const child = spawn(
     'redis-server',
-    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+    [
+      '--port',
+      String(chosen),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   await new Promise<void>((resolve, reject) => {
@@ -41,7 +52,9 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
       }
     };
     child.stdout?.on('data', onData);
-    child.once('error', (error) => reject(new Error(`redis-server did not start (is it installed?): ${error.message}`)));
+    child.once('error', (error) =>
+      reject(new Error(`redis-server did not start (is it installed?): ${error.message}`)),
+    );
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

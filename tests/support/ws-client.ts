@@ -41,13 +41,16 @@ export async function openClient(url: string, options: ClientOptions = {}): Prom
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
-    ws.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused: ${response.statusCode}`)));
+    ws.once('unexpected-response', (_request, response) =>
+      reject(new Error(`upgrade refused: ${response.statusCode}`)),
+    );
   });
   const next = (): Promise<ReceivedFrame> => {
     const frame = queue.shift();
     return frame ? Promise.resolve(frame) : new Promise((resolve) => waiters.push(resolve));
   };
-  const send = (frame: string | object): void => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  const send = (frame: string | object): void =>
+    ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   return {
     ws,
     send,
