@@ -143,7 +143,10 @@ export interface OmsClient {
   on<E extends keyof ClientEvents>(event: E, listener: (value: ClientEvents[E]) => void): () => void;
 
   ping(options?: CallOptions): Promise<{ msg: string }>;
-  authenticateUser(credentials: { UserName: string; Password: string }, options?: CallOptions): Promise<AuthenticateUserReply>;
+  authenticateUser(
+    credentials: { UserName: string; Password: string },
+    options?: CallOptions,
+  ): Promise<AuthenticateUserReply>;
   webAuthenticateUser(
     credentials: { UserName: string; Password: string } | { SessionToken: string },
     options?: CallOptions,
@@ -180,7 +183,9 @@ const DEFAULTS = { timeoutMs: 30_000, connectTimeoutMs: 10_000, initialDelayMs: 
 export async function connect(url: string, options: ConnectOptions = {}): Promise<OmsClient> {
   const Socket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (Socket === undefined) {
-    throw new Error('No WebSocket implementation: pass options.WebSocket, or import connect from client/node');
+    throw new Error(
+      'No WebSocket implementation: pass options.WebSocket, or import connect from client/node',
+    );
   }
   const first = await openSocket(Socket, url, options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs);
   return createClient(Socket, url, options, first);
@@ -215,7 +220,11 @@ function openSocket(Socket: WebSocketConstructor, url: string, timeoutMs: number
     socket.onerror = () => undefined;
     socket.onclose = (event) => {
       detach();
-      reject(new Error(`Could not connect to ${url} (close ${event.code}${event.reason ? `: ${event.reason}` : ''})`));
+      reject(
+        new Error(
+          `Could not connect to ${url} (close ${event.code}${event.reason ? `: ${event.reason}` : ''})`,
+        ),
+      );
     };
   });
 }
@@ -285,7 +294,8 @@ function createClient(
     if (call === undefined) return;
     let payload: unknown;
     try {
-      payload = typeof frame.o === 'string' ? (frame.o === '' ? null : JSON.parse(frame.o)) : (frame.o ?? null);
+      payload =
+        typeof frame.o === 'string' ? (frame.o === '' ? null : JSON.parse(frame.o)) : (frame.o ?? null);
     } catch {
       call.reject(new OmsCallError('protocol', call.name, { detail: 'Reply "o" is not valid JSON' }));
       return;
@@ -295,7 +305,9 @@ function createClient(
       call.resolve(payload);
       return;
     }
-    const response = (typeof payload === 'object' && payload !== null ? payload : {}) as Partial<StandardResponse>;
+    const response = (
+      typeof payload === 'object' && payload !== null ? payload : {}
+    ) as Partial<StandardResponse>;
     call.reject(
       new OmsCallError('response', call.name, {
         errorcode: typeof response.errorcode === 'number' ? response.errorcode : null,
@@ -375,7 +387,11 @@ function createClient(
   async function restoreSession(): Promise<void> {
     if (sessionToken === null) return;
     try {
-      const reply = await send<WebAuthenticateUserReply>('WebAuthenticateUser', { SessionToken: sessionToken }, {});
+      const reply = await send<WebAuthenticateUserReply>(
+        'WebAuthenticateUser',
+        { SessionToken: sessionToken },
+        {},
+      );
       if (!reply.Authenticated) throw new Error(reply.errormsg ?? 'Session no longer valid');
     } catch (error) {
       // a socket that died during the re-login says nothing about the session: keep it for the next attempt
@@ -409,7 +425,8 @@ function createClient(
     state = 'closed';
     stopKeepalive();
     if (reconnectTimer !== undefined) clearTimeout(reconnectTimer);
-    for (const call of queued.splice(0)) call.reject(new OmsCallError('closed', '', { detail: 'Client closed' }));
+    for (const call of queued.splice(0))
+      call.reject(new OmsCallError('closed', '', { detail: 'Client closed' }));
     rejectAllPending('closed', 'Client closed');
     emit('close', { code, reason });
     resolveClosed();
@@ -440,12 +457,14 @@ function createClient(
       const timeoutMs = callOptions.timeoutMs ?? defaultTimeoutMs;
       if (timeoutMs > 0) {
         call.timer = setTimeout(() => {
-          if (settle(sequence)) reject(new OmsCallError('timeout', name, { detail: `No reply within ${timeoutMs} ms` }));
+          if (settle(sequence))
+            reject(new OmsCallError('timeout', name, { detail: `No reply within ${timeoutMs} ms` }));
         }, timeoutMs);
       }
       if (signal !== undefined) {
         call.onAbort = () => {
-          if (settle(sequence)) reject(new OmsCallError('aborted', name, { detail: 'Aborted by the caller' }));
+          if (settle(sequence))
+            reject(new OmsCallError('aborted', name, { detail: 'Aborted by the caller' }));
         };
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
@@ -456,7 +475,8 @@ function createClient(
 
   function call<T>(name: string, payload: unknown = {}, callOptions: CallOptions = {}): Promise<T> {
     if (state === 'open') return send<T>(name, payload, callOptions);
-    if (state === 'closed') return Promise.reject(new OmsCallError('closed', name, { detail: 'Client closed' }));
+    if (state === 'closed')
+      return Promise.reject(new OmsCallError('closed', name, { detail: 'Client closed' }));
     // reconnecting: the call was never sent, so waiting for the new socket cannot run it twice
     return new Promise<T>((resolve, reject) => {
       const entry: QueuedCall = {
@@ -478,7 +498,9 @@ function createClient(
         entry.reject(new OmsCallError(kind, name, { detail }));
       };
       const timer =
-        timeoutMs > 0 ? setTimeout(() => drop('timeout', `Not reconnected within ${timeoutMs} ms`), timeoutMs) : undefined;
+        timeoutMs > 0
+          ? setTimeout(() => drop('timeout', `Not reconnected within ${timeoutMs} ms`), timeoutMs)
+          : undefined;
       const onAbort = (): void => drop('aborted', 'Aborted by the caller');
       callOptions.signal?.addEventListener('abort', onAbort, { once: true });
       const cleanup = (): void => {
@@ -510,7 +532,9 @@ function createClient(
     call,
     close: async () => {
       const ws = socketOpen ? socket : null;
-      const socketGone = ws ? new Promise<void>((resolve) => socketCloseWaiters.push(resolve)) : Promise.resolve();
+      const socketGone = ws
+        ? new Promise<void>((resolve) => socketCloseWaiters.push(resolve))
+        : Promise.resolve();
       if (state !== 'closed') {
         finish(1000, 'Client closed');
         if (ws && ws.readyState !== CLOSING && ws.readyState !== CLOSED) ws.close(1000, 'Client closed');

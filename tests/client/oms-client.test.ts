@@ -27,7 +27,12 @@ function deferred<T = void>(): Deferred<T> {
 }
 
 /** Calls of `Hold {Key}` wait until the test releases their key; `arrived(key)` resolves when one is running. */
-function holdHandler(): { handler: Handler; arrived(key: string): Promise<void>; release(key: string): void; releaseAll(): void } {
+function holdHandler(): {
+  handler: Handler;
+  arrived(key: string): Promise<void>;
+  release(key: string): void;
+  releaseAll(): void;
+} {
   const arrivals = new Map<string, Deferred<void>>();
   const releases = new Map<string, Deferred<void>>();
   const slot = <T>(map: Map<string, Deferred<T>>, key: string): Deferred<T> => {
@@ -69,14 +74,24 @@ const ALICE_TOKEN = 'session-token-of-alice';
 function webAuthenticateHandler(seen: Record<string, unknown>[]): Handler {
   return defineHandler({
     name: 'WebAuthenticateUser',
-    input: z.object({ UserName: z.string().optional(), Password: z.string().optional(), SessionToken: z.string().optional() }),
+    input: z.object({
+      UserName: z.string().optional(),
+      Password: z.string().optional(),
+      SessionToken: z.string().optional(),
+    }),
     access: 'public',
     run: (payload, { connection }) => {
       seen.push(payload);
-      const valid = payload.SessionToken === ALICE_TOKEN || (payload.UserName === 'alice' && payload.Password === 'pw');
+      const valid =
+        payload.SessionToken === ALICE_TOKEN || (payload.UserName === 'alice' && payload.Password === 'pw');
       if (!valid) return Promise.resolve({ Authenticated: false, errormsg: 'Invalid username or password' });
       connection.bindSession(ALICE_TOKEN);
-      return Promise.resolve({ Authenticated: true, SessionToken: ALICE_TOKEN, UserId: alice.userId, errormsg: null });
+      return Promise.resolve({
+        Authenticated: true,
+        SessionToken: ALICE_TOKEN,
+        UserId: alice.userId,
+        errormsg: null,
+      });
     },
   });
 }
@@ -89,7 +104,9 @@ const whoAmI = defineHandler({
 });
 
 /** A raw ws server on port 0 whose behaviour the test decides. */
-async function rawServer(onConnection: (ws: WebSocket) => void): Promise<{ url: string; close(): Promise<void> }> {
+async function rawServer(
+  onConnection: (ws: WebSocket) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   wss.on('connection', (ws) => {
     ws.on('error', () => undefined);
@@ -154,7 +171,9 @@ describe('OMS client', () => {
       ws.on('message', (data: Buffer) => {
         const frame = JSON.parse(data.toString()) as { i: number; n: string; o: string };
         frames.push({ n: frame.n, o: JSON.parse(frame.o) });
-        ws.send(JSON.stringify({ m: 1, i: frame.i, n: frame.n, o: JSON.stringify({ result: true, errorcode: 0 }) }));
+        ws.send(
+          JSON.stringify({ m: 1, i: frame.i, n: frame.n, o: JSON.stringify({ result: true, errorcode: 0 }) }),
+        );
       }),
     );
     servers.push(server);
@@ -223,7 +242,10 @@ describe('OMS client', () => {
       errormsg: 'Resource Not Found',
       detail: 'No such user',
     });
-    await expect(rejection(client.call('Hold', { Key: 5 }))).resolves.toMatchObject({ kind: 'response', errorcode: 100 });
+    await expect(rejection(client.call('Hold', { Key: 5 }))).resolves.toMatchObject({
+      kind: 'response',
+      errorcode: 100,
+    });
   });
 
   it('rejects a call that gets no reply in time with kind timeout, and ignores the late reply', async () => {
@@ -242,7 +264,9 @@ describe('OMS client', () => {
     await hold.arrived('aborted');
     controller.abort();
     await expect(rejection(call)).resolves.toMatchObject({ kind: 'aborted' });
-    await expect(rejection(client.ping({ signal: controller.signal }))).resolves.toMatchObject({ kind: 'aborted' });
+    await expect(rejection(client.ping({ signal: controller.signal }))).resolves.toMatchObject({
+      kind: 'aborted',
+    });
     expect(client.pending).toBe(0);
   });
 
@@ -318,7 +342,10 @@ describe('OMS client', () => {
     await [...gateway.gateway.connections][0]!.close(1001, 'Restart');
     await refused;
     expect(client.sessionToken).toBeNull();
-    await expect(rejection(client.call('WhoAmI'))).resolves.toMatchObject({ kind: 'response', errorcode: 20 });
+    await expect(rejection(client.call('WhoAmI'))).resolves.toMatchObject({
+      kind: 'response',
+      errorcode: 20,
+    });
   });
 
   it('gives up after maxAttempts and rejects the calls that waited', async () => {
