@@ -124,7 +124,10 @@ export function loadConfig(env: Env = process.env): Config {
       parallelism: e.ARGON2_PARALLELISM,
     }),
     hashConcurrency: e.HASH_CONCURRENCY,
-    loginLimit: Object.freeze({ attempts: e.LOGIN_LIMIT_ATTEMPTS, windowSeconds: e.LOGIN_LIMIT_WINDOW_SECONDS }),
+    loginLimit: Object.freeze({
+      attempts: e.LOGIN_LIMIT_ATTEMPTS,
+      windowSeconds: e.LOGIN_LIMIT_WINDOW_SECONDS,
+    }),
     seedFile: e.SEED_FILE ?? null,
   });
 }

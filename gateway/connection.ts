@@ -8,6 +8,7 @@ import type { Caller, Connection } from '../protocol/handler';
 import type { Config } from './config';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
+import { sessionIdOf } from './sessions';
 
 /** Close codes the gateway uses (RFC 6455). */
 export const CloseCode = {
@@ -37,6 +38,8 @@ export interface LiveConnection {
   idle(): Promise<void>;
   /** Closes with a code; resolves when the socket is closed. */
   close(code: number, reason: string): Promise<void>;
+  /** The store's id (SHA-256) of the bound session, or null; a revocation names the sessions it ended. */
+  sessionId(): string | null;
 }
 
 export function newConnectionId(): string {
@@ -63,6 +66,7 @@ export function serveConnection(
   let closing = false;
   let alive = true;
   let sessionToken: string | null = null;
+  let sessionId: string | null = null;
 
   const connection: Connection = {
     id,
@@ -71,6 +75,7 @@ export function serveConnection(
     currentCaller: () => (sessionToken === null ? Promise.resolve(null) : env.resolveSession(sessionToken)),
     bindSession: (token) => {
       sessionToken = token;
+      sessionId = token === null ? null : sessionIdOf(token);
     },
   };
 
@@ -205,6 +210,7 @@ export function serveConnection(
       closeWith(code, reason);
       return closed;
     },
+    sessionId: () => sessionId,
   };
   return live;
 }

@@ -19,6 +19,9 @@ import { createLogger } from './logger';
 import type { Logger } from './logger';
 import { createMetrics } from './metrics';
 import type { Metrics } from './metrics';
+import { createPasswordHasher } from './password-hasher';
+import type { PasswordHasher } from './password-hasher';
+import { resolveSession } from './sessions';
 import { createMemoryStore } from './store/memory-store';
 import { createRedisStore } from './store/redis-store';
 import type { Store } from './store/store';
@@ -30,6 +33,7 @@ export interface GatewayDeps {
   readonly store?: Store;
   readonly handlers?: readonly Handler[];
   readonly resolveSession?: SessionResolver;
+  readonly hasher?: PasswordHasher;
 }
 
 export interface Gateway {
@@ -52,7 +56,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const ownsStore = deps.store === undefined;
   const store =
     deps.store ?? (config.redis ? createRedisStore(config.redis, logger) : createMemoryStore(clock));
-  const services: Services = { config, store, clock, logger };
+  const hasher =
+    deps.hasher ?? createPasswordHasher({ ...config.argon2, concurrency: config.hashConcurrency });
+  const services: Services = { config, store, clock, logger, hasher };
+  const resolveCaller: SessionResolver =
+    deps.resolveSession ?? ((token) => resolveSession(store, token, config.sessionTtlSeconds));
   const metrics = createMetrics();
   const handlers = deps.handlers ?? defaultHandlers;
   const dispatcher = createDispatcher(handlers, { services, onCall: (outcome) => recordCall(outcome) });
@@ -151,7 +159,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
           dispatcher,
           logger,
           metrics,
-          resolveSession: deps.resolveSession ?? (() => Promise.resolve(null)),
+          resolveSession: resolveCaller,
           isShuttingDown: () => shuttingDown,
         },
         (closed) => connections.delete(closed),
@@ -162,6 +170,17 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
+  });
+
+  // a revocation from any gateway on the store de-authenticates this gateway's sockets bound to those sessions
+  const stopRevocations = store.sessions.onRevoked(({ userId, sessionIds }) => {
+    const ended = new Set(sessionIds);
+    for (const live of connections) {
+      const sessionId = live.sessionId();
+      if (sessionId === null || !ended.has(sessionId)) continue;
+      live.connection.bindSession(null);
+      logger.info({ conn: live.id, userId }, 'session revoked: connection de-authenticated');
+    }
   });
 
   function address(): AddressInfo {
@@ -196,6 +215,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     wss.close();
     server.closeAllConnections();
     await stopListening;
+    stopRevocations();
     if (ownsStore) await store.close();
     logger.info('gateway closed');
   }

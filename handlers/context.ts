@@ -2,6 +2,7 @@
 import type { Config } from '../gateway/config';
 import type { Clock } from '../gateway/clock';
 import type { Logger } from '../gateway/logger';
+import type { PasswordHasher } from '../gateway/password-hasher';
 import type { Store } from '../gateway/store/store';
 import { defineHandler as defineGeneric } from '../protocol/handler';
 import type { CallContext as GenericCallContext, HandlerDefinition } from '../protocol/handler';
@@ -12,6 +13,8 @@ export interface Services {
   readonly store: Store;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** argon2id with a bound on hashes in flight. */
+  readonly hasher: PasswordHasher;
 }
 
 export type CallContext = GenericCallContext<Services>;

@@ -8,6 +8,8 @@ export interface Caller {
   readonly userName: string;
   readonly permissions: readonly string[];
   readonly accountIds: readonly number[];
+  /** The store's id (SHA-256) of the caller's session, so LogOut can end exactly that one. */
+  readonly sessionId?: string;
 }
 
 /**

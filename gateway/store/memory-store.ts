@@ -1,7 +1,19 @@
 // The embedded store: everything in this process's memory, same behaviour (TTLs included) as Redis, nothing kept.
 import type { Clock } from '../clock';
 import { ExpiringMap } from './expiring-map';
-import type { RateDecision, RateLimiter, Store } from './store';
+import { DuplicateUserError } from './store';
+import type {
+  ApiKeyRecord,
+  ApiKeyStore,
+  NewUser,
+  RateDecision,
+  RateLimiter,
+  SessionRevocation,
+  SessionStore,
+  Store,
+  UserRecord,
+  UserStore,
+} from './store';
 
 class MemoryRateLimiter implements RateLimiter {
   private readonly counters: ExpiringMap<string, number>;
@@ -15,12 +27,218 @@ class MemoryRateLimiter implements RateLimiter {
     if (!this.counters.update(key, count)) this.counters.set(key, count, windowSeconds * 1000);
     const ttlMs = this.counters.ttl(key) ?? 0;
     const allowed = count <= limit;
-    return Promise.resolve({ allowed, count, retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(ttlMs / 1000)) });
+    return Promise.resolve({
+      allowed,
+      count,
+      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(ttlMs / 1000)),
+    });
   }
 
   reset(key: string): Promise<void> {
     this.counters.delete(key);
     return Promise.resolve();
+  }
+
+  peek(key: string, limit: number): Promise<RateDecision> {
+    const count = this.counters.get(key) ?? 0;
+    const allowed = count < limit;
+    const ttlMs = this.counters.ttl(key) ?? 0;
+    return Promise.resolve({
+      allowed,
+      count,
+      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(ttlMs / 1000)),
+    });
+  }
+}
+
+/** The mutable form kept in memory; callers only ever see frozen copies. */
+interface MutableUser {
+  userId: number;
+  userName: string;
+  email: string;
+  emailVerified: boolean;
+  passwordHash: string | null;
+  locked: boolean;
+  permissions: Set<string>;
+  accountIds: Set<number>;
+  accountId: number;
+  omsId: number;
+  createdAt: string;
+}
+
+function snapshot(user: MutableUser): UserRecord {
+  return Object.freeze({
+    ...user,
+    permissions: Object.freeze([...user.permissions].sort()),
+    accountIds: Object.freeze([...user.accountIds].sort((a, b) => a - b)),
+  });
+}
+
+class MemoryUserStore implements UserStore {
+  private readonly byId = new Map<number, MutableUser>();
+  private readonly idByName = new Map<string, number>();
+  private readonly idByEmail = new Map<string, number>();
+  private lastId = 0;
+
+  constructor(private readonly clock: Clock) {}
+
+  create(user: NewUser): Promise<UserRecord> {
+    const nameKey = user.userName.toLowerCase();
+    const emailKey = user.email.toLowerCase();
+    if (this.idByName.has(nameKey)) return Promise.reject(new DuplicateUserError('UserName'));
+    if (this.idByEmail.has(emailKey)) return Promise.reject(new DuplicateUserError('Email'));
+    const accountIds = user.accountIds ?? [];
+    const created: MutableUser = {
+      userId: ++this.lastId,
+      userName: user.userName,
+      email: user.email,
+      emailVerified: user.emailVerified ?? false,
+      passwordHash: user.passwordHash ?? null,
+      locked: user.locked ?? false,
+      permissions: new Set(user.permissions ?? []),
+      accountIds: new Set(accountIds),
+      accountId: user.accountId ?? accountIds[0] ?? 0,
+      omsId: 1,
+      createdAt: new Date(this.clock.now()).toISOString(),
+    };
+    this.byId.set(created.userId, created);
+    this.idByName.set(nameKey, created.userId);
+    this.idByEmail.set(emailKey, created.userId);
+    return Promise.resolve(snapshot(created));
+  }
+
+  get(userId: number): Promise<UserRecord | null> {
+    const user = this.byId.get(userId);
+    return Promise.resolve(user ? snapshot(user) : null);
+  }
+
+  findByName(userName: string): Promise<UserRecord | null> {
+    return this.get(this.idByName.get(userName.toLowerCase()) ?? 0);
+  }
+
+  findByEmail(email: string): Promise<UserRecord | null> {
+    return this.get(this.idByEmail.get(email.toLowerCase()) ?? 0);
+  }
+
+  list(): Promise<UserRecord[]> {
+    return Promise.resolve([...this.byId.values()].sort((a, b) => a.userId - b.userId).map(snapshot));
+  }
+
+  private change(userId: number, apply: (user: MutableUser) => void): Promise<UserRecord | null> {
+    const user = this.byId.get(userId);
+    if (!user) return Promise.resolve(null);
+    apply(user);
+    return Promise.resolve(snapshot(user));
+  }
+
+  setPasswordHash(userId: number, passwordHash: string): Promise<UserRecord | null> {
+    return this.change(userId, (user) => (user.passwordHash = passwordHash));
+  }
+
+  setLocked(userId: number, locked: boolean): Promise<UserRecord | null> {
+    return this.change(userId, (user) => (user.locked = locked));
+  }
+
+  setEmailVerified(userId: number, verified: boolean): Promise<UserRecord | null> {
+    return this.change(userId, (user) => (user.emailVerified = verified));
+  }
+
+  grant(userId: number, permission: string): Promise<UserRecord | null> {
+    return this.change(userId, (user) => user.permissions.add(permission));
+  }
+
+  revoke(userId: number, permission: string): Promise<UserRecord | null> {
+    return this.change(userId, (user) => user.permissions.delete(permission));
+  }
+
+  addAccount(userId: number, accountId: number): Promise<UserRecord | null> {
+    return this.change(userId, (user) => {
+      user.accountIds.add(accountId);
+      if (user.accountId === 0) user.accountId = accountId;
+    });
+  }
+}
+
+class MemorySessionStore implements SessionStore {
+  private readonly sessions: ExpiringMap<string, number>;
+  private readonly byUser = new Map<number, Set<string>>();
+  private readonly listeners = new Set<(revocation: SessionRevocation) => void>();
+
+  constructor(clock: Clock) {
+    this.sessions = new ExpiringMap(clock);
+  }
+
+  create(sessionId: string, userId: number, ttlMs: number): Promise<void> {
+    const index = this.byUser.get(userId) ?? new Set<string>();
+    // forget ended sessions as Redis does when it prunes the index
+    for (const id of index) if (this.sessions.get(id) === undefined) index.delete(id);
+    index.add(sessionId);
+    this.byUser.set(userId, index);
+    this.sessions.set(sessionId, userId, ttlMs);
+    return Promise.resolve();
+  }
+
+  touch(sessionId: string, ttlMs: number): Promise<number | null> {
+    const userId = this.sessions.get(sessionId);
+    if (userId === undefined) return Promise.resolve(null);
+    this.sessions.expire(sessionId, ttlMs);
+    return Promise.resolve(userId);
+  }
+
+  revoke(sessionId: string): Promise<boolean> {
+    const userId = this.sessions.get(sessionId);
+    if (userId === undefined) return Promise.resolve(false);
+    this.sessions.delete(sessionId);
+    this.byUser.get(userId)?.delete(sessionId);
+    this.publish({ userId, sessionIds: [sessionId] });
+    return Promise.resolve(true);
+  }
+
+  revokeAllForUser(userId: number): Promise<number> {
+    const sessionIds = [...(this.byUser.get(userId) ?? [])].filter((id) => this.sessions.delete(id));
+    this.byUser.delete(userId);
+    this.publish({ userId, sessionIds });
+    return Promise.resolve(sessionIds.length);
+  }
+
+  onRevoked(listener: (revocation: SessionRevocation) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  whenListening(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Delivered after the caller's current step, as a Redis message would be. */
+  private publish(revocation: SessionRevocation): void {
+    const frozen = Object.freeze({ ...revocation, sessionIds: Object.freeze([...revocation.sessionIds]) });
+    for (const listener of [...this.listeners]) queueMicrotask(() => listener(frozen));
+  }
+}
+
+class MemoryApiKeyStore implements ApiKeyStore {
+  private readonly keys = new Map<string, { secret: string; lastNonce: number }>();
+
+  private static keyOf(userId: number, apiKey: string): string {
+    return `${userId}:${apiKey}`;
+  }
+
+  create(userId: number, apiKey: string, secret: string): Promise<void> {
+    this.keys.set(MemoryApiKeyStore.keyOf(userId, apiKey), { secret, lastNonce: 0 });
+    return Promise.resolve();
+  }
+
+  get(userId: number, apiKey: string): Promise<ApiKeyRecord | null> {
+    const entry = this.keys.get(MemoryApiKeyStore.keyOf(userId, apiKey));
+    return Promise.resolve(entry ? Object.freeze({ userId, apiKey, ...entry }) : null);
+  }
+
+  useNonce(userId: number, apiKey: string, nonce: number): Promise<boolean> {
+    const entry = this.keys.get(MemoryApiKeyStore.keyOf(userId, apiKey));
+    if (!entry || nonce <= entry.lastNonce) return Promise.resolve(false);
+    entry.lastNonce = nonce;
+    return Promise.resolve(true);
   }
 }
 
@@ -28,6 +246,9 @@ export function createMemoryStore(clock: Clock): Store {
   return {
     kind: 'memory',
     limits: new MemoryRateLimiter(clock),
+    users: new MemoryUserStore(clock),
+    sessions: new MemorySessionStore(clock),
+    apiKeys: new MemoryApiKeyStore(),
     ping: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };

@@ -1,7 +1,35 @@
 // The Redis store (ioredis): shared by every gateway instance on the same Redis; each command bounded in time.
+//
+// Key layout (every key carries REDIS_PREFIX; `{N}` is a hash tag, so one user's keys share a Cluster slot):
+//   users:next-id               INCR counter of UserIds
+//   users:all                   SET of UserIds (user list)
+//   user-name:<lower-case name> → UserId   (unique index)
+//   user-email:<lower-case>     → UserId   (unique index)
+//   user:{N}                    HASH userName, email, emailVerified, passwordHash, locked, accountId, omsId, createdAt
+//   user:{N}:permissions        SET
+//   user:{N}:accounts           SET
+//   user:{N}:sessions           SET of session ids (SHA-256 of the SessionToken); pruned when a session is created
+//   user:{N}:apikey:<APIKey>    HASH secret, lastNonce
+//   session:<sha256 hex>        → UserId, with the idle TTL (PX), refreshed by GETEX on every call
+//   limit:{<key>}               rate-limit counters
+// Revocations are PUBLISHed on the channel `<prefix>session-revoked` by the script that deletes the sessions.
+// The unique indexes and session keys live in other slots than the user's, so user creation and session
+// scripts assume one Redis node (or a Cluster with all keys under one tag): documented in docs/users.md.
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger';
-import type { RateDecision, RateLimiter, Store } from './store';
+import { DuplicateUserError, StoreUnavailableError } from './store';
+import type {
+  ApiKeyRecord,
+  ApiKeyStore,
+  NewUser,
+  RateDecision,
+  RateLimiter,
+  SessionRevocation,
+  SessionStore,
+  Store,
+  UserRecord,
+  UserStore,
+} from './store';
 
 export interface RedisOptions {
   readonly url: string;
@@ -25,6 +53,20 @@ export function connectRedis(options: RedisOptions, name: string): Redis {
   });
 }
 
+/**
+ * Runs a store operation; a connection failure (timeout, closed, retries exhausted) becomes
+ * StoreUnavailableError (102 with a clear detail). A Redis reply error is a bug and passes through as is.
+ */
+async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ReplyError') throw error;
+    if (error instanceof DuplicateUserError) throw error;
+    throw new StoreUnavailableError(error);
+  }
+}
+
 // INCR and the window's expiry in one round trip; returns the count and the window's ms left.
 const HIT_SCRIPT = `
 local count = redis.call('INCR', KEYS[1])
@@ -34,20 +76,421 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {count, ttl}
 `;
 
+const PEEK_SCRIPT = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+return {count, redis.call('PTTL', KEYS[1])}
+`;
+
 class RedisRateLimiter implements RateLimiter {
   constructor(private readonly redis: Redis) {}
 
-  async hit(key: string, limit: number, windowSeconds: number): Promise<RateDecision> {
-    const [count, ttlMs] = (await this.redis.eval(HIT_SCRIPT, 1, `limit:{${key}}`, windowSeconds * 1000)) as [
-      number,
-      number,
-    ];
-    const allowed = count <= limit;
-    return { allowed, count, retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(ttlMs / 1000)) };
+  hit(key: string, limit: number, windowSeconds: number): Promise<RateDecision> {
+    return guarded(async () => {
+      const [count, ttlMs] = (await this.redis.eval(
+        HIT_SCRIPT,
+        1,
+        `limit:{${key}}`,
+        windowSeconds * 1000,
+      )) as [number, number];
+      const allowed = count <= limit;
+      return { allowed, count, retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(ttlMs / 1000)) };
+    });
   }
 
-  async reset(key: string): Promise<void> {
-    await this.redis.del(`limit:{${key}}`);
+  reset(key: string): Promise<void> {
+    return guarded(async () => {
+      await this.redis.del(`limit:{${key}}`);
+    });
+  }
+
+  peek(key: string, limit: number): Promise<RateDecision> {
+    return guarded(async () => {
+      const [count, ttlMs] = (await this.redis.eval(PEEK_SCRIPT, 1, `limit:{${key}}`)) as [number, number];
+      const allowed = count < limit;
+      return { allowed, count, retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(ttlMs / 1000)) };
+    });
+  }
+}
+
+const userKey = (userId: number): string => `user:{${userId}}`;
+
+// Checks both unique indexes, takes the next UserId and writes the user, its sets and the indexes at once.
+// ARGV: prefix, userName, email, emailVerified, passwordHash, locked, accountId, createdAt, n, n permissions, accounts…
+const CREATE_USER_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+if redis.call('EXISTS', KEYS[3]) == 1 then return -2 end
+local id = redis.call('INCR', KEYS[1])
+local user = ARGV[1] .. 'user:{' .. id .. '}'
+redis.call('HSET', user, 'userName', ARGV[2], 'email', ARGV[3], 'emailVerified', ARGV[4], 'passwordHash', ARGV[5],
+  'locked', ARGV[6], 'accountId', ARGV[7], 'omsId', '1', 'createdAt', ARGV[8])
+local n = tonumber(ARGV[9])
+for i = 1, n do redis.call('SADD', user .. ':permissions', ARGV[9 + i]) end
+for i = 10 + n, #ARGV do redis.call('SADD', user .. ':accounts', ARGV[i]) end
+redis.call('SET', KEYS[2], id)
+redis.call('SET', KEYS[3], id)
+redis.call('SADD', KEYS[4], id)
+return id
+`;
+
+const SET_FIELD_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
+
+// ARGV[1] is SADD or SREM
+const SET_MEMBER_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call(ARGV[1], KEYS[2], ARGV[2])
+return 1
+`;
+
+const ADD_ACCOUNT_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1])
+if redis.call('HGET', KEYS[1], 'accountId') == '0' then redis.call('HSET', KEYS[1], 'accountId', ARGV[1]) end
+return 1
+`;
+
+function toUserRecord(
+  userId: number,
+  hash: Record<string, string>,
+  permissions: string[],
+  accounts: string[],
+): UserRecord {
+  return Object.freeze({
+    userId,
+    userName: hash.userName ?? '',
+    email: hash.email ?? '',
+    emailVerified: hash.emailVerified === '1',
+    passwordHash: hash.passwordHash ? hash.passwordHash : null,
+    locked: hash.locked === '1',
+    permissions: Object.freeze([...permissions].sort()),
+    accountIds: Object.freeze(accounts.map(Number).sort((a, b) => a - b)),
+    accountId: Number(hash.accountId ?? 0),
+    omsId: Number(hash.omsId ?? 1),
+    createdAt: hash.createdAt ?? '',
+  });
+}
+
+const flag = (value: boolean): string => (value ? '1' : '0');
+
+class RedisUserStore implements UserStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  create(user: NewUser): Promise<UserRecord> {
+    return guarded(async () => {
+      const permissions = [...new Set(user.permissions ?? [])];
+      const accountIds = [...new Set(user.accountIds ?? [])];
+      const result = (await this.redis.eval(
+        CREATE_USER_SCRIPT,
+        4,
+        'users:next-id',
+        `user-name:${user.userName.toLowerCase()}`,
+        `user-email:${user.email.toLowerCase()}`,
+        'users:all',
+        this.prefix,
+        user.userName,
+        user.email,
+        flag(user.emailVerified ?? false),
+        user.passwordHash ?? '',
+        flag(user.locked ?? false),
+        String(user.accountId ?? accountIds[0] ?? 0),
+        new Date().toISOString(),
+        String(permissions.length),
+        ...permissions,
+        ...accountIds.map(String),
+      )) as number;
+      if (result === -1) throw new DuplicateUserError('UserName');
+      if (result === -2) throw new DuplicateUserError('Email');
+      const created = await this.read(result);
+      if (!created) throw new Error(`user ${result} vanished right after creation`);
+      return created;
+    });
+  }
+
+  /** The hash and both sets in one MULTI (one slot), so a reader never sees half an update. */
+  private async read(userId: number): Promise<UserRecord | null> {
+    if (!Number.isSafeInteger(userId) || userId <= 0) return null;
+    const key = userKey(userId);
+    const replies = await this.redis
+      .multi()
+      .hgetall(key)
+      .smembers(`${key}:permissions`)
+      .smembers(`${key}:accounts`)
+      .exec();
+    if (!replies) throw new Error('MULTI was aborted');
+    const [hash, permissions, accounts] = replies.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    }) as [Record<string, string>, string[], string[]];
+    if (Object.keys(hash).length === 0) return null;
+    return toUserRecord(userId, hash, permissions, accounts);
+  }
+
+  get(userId: number): Promise<UserRecord | null> {
+    return guarded(() => this.read(userId));
+  }
+
+  private findByIndex(key: string): Promise<UserRecord | null> {
+    return guarded(async () => {
+      const id = await this.redis.get(key);
+      return id === null ? null : this.read(Number(id));
+    });
+  }
+
+  findByName(userName: string): Promise<UserRecord | null> {
+    return this.findByIndex(`user-name:${userName.toLowerCase()}`);
+  }
+
+  findByEmail(email: string): Promise<UserRecord | null> {
+    return this.findByIndex(`user-email:${email.toLowerCase()}`);
+  }
+
+  list(): Promise<UserRecord[]> {
+    return guarded(async () => {
+      const ids = (await this.redis.smembers('users:all')).map(Number).sort((a, b) => a - b);
+      const users = await Promise.all(ids.map((id) => this.read(id)));
+      return users.filter((user): user is UserRecord => user !== null);
+    });
+  }
+
+  /** Runs a one-user script; reads the user back when it existed. */
+  private change(userId: number, script: string, keys: string[], args: string[]): Promise<UserRecord | null> {
+    return guarded(async () => {
+      const changed = (await this.redis.eval(script, keys.length, ...keys, ...args)) as number;
+      return changed === 1 ? this.read(userId) : null;
+    });
+  }
+
+  setPasswordHash(userId: number, passwordHash: string): Promise<UserRecord | null> {
+    return this.change(userId, SET_FIELD_SCRIPT, [userKey(userId)], ['passwordHash', passwordHash]);
+  }
+
+  setLocked(userId: number, locked: boolean): Promise<UserRecord | null> {
+    return this.change(userId, SET_FIELD_SCRIPT, [userKey(userId)], ['locked', flag(locked)]);
+  }
+
+  setEmailVerified(userId: number, verified: boolean): Promise<UserRecord | null> {
+    return this.change(userId, SET_FIELD_SCRIPT, [userKey(userId)], ['emailVerified', flag(verified)]);
+  }
+
+  grant(userId: number, permission: string): Promise<UserRecord | null> {
+    const key = userKey(userId);
+    return this.change(userId, SET_MEMBER_SCRIPT, [key, `${key}:permissions`], ['SADD', permission]);
+  }
+
+  revoke(userId: number, permission: string): Promise<UserRecord | null> {
+    const key = userKey(userId);
+    return this.change(userId, SET_MEMBER_SCRIPT, [key, `${key}:permissions`], ['SREM', permission]);
+  }
+
+  addAccount(userId: number, accountId: number): Promise<UserRecord | null> {
+    const key = userKey(userId);
+    return this.change(userId, ADD_ACCOUNT_SCRIPT, [key, `${key}:accounts`], [String(accountId)]);
+  }
+}
+
+// Prunes index entries whose session has ended, then stores the session with its TTL and indexes it.
+const CREATE_SESSION_SCRIPT = `
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('EXISTS', ARGV[3] .. 'session:' .. id) == 0 then redis.call('SREM', KEYS[2], id) end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[4])
+return 1
+`;
+
+// Session ids are SHA-256 hex, so the message can be built by concatenation.
+const REVOKE_SESSION_SCRIPT = `
+local userId = redis.call('GET', KEYS[1])
+if not userId then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', ARGV[1] .. 'user:{' .. userId .. '}:sessions', ARGV[2])
+redis.call('PUBLISH', ARGV[3], '{"userId":' .. userId .. ',"sessionIds":["' .. ARGV[2] .. '"]}')
+return 1
+`;
+
+const REVOKE_ALL_SCRIPT = `
+local live = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('DEL', ARGV[1] .. 'session:' .. id) == 1 then table.insert(live, id) end
+end
+redis.call('DEL', KEYS[1])
+local ids = ''
+if #live > 0 then ids = '"' .. table.concat(live, '","') .. '"' end
+redis.call('PUBLISH', ARGV[3], '{"userId":' .. ARGV[2] .. ',"sessionIds":[' .. ids .. ']}')
+return #live
+`;
+
+/** Parses a revocation message; anything malformed is dropped (it did not come from this code). */
+export function parseRevocation(text: string): SessionRevocation | null {
+  try {
+    const value = JSON.parse(text) as { userId?: unknown; sessionIds?: unknown };
+    if (!Number.isSafeInteger(value.userId) || !Array.isArray(value.sessionIds)) return null;
+    const sessionIds = value.sessionIds.filter((id): id is string => typeof id === 'string');
+    return Object.freeze({ userId: value.userId as number, sessionIds: Object.freeze(sessionIds) });
+  } catch {
+    return null;
+  }
+}
+
+class RedisSessionStore implements SessionStore {
+  private readonly listeners = new Set<(revocation: SessionRevocation) => void>();
+  /** The subscriber connection, opened with the first listener (a subscribed connection can do nothing else). */
+  private subscriber: Redis | undefined;
+  private subscribed: Promise<void> | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: RedisOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get channel(): string {
+    return `${this.options.prefix}session-revoked`;
+  }
+
+  create(sessionId: string, userId: number, ttlMs: number): Promise<void> {
+    return guarded(async () => {
+      await this.redis.eval(
+        CREATE_SESSION_SCRIPT,
+        2,
+        `session:${sessionId}`,
+        `${userKey(userId)}:sessions`,
+        String(userId),
+        String(ttlMs),
+        this.options.prefix,
+        sessionId,
+      );
+    });
+  }
+
+  touch(sessionId: string, ttlMs: number): Promise<number | null> {
+    return guarded(async () => {
+      const userId = await this.redis.getex(`session:${sessionId}`, 'PX', ttlMs);
+      return userId === null ? null : Number(userId);
+    });
+  }
+
+  revoke(sessionId: string): Promise<boolean> {
+    return guarded(async () => {
+      const revoked = (await this.redis.eval(
+        REVOKE_SESSION_SCRIPT,
+        1,
+        `session:${sessionId}`,
+        this.options.prefix,
+        sessionId,
+        this.channel,
+      )) as number;
+      return revoked === 1;
+    });
+  }
+
+  revokeAllForUser(userId: number): Promise<number> {
+    return guarded(async () => {
+      return (await this.redis.eval(
+        REVOKE_ALL_SCRIPT,
+        1,
+        `${userKey(userId)}:sessions`,
+        this.options.prefix,
+        String(userId),
+        this.channel,
+      )) as number;
+    });
+  }
+
+  onRevoked(listener: (revocation: SessionRevocation) => void): () => void {
+    this.listeners.add(listener);
+    this.subscribe();
+    return () => this.listeners.delete(listener);
+  }
+
+  private subscribe(): void {
+    if (this.subscriber) return;
+    // ioredis re-subscribes by itself after a reconnect; revocations published during an outage are lost,
+    // but the sessions are already deleted, so the next call on those sockets answers errorcode 20 anyway
+    // unlike the command connection, the SUBSCRIBE waits for Redis however long it is away: nobody waits on it
+    // but whenListening(), and a subscription lost at start-up would never be retried
+    const subscriber = new Redis(this.options.url, {
+      connectionName: 'oms-gateway-revocations',
+      connectTimeout: this.options.commandTimeoutMs,
+      maxRetriesPerRequest: null,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+    });
+    watchRedis(subscriber, this.logger, 'revocations');
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      const revocation = parseRevocation(message);
+      if (revocation === null) return this.logger.warn({ channel }, 'ignored a malformed revocation message');
+      for (const each of [...this.listeners]) each(revocation);
+    });
+    this.subscribed = subscriber.subscribe(this.channel).then(
+      () => undefined,
+      (error: unknown) => {
+        this.logger.error(
+          { err: error },
+          'could not subscribe to session revocations; will retry on reconnect',
+        );
+      },
+    );
+    this.subscriber = subscriber;
+  }
+
+  whenListening(): Promise<void> {
+    this.subscribe();
+    return this.subscribed ?? Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+  }
+}
+
+const USE_NONCE_SCRIPT = `
+local last = redis.call('HGET', KEYS[1], 'lastNonce')
+if not last then return 0 end
+if tonumber(ARGV[1]) <= tonumber(last) then return 0 end
+redis.call('HSET', KEYS[1], 'lastNonce', ARGV[1])
+return 1
+`;
+
+class RedisApiKeyStore implements ApiKeyStore {
+  constructor(private readonly redis: Redis) {}
+
+  private static keyOf(userId: number, apiKey: string): string {
+    return `${userKey(userId)}:apikey:${apiKey}`;
+  }
+
+  create(userId: number, apiKey: string, secret: string): Promise<void> {
+    return guarded(async () => {
+      await this.redis.hset(RedisApiKeyStore.keyOf(userId, apiKey), { secret, lastNonce: '0' });
+    });
+  }
+
+  get(userId: number, apiKey: string): Promise<ApiKeyRecord | null> {
+    return guarded(async () => {
+      const hash = await this.redis.hgetall(RedisApiKeyStore.keyOf(userId, apiKey));
+      if (hash.secret === undefined) return null;
+      return Object.freeze({ userId, apiKey, secret: hash.secret, lastNonce: Number(hash.lastNonce ?? 0) });
+    });
+  }
+
+  useNonce(userId: number, apiKey: string, nonce: number): Promise<boolean> {
+    return guarded(async () => {
+      const used = (await this.redis.eval(
+        USE_NONCE_SCRIPT,
+        1,
+        RedisApiKeyStore.keyOf(userId, apiKey),
+        String(nonce),
+      )) as number;
+      return used === 1;
+    });
   }
 }
 
@@ -69,13 +512,19 @@ export function watchRedis(redis: Redis, logger: Logger, name: string): void {
 export function createRedisStore(options: RedisOptions, logger: Logger): Store {
   const redis = connectRedis(options, 'oms-gateway');
   watchRedis(redis, logger, 'store');
+  const sessions = new RedisSessionStore(redis, options, logger);
   return {
     kind: 'redis',
     limits: new RedisRateLimiter(redis),
-    ping: async () => {
-      await redis.ping();
-    },
+    users: new RedisUserStore(redis, options.prefix),
+    sessions,
+    apiKeys: new RedisApiKeyStore(redis),
+    ping: () =>
+      guarded(async () => {
+        await redis.ping();
+      }),
     close: async () => {
+      await sessions.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -1,4 +1,5 @@
 // The store the handlers see. Two implementations (Redis, embedded memory), one contract suite in tests/gateway/store.
+import { OmsError } from '../../protocol/codes';
 
 export interface RateDecision {
   readonly allowed: boolean;
@@ -14,12 +15,132 @@ export interface RateLimiter {
   hit(key: string, limit: number, windowSeconds: number): Promise<RateDecision>;
   /** Forgets the key (a successful login clears its failures). */
   reset(key: string): Promise<void>;
+  /** Says whether one more hit would still be within `limit`, without counting one (failed-login limits). */
+  peek(key: string, limit: number): Promise<RateDecision>;
+}
+
+/** Thrown by a store that cannot reach its backend; callers answer 102 with a clear detail and retry later. */
+export class StoreUnavailableError extends OmsError {
+  constructor(cause: unknown) {
+    super('ServerError', 'Store unavailable; try again shortly', { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** A user as the store keeps it. Wire names (UserId, …) are made at the wire edge, not here. */
+export interface UserRecord {
+  /** Assigned by the store, from 1. */
+  readonly userId: number;
+  readonly userName: string;
+  readonly email: string;
+  readonly emailVerified: boolean;
+  /** argon2id PHC string; null for a user created without a password (can log in only after a reset). */
+  readonly passwordHash: string | null;
+  readonly locked: boolean;
+  /** Sorted; `Operator`, `Trading`, `AccountReadOnly` or a function name. */
+  readonly permissions: readonly string[];
+  /** Sorted ascending. */
+  readonly accountIds: readonly number[];
+  /** The default account; 0 when the user belongs to none. */
+  readonly accountId: number;
+  readonly omsId: number;
+  /** ISO 8601. */
+  readonly createdAt: string;
+}
+
+export interface NewUser {
+  readonly userName: string;
+  readonly email: string;
+  /** default false */
+  readonly emailVerified?: boolean;
+  /** default null */
+  readonly passwordHash?: string | null;
+  /** default false */
+  readonly locked?: boolean;
+  /** default none */
+  readonly permissions?: readonly string[];
+  /** default none */
+  readonly accountIds?: readonly number[];
+  /** default the first of accountIds, or 0 */
+  readonly accountId?: number;
+}
+
+/** A user name or e-mail already taken (compared case-insensitively). */
+export class DuplicateUserError extends Error {
+  constructor(readonly field: 'UserName' | 'Email') {
+    super(`${field === 'UserName' ? 'User name' : 'E-mail address'} is already in use`);
+    this.name = 'DuplicateUserError';
+  }
+}
+
+export interface UserStore {
+  /** Atomically checks both unique names and creates the user; throws DuplicateUserError. */
+  create(user: NewUser): Promise<UserRecord>;
+  get(userId: number): Promise<UserRecord | null>;
+  /** Case-insensitive. */
+  findByName(userName: string): Promise<UserRecord | null>;
+  /** Case-insensitive. */
+  findByEmail(email: string): Promise<UserRecord | null>;
+  /** Every user, by UserId. */
+  list(): Promise<UserRecord[]>;
+  /** Each mutation returns the updated user, or null when there is no such user. */
+  setPasswordHash(userId: number, passwordHash: string): Promise<UserRecord | null>;
+  setLocked(userId: number, locked: boolean): Promise<UserRecord | null>;
+  setEmailVerified(userId: number, verified: boolean): Promise<UserRecord | null>;
+  grant(userId: number, permission: string): Promise<UserRecord | null>;
+  revoke(userId: number, permission: string): Promise<UserRecord | null>;
+  /** Adds the user to an account; it becomes the default when the user had none. */
+  addAccount(userId: number, accountId: number): Promise<UserRecord | null>;
+}
+
+/** Sessions ended at once; every gateway sharing the store hears of it and de-authenticates its sockets. */
+export interface SessionRevocation {
+  readonly userId: number;
+  /** SHA-256 hex of each ended SessionToken. */
+  readonly sessionIds: readonly string[];
+}
+
+/**
+ * Sessions keyed by the SHA-256 hex of their SessionToken (the token itself is never stored),
+ * each with an idle TTL, and indexed per user so all of a user's sessions can end at once.
+ */
+export interface SessionStore {
+  create(sessionId: string, userId: number, ttlMs: number): Promise<void>;
+  /** The session's user, refreshing its idle TTL; null when expired, revoked or unknown. */
+  touch(sessionId: string, ttlMs: number): Promise<number | null>;
+  /** Ends one session (LogOut) and publishes the revocation; false when it was not live. */
+  revoke(sessionId: string): Promise<boolean>;
+  /** Ends every session of a user, publishes the revocation, and returns how many were live. */
+  revokeAllForUser(userId: number): Promise<number>;
+  /** Listens to revocations from every gateway on the store (this one included); returns the unsubscribe. */
+  onRevoked(listener: (revocation: SessionRevocation) => void): () => void;
+  /** Resolves once revocations published from now on reach the listeners (Redis: the subscription is active). */
+  whenListening(): Promise<void>;
+}
+
+export interface ApiKeyRecord {
+  readonly userId: number;
+  readonly apiKey: string;
+  /** Kept as is: the HMAC check needs it. */
+  readonly secret: string;
+  /** The greatest nonce used so far; 0 before the first. */
+  readonly lastNonce: number;
+}
+
+export interface ApiKeyStore {
+  create(userId: number, apiKey: string, secret: string): Promise<void>;
+  get(userId: number, apiKey: string): Promise<ApiKeyRecord | null>;
+  /** Atomically records `nonce` when it is greater than the last one used with the key; false otherwise (replay). */
+  useNonce(userId: number, apiKey: string, nonce: number): Promise<boolean>;
 }
 
 export interface Store {
   /** 'memory' keeps nothing and serves one process only. */
   readonly kind: 'redis' | 'memory';
   readonly limits: RateLimiter;
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly apiKeys: ApiKeyStore;
   /** Resolves when the store answers; rejects otherwise (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

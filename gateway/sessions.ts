@@ -1,0 +1,40 @@
+// SessionTokens: a v4 UUID for the client, only its SHA-256 in the store; resolving one refreshes its idle TTL.
+import { createHash } from 'node:crypto';
+import { v4 as uuidv4 } from 'uuid';
+import type { Caller } from '../protocol/handler';
+import type { Store } from './store/store';
+
+/** The store's id for a SessionToken: SHA-256 hex, so a copy of the store cannot be replayed as tokens. */
+export function sessionIdOf(sessionToken: string): string {
+  return createHash('sha256').update(sessionToken, 'utf8').digest('hex');
+}
+
+/** Starts a session for a user and returns its SessionToken (shown to the client once, never stored). */
+export async function startSession(store: Store, userId: number, ttlSeconds: number): Promise<string> {
+  const sessionToken = uuidv4();
+  await store.sessions.create(sessionIdOf(sessionToken), userId, ttlSeconds * 1000);
+  return sessionToken;
+}
+
+/**
+ * The caller behind a SessionToken, touching its idle TTL (as the OMS does on activity);
+ * null when the session expired or was revoked, or its user is gone or locked.
+ */
+export async function resolveSession(
+  store: Store,
+  sessionToken: string,
+  ttlSeconds: number,
+): Promise<Caller | null> {
+  const sessionId = sessionIdOf(sessionToken);
+  const userId = await store.sessions.touch(sessionId, ttlSeconds * 1000);
+  if (userId === null) return null;
+  const user = await store.users.get(userId);
+  if (!user || user.locked) return null;
+  return {
+    userId: user.userId,
+    userName: user.userName,
+    permissions: user.permissions,
+    accountIds: user.accountIds,
+    sessionId,
+  };
+}

@@ -1,0 +1,250 @@
+// One contract for both stores (Hono's runTest pattern): the same suite runs on the embedded store and on Redis.
+import { ManualClock } from '../../../gateway/clock';
+import { createLogger } from '../../../gateway/logger';
+import { createMemoryStore } from '../../../gateway/store/memory-store';
+import { createRedisStore } from '../../../gateway/store/redis-store';
+import { DuplicateUserError } from '../../../gateway/store/store';
+import type { SessionRevocation, Store } from '../../../gateway/store/store';
+import { testRedisUrl, uniquePrefix } from '../../support/gateway';
+
+interface StoreUnderTest {
+  readonly store: Store;
+  /** Lets `ms` pass for the store's TTLs: a manual clock moves, or real time passes (Redis). */
+  letTimePass(ms: number): Promise<void>;
+}
+
+const SESSION_A = 'a'.repeat(64);
+const SESSION_B = 'b'.repeat(64);
+const SESSION_C = 'c'.repeat(64);
+
+function runStoreContract(kind: string, open: () => StoreUnderTest): void {
+  describe(`${kind} store contract`, () => {
+    let subject: StoreUnderTest;
+    let store: Store;
+
+    beforeEach(() => {
+      subject = open();
+      store = subject.store;
+    });
+    afterEach(() => store.close());
+
+    const alice = { userName: 'Alice', email: 'Alice@Example.com', passwordHash: '$argon2id$fake' };
+
+    describe('users', () => {
+      it('assigns UserIds from 1 and returns the user with its defaults', async () => {
+        const first = await store.users.create(alice);
+        const second = await store.users.create({ userName: 'bob', email: 'bob@example.com' });
+        expect(first).toEqual({
+          userId: 1,
+          userName: 'Alice',
+          email: 'Alice@Example.com',
+          emailVerified: false,
+          passwordHash: '$argon2id$fake',
+          locked: false,
+          permissions: [],
+          accountIds: [],
+          accountId: 0,
+          omsId: 1,
+          createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        });
+        expect(second.userId).toBe(2);
+        expect(second.passwordHash).toBeNull();
+      });
+
+      it('keeps permissions and accounts sorted, with the first account as default', async () => {
+        const user = await store.users.create({
+          ...alice,
+          emailVerified: true,
+          permissions: ['Trading', 'AccountReadOnly', 'Trading'],
+          accountIds: [7, 3],
+        });
+        expect(user.permissions).toEqual(['AccountReadOnly', 'Trading']);
+        expect(user.accountIds).toEqual([3, 7]);
+        expect(user.accountId).toBe(7);
+        expect(user.emailVerified).toBe(true);
+        expect(await store.users.get(user.userId)).toEqual(user);
+      });
+
+      it('refuses a user name or e-mail already taken, compared case-insensitively', async () => {
+        await store.users.create(alice);
+        await expect(store.users.create({ userName: 'ALICE', email: 'other@example.com' })).rejects.toEqual(
+          new DuplicateUserError('UserName'),
+        );
+        const duplicateEmail = store.users.create({ userName: 'alice2', email: 'alice@EXAMPLE.com' });
+        await expect(duplicateEmail).rejects.toBeInstanceOf(DuplicateUserError);
+        await expect(duplicateEmail).rejects.toMatchObject({ field: 'Email' });
+        expect(await store.users.list()).toHaveLength(1);
+      });
+
+      it('finds users by name and e-mail case-insensitively, and by id', async () => {
+        const created = await store.users.create(alice);
+        expect(await store.users.findByName('aLiCe')).toEqual(created);
+        expect(await store.users.findByEmail('ALICE@example.COM')).toEqual(created);
+        expect(await store.users.get(created.userId)).toEqual(created);
+        expect(await store.users.findByName('nobody')).toBeNull();
+        expect(await store.users.findByEmail('nobody@example.com')).toBeNull();
+        expect(await store.users.get(99)).toBeNull();
+      });
+
+      it('lists users by UserId', async () => {
+        await store.users.create(alice);
+        await store.users.create({ userName: 'bob', email: 'bob@example.com' });
+        expect((await store.users.list()).map((user) => user.userName)).toEqual(['Alice', 'bob']);
+      });
+
+      it('changes password hash, lock, e-mail verification, permissions and accounts', async () => {
+        const { userId } = await store.users.create(alice);
+        expect((await store.users.setPasswordHash(userId, '$argon2id$new'))?.passwordHash).toBe(
+          '$argon2id$new',
+        );
+        expect((await store.users.setLocked(userId, true))?.locked).toBe(true);
+        expect((await store.users.setLocked(userId, false))?.locked).toBe(false);
+        expect((await store.users.setEmailVerified(userId, true))?.emailVerified).toBe(true);
+        expect((await store.users.grant(userId, 'Operator'))?.permissions).toEqual(['Operator']);
+        expect((await store.users.grant(userId, 'GetUserInfo'))?.permissions).toEqual([
+          'GetUserInfo',
+          'Operator',
+        ]);
+        expect((await store.users.revoke(userId, 'Operator'))?.permissions).toEqual(['GetUserInfo']);
+        const withAccount = await store.users.addAccount(userId, 5);
+        expect(withAccount).toMatchObject({ accountIds: [5], accountId: 5 });
+        const withTwo = await store.users.addAccount(userId, 2);
+        expect(withTwo).toMatchObject({ accountIds: [2, 5], accountId: 5 });
+        expect(await store.users.get(userId)).toEqual(withTwo);
+      });
+
+      it('answers null when changing a user that does not exist', async () => {
+        expect(await store.users.setPasswordHash(42, 'x')).toBeNull();
+        expect(await store.users.setLocked(42, true)).toBeNull();
+        expect(await store.users.grant(42, 'Operator')).toBeNull();
+        expect(await store.users.revoke(42, 'Operator')).toBeNull();
+        expect(await store.users.addAccount(42, 1)).toBeNull();
+        expect(await store.users.list()).toEqual([]);
+      });
+    });
+
+    describe('sessions', () => {
+      it('resolves a session to its user until it is revoked', async () => {
+        await store.sessions.create(SESSION_A, 1, 60_000);
+        expect(await store.sessions.touch(SESSION_A, 60_000)).toBe(1);
+        expect(await store.sessions.revoke(SESSION_A)).toBe(true);
+        expect(await store.sessions.touch(SESSION_A, 60_000)).toBeNull();
+        expect(await store.sessions.revoke(SESSION_A)).toBe(false);
+        expect(await store.sessions.touch(SESSION_B, 60_000)).toBeNull();
+      });
+
+      it('ends an idle session after its TTL, and a touch pushes the end back', async () => {
+        await store.sessions.create(SESSION_A, 1, 200);
+        await store.sessions.create(SESSION_B, 1, 200);
+        expect(await store.sessions.touch(SESSION_A, 60_000)).toBe(1);
+        await subject.letTimePass(400);
+        expect(await store.sessions.touch(SESSION_B, 60_000)).toBeNull();
+        expect(await store.sessions.touch(SESSION_A, 60_000)).toBe(1);
+      });
+
+      it("ends all of a user's sessions at once and tells every listener which ones", async () => {
+        const heard: SessionRevocation[] = [];
+        const revocationHeard = new Promise<void>((resolve) =>
+          store.sessions.onRevoked((revocation) => {
+            heard.push(revocation);
+            resolve();
+          }),
+        );
+        await store.sessions.whenListening();
+        await store.sessions.create(SESSION_A, 1, 60_000);
+        await store.sessions.create(SESSION_B, 1, 60_000);
+        await store.sessions.create(SESSION_C, 2, 60_000);
+        expect(await store.sessions.revokeAllForUser(1)).toBe(2);
+        await revocationHeard;
+        expect(heard).toHaveLength(1);
+        expect(heard[0]!.userId).toBe(1);
+        expect([...heard[0]!.sessionIds].sort()).toEqual([SESSION_A, SESSION_B]);
+        expect(await store.sessions.touch(SESSION_A, 60_000)).toBeNull();
+        expect(await store.sessions.touch(SESSION_B, 60_000)).toBeNull();
+        expect(await store.sessions.touch(SESSION_C, 60_000)).toBe(2);
+      });
+
+      it('publishes the single session that LogOut ends', async () => {
+        const heard = new Promise<SessionRevocation>((resolve) => store.sessions.onRevoked(resolve));
+        await store.sessions.whenListening();
+        await store.sessions.create(SESSION_A, 3, 60_000);
+        await store.sessions.revoke(SESSION_A);
+        expect(await heard).toEqual({ userId: 3, sessionIds: [SESSION_A] });
+        expect(await store.sessions.revokeAllForUser(3)).toBe(0);
+      });
+
+      it('does not count sessions that already expired when ending them all', async () => {
+        await store.sessions.create(SESSION_A, 1, 100);
+        await store.sessions.create(SESSION_B, 1, 60_000);
+        await subject.letTimePass(300);
+        expect(await store.sessions.revokeAllForUser(1)).toBe(1);
+      });
+    });
+
+    describe('API keys', () => {
+      it('keeps a key with its secret, per user', async () => {
+        await store.apiKeys.create(1, 'key1', 'secret1');
+        expect(await store.apiKeys.get(1, 'key1')).toEqual({
+          userId: 1,
+          apiKey: 'key1',
+          secret: 'secret1',
+          lastNonce: 0,
+        });
+        expect(await store.apiKeys.get(2, 'key1')).toBeNull();
+        expect(await store.apiKeys.get(1, 'other')).toBeNull();
+      });
+
+      it('accepts only nonces greater than the last one used with the key', async () => {
+        await store.apiKeys.create(1, 'key1', 'secret1');
+        expect(await store.apiKeys.useNonce(1, 'key1', 1000)).toBe(true);
+        expect(await store.apiKeys.useNonce(1, 'key1', 1000)).toBe(false);
+        expect(await store.apiKeys.useNonce(1, 'key1', 999)).toBe(false);
+        expect(await store.apiKeys.useNonce(1, 'key1', 1_700_000_000_001)).toBe(true);
+        expect((await store.apiKeys.get(1, 'key1'))?.lastNonce).toBe(1_700_000_000_001);
+        expect(await store.apiKeys.useNonce(1, 'missing', 5)).toBe(false);
+      });
+    });
+
+    describe('rate limits', () => {
+      it('peeks without counting, and refuses once the limit is used up until reset', async () => {
+        expect(await store.limits.peek('k', 2)).toMatchObject({ allowed: true, count: 0 });
+        await store.limits.hit('k', 2, 60);
+        expect(await store.limits.peek('k', 2)).toMatchObject({ allowed: true, count: 1 });
+        await store.limits.hit('k', 2, 60);
+        const blocked = await store.limits.peek('k', 2);
+        expect(blocked.allowed).toBe(false);
+        expect(blocked.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+        expect(blocked.retryAfterSeconds).toBeLessThanOrEqual(60);
+        await store.limits.reset('k');
+        expect(await store.limits.peek('k', 2)).toMatchObject({ allowed: true, count: 0 });
+      });
+
+      it('forgets failures when the window ends', async () => {
+        await store.limits.hit('w', 1, 1);
+        expect((await store.limits.peek('w', 1)).allowed).toBe(false);
+        await subject.letTimePass(1200);
+        expect((await store.limits.peek('w', 1)).allowed).toBe(true);
+      });
+    });
+  });
+}
+
+runStoreContract('memory', () => {
+  const clock = new ManualClock();
+  return {
+    store: createMemoryStore(clock),
+    letTimePass: (ms) => {
+      clock.advance(ms);
+      return Promise.resolve();
+    },
+  };
+});
+
+runStoreContract('redis', () => ({
+  store: createRedisStore(
+    { url: testRedisUrl(), prefix: uniquePrefix(), commandTimeoutMs: 2000 },
+    createLogger('silent'),
+  ),
+  // Redis TTLs run on its own clock: only real time passes them (the TTLs in this suite are short)
+  letTimePass: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+}));
