@@ -1,0 +1,29 @@
+// What the mail queue holds: the data of one e-mail to send, rendered only at delivery time.
+
+/**
+ * A reset mail. `link` carries the PendingCode (in its fragment): the queue holds it until the mail is
+ * sent and deletes it then; it must never be logged (the dev outbox is the one documented exception).
+ */
+export interface ResetMailJob {
+  readonly kind: 'reset';
+  /** The recipient's e-mail address. */
+  readonly to: string;
+  readonly userId: number;
+  readonly userName: string;
+  /** RESET_PAGE_URL#UserId=…&PendingCode=…, see buildResetLink. */
+  readonly link: string;
+  /** How long the link works, for the text of the mail. */
+  readonly expiresInMinutes: number;
+}
+
+/** "Your password was changed": no secret in it. */
+export interface PasswordChangedMailJob {
+  readonly kind: 'password-changed';
+  readonly to: string;
+  readonly userId: number;
+  readonly userName: string;
+}
+
+export type MailJob = ResetMailJob | PasswordChangedMailJob;
+
+export type MailKind = MailJob['kind'];

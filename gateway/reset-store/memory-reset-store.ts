@@ -1,0 +1,185 @@
+// The embedded reset store: codes, mail queue and audit in this process's memory, with the Redis store's behaviour.
+// Every method does its whole work synchronously before resolving, which is what makes each one atomic here.
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock';
+import type { MailJob } from '../mail/mail-job';
+import { ExpiringMap } from '../store/expiring-map';
+import { sameHash } from './pending-code';
+import { DEFAULT_AUDIT_MAXLEN, DEFAULT_DEAD_LETTER_MAXLEN, MAX_WRONG_TRIES } from './reset-store';
+import type {
+  AuditEvent,
+  Claim,
+  ClaimedMail,
+  CodeCheck,
+  CodeUse,
+  DeadLetter,
+  ResetStore,
+} from './reset-store';
+
+export interface MemoryResetStoreOptions {
+  /** audit events kept, default 10000 */
+  readonly auditMaxLen?: number;
+  /** dead letters kept, default 1000 */
+  readonly deadLetterMaxLen?: number;
+}
+
+interface LiveCode {
+  readonly hash: string;
+  wrongTries: number;
+}
+
+interface QueueEntry {
+  readonly id: string;
+  readonly job: MailJob;
+  /** ms since epoch on the store's clock */
+  dueAt: number;
+  /** sequence, so equal due times keep queue order */
+  readonly seq: number;
+  attempts: number;
+  /** '' when nobody holds a lease */
+  token: string;
+}
+
+export class MemoryResetStore implements ResetStore {
+  readonly kind = 'memory';
+  private readonly codes: ExpiringMap<number, LiveCode>;
+  private readonly queue = new Map<string, QueueEntry>();
+  private readonly dead: DeadLetter[] = [];
+  private readonly audit: AuditEvent[] = [];
+  private readonly listeners = new Set<() => void>();
+  private readonly auditMaxLen: number;
+  private readonly deadLetterMaxLen: number;
+  private seq = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    options: MemoryResetStoreOptions = {},
+  ) {
+    this.codes = new ExpiringMap(clock);
+    this.auditMaxLen = options.auditMaxLen ?? DEFAULT_AUDIT_MAXLEN;
+    this.deadLetterMaxLen = options.deadLetterMaxLen ?? DEFAULT_DEAD_LETTER_MAXLEN;
+  }
+
+  issueCode(userId: number, codeHash: string, ttlMs: number, mail: MailJob): Promise<string> {
+    this.codes.set(userId, { hash: codeHash, wrongTries: 0 }, ttlMs);
+    return Promise.resolve(this.enqueue(mail));
+  }
+
+  checkCode(userId: number, codeHash: string, maxWrongTries = MAX_WRONG_TRIES): Promise<CodeCheck> {
+    const outcome = this.judge(userId, codeHash, maxWrongTries);
+    return Promise.resolve(outcome === 'right' ? 'valid' : outcome);
+  }
+
+  consumeCode(userId: number, codeHash: string, maxWrongTries = MAX_WRONG_TRIES): Promise<CodeUse> {
+    const outcome = this.judge(userId, codeHash, maxWrongTries);
+    if (outcome !== 'right') return Promise.resolve(outcome);
+    this.codes.delete(userId);
+    return Promise.resolve('consumed');
+  }
+
+  /** Compares in constant time; a wrong code counts, and the last allowed wrong try destroys the code. */
+  private judge(userId: number, codeHash: string, maxWrongTries: number): 'right' | 'wrong' | 'none' {
+    const live = this.codes.get(userId);
+    if (live === undefined) return 'none';
+    if (sameHash(live.hash, codeHash)) return 'right';
+    live.wrongTries += 1;
+    if (live.wrongTries >= maxWrongTries) this.codes.delete(userId);
+    return 'wrong';
+  }
+
+  enqueueMail(job: MailJob): Promise<string> {
+    return Promise.resolve(this.enqueue(job));
+  }
+
+  private enqueue(job: MailJob): string {
+    const id = randomUUID();
+    this.queue.set(id, { id, job, dueAt: this.clock.now(), seq: this.seq++, attempts: 0, token: '' });
+    for (const listener of this.listeners) listener();
+    return id;
+  }
+
+  claimMail(leaseMs: number): Promise<Claim> {
+    const now = this.clock.now();
+    let first: QueueEntry | undefined;
+    for (const entry of this.queue.values()) {
+      if (
+        first === undefined ||
+        entry.dueAt < first.dueAt ||
+        (entry.dueAt === first.dueAt && entry.seq < first.seq)
+      ) {
+        first = entry;
+      }
+    }
+    if (first === undefined) return Promise.resolve({ mail: null, nextDueInMs: null });
+    if (first.dueAt > now) return Promise.resolve({ mail: null, nextDueInMs: first.dueAt - now });
+    first.attempts += 1;
+    first.token = randomUUID();
+    first.dueAt = now + leaseMs;
+    return Promise.resolve({
+      mail: { id: first.id, token: first.token, attempt: first.attempts, job: first.job },
+    });
+  }
+
+  completeMail(mail: ClaimedMail): Promise<void> {
+    this.queue.delete(mail.id);
+    return Promise.resolve();
+  }
+
+  retryMail(mail: ClaimedMail, delayMs: number): Promise<boolean> {
+    const entry = this.leased(mail);
+    if (entry === undefined) return Promise.resolve(false);
+    entry.token = '';
+    entry.dueAt = this.clock.now() + delayMs;
+    return Promise.resolve(true);
+  }
+
+  deadLetterMail(mail: ClaimedMail, reason: string): Promise<boolean> {
+    const entry = this.leased(mail);
+    if (entry === undefined) return Promise.resolve(false);
+    this.queue.delete(mail.id);
+    const letter: DeadLetter = {
+      id: entry.id,
+      kind: entry.job.kind,
+      userId: entry.job.userId,
+      attempts: entry.attempts,
+      reason,
+      at: this.clock.now(),
+    };
+    this.dead.unshift(letter);
+    this.dead.length = Math.min(this.dead.length, this.deadLetterMaxLen);
+    return Promise.resolve(true);
+  }
+
+  private leased(mail: ClaimedMail): QueueEntry | undefined {
+    const entry = this.queue.get(mail.id);
+    return entry !== undefined && entry.token === mail.token ? entry : undefined;
+  }
+
+  deadLetters(count: number): Promise<DeadLetter[]> {
+    return Promise.resolve(this.dead.slice(0, Math.max(0, count)));
+  }
+
+  queuedMailCount(): Promise<number> {
+    return Promise.resolve(this.queue.size);
+  }
+
+  onMailQueued(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  appendAudit(event: AuditEvent): Promise<void> {
+    this.audit.push({ ...event });
+    if (this.audit.length > this.auditMaxLen) this.audit.splice(0, this.audit.length - this.auditMaxLen);
+    return Promise.resolve();
+  }
+
+  recentAudit(count: number): Promise<AuditEvent[]> {
+    return Promise.resolve(count > 0 ? this.audit.slice(-count).reverse() : []);
+  }
+
+  close(): Promise<void> {
+    this.listeners.clear();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,341 @@
+// The Redis reset store: pending codes, the mail queue and the audit stream, shared by every gateway on one Redis.
+//
+// Keys (after ioredis's keyPrefix, e.g. "oms:"):
+//   reset:{u:<id>}:code   HASH h=<sha256 hex> w=<wrong tries>, with the code's TTL: one live code per user
+//   mail:{queue}:due      ZSET entry id → when it is due (ms, Redis clock): new, retry-later, or leased until
+//   mail:{queue}:jobs     HASH entry id → job JSON (holds the reset link, thus the code, until sent: deleted then)
+//   mail:{queue}:attempts HASH entry id → claims so far
+//   mail:{queue}:leases   HASH entry id → token of the current lease holder
+//   mail:{queue}:dead     LIST of DeadLetter JSON, newest first, capped
+//   audit:reset           STREAM of AuditEvent, XADD MAXLEN ~ N
+//
+// The {…} hash tags keep one user's keys in one Cluster slot and the queue's keys in another. issueCode
+// touches both in one script, which needs a single Redis node (standalone or Sentinel, as connectRedis makes);
+// a Cluster deployment would need the queue written into the user's slot and moved on by a sweeper.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger';
+import type { MailJob } from '../mail/mail-job';
+import { connectRedis, watchRedis } from '../store/redis-store';
+import type { RedisOptions } from '../store/redis-store';
+import { DEFAULT_AUDIT_MAXLEN, DEFAULT_DEAD_LETTER_MAXLEN, MAX_WRONG_TRIES } from './reset-store';
+import type {
+  AuditEvent,
+  Claim,
+  ClaimedMail,
+  CodeCheck,
+  CodeUse,
+  DeadLetter,
+  ResetStore,
+} from './reset-store';
+
+export interface RedisResetStoreOptions {
+  /** audit events kept (approximately: XADD MAXLEN ~ trims whole stream nodes), default 10000 */
+  readonly auditMaxLen?: number;
+  /** dead letters kept, default 1000 */
+  readonly deadLetterMaxLen?: number;
+  /** close the connection in close(), default false (the caller made it) */
+  readonly ownsConnection?: boolean;
+}
+
+const QUEUE_KEYS = [
+  'mail:{queue}:due',
+  'mail:{queue}:jobs',
+  'mail:{queue}:attempts',
+  'mail:{queue}:leases',
+] as const;
+const DEAD_KEY = 'mail:{queue}:dead';
+const AUDIT_KEY = 'audit:reset';
+
+function codeKey(userId: number): string {
+  return `reset:{u:${userId}}:code`;
+}
+
+// The Redis clock in ms: every gateway schedules on the same clock, whatever their own clocks say.
+const NOW_MS = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+// KEYS: code, due, jobs, attempts, leases. ARGV: code hash, ttl ms, entry id, job JSON.
+// Writes only after the type checks, so a script error leaves neither the code nor the job behind
+// (Redis does not roll back a script's earlier writes when a later command fails).
+const ISSUE_SCRIPT = `
+${NOW_MS}
+local expected = { 'zset', 'hash', 'hash', 'hash' }
+for i = 2, 5 do
+  local kind = redis.call('TYPE', KEYS[i]).ok
+  if kind ~= 'none' and kind ~= expected[i - 1] then
+    return redis.error_reply('WRONGTYPE mail queue key holds a ' .. kind)
+  end
+end
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[2], now, ARGV[3])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'h', ARGV[1], 'w', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+// KEYS: due, jobs. ARGV: entry id, job JSON.
+const ENQUEUE_SCRIPT = `
+${NOW_MS}
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return 1
+`;
+
+// KEYS: code. ARGV: code hash, max wrong tries, '1' to consume.
+// Plain string equality is not constant time, but it compares SHA-256 digests of the codes: how many leading
+// digits of a guess's digest match tells nothing useful about a code (finding a preimage is the hard part).
+const CODE_SCRIPT = `
+local stored = redis.call('HGET', KEYS[1], 'h')
+if not stored then return 'none' end
+if stored == ARGV[1] then
+  if ARGV[3] == '1' then
+    redis.call('DEL', KEYS[1])
+    return 'consumed'
+  end
+  return 'valid'
+end
+local wrong = redis.call('HINCRBY', KEYS[1], 'w', 1)
+if wrong >= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) end
+return 'wrong'
+`;
+
+// KEYS: due, jobs, attempts, leases. ARGV: lease ms, new token.
+// Answers {id, attempt, job} or {'', ms until the next entry is due (-1: none)}.
+const CLAIM_SCRIPT = `
+${NOW_MS}
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
+if #due == 0 then
+  local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if #nxt == 0 then return { '', -1 } end
+  return { '', math.max(0, tonumber(nxt[2]) - now) }
+end
+local id = due[1]
+local job = redis.call('HGET', KEYS[2], id)
+if not job then
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('HDEL', KEYS[4], id)
+  return { '', 0 }
+end
+local attempt = redis.call('HINCRBY', KEYS[3], id, 1)
+redis.call('HSET', KEYS[4], id, ARGV[2])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), id)
+return { id, attempt, job }
+`;
+
+// KEYS: due, jobs, attempts, leases. ARGV: entry id.
+const COMPLETE_SCRIPT = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+return 1
+`;
+
+// KEYS: due, jobs, attempts, leases. ARGV: entry id, token, delay ms.
+const RETRY_SCRIPT = `
+if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return 0 end
+${NOW_MS}
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+return 1
+`;
+
+// KEYS: due, jobs, attempts, leases, dead. ARGV: entry id, token, dead letter JSON, max dead letters.
+const DEAD_LETTER_SCRIPT = `
+if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('LPUSH', KEYS[5], ARGV[3])
+redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[4]) - 1)
+return 1
+`;
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+/** A Lua script sent once and then run by its SHA (ioredis defineCommand); keyPrefix applies to its keys. */
+function defineScript(redis: Redis, name: string, numberOfKeys: number, lua: string): ScriptCall {
+  redis.defineCommand(name, { numberOfKeys, lua });
+  const call = (redis as unknown as Record<string, ScriptCall | undefined>)[name];
+  if (call === undefined) throw new Error(`ioredis did not define ${name}`);
+  return call.bind(redis);
+}
+
+const AUDIT_FIELDS = ['at', 'step', 'caller', 'target', 'outcome', 'reason'] as const;
+
+function auditFromFields(fields: string[]): AuditEvent {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i]!, fields[i + 1]!);
+  const target = map.get('target') ?? '';
+  return {
+    at: Number(map.get('at')),
+    step: map.get('step') ?? '',
+    caller: map.get('caller') ?? '',
+    targetUserId: target === '' ? null : Number(target),
+    outcome: map.get('outcome') ?? '',
+    reason: map.get('reason') ?? '',
+  };
+}
+
+export class RedisResetStore implements ResetStore {
+  readonly kind = 'redis';
+  private readonly listeners = new Set<() => void>();
+  private readonly auditMaxLen: number;
+  private readonly deadLetterMaxLen: number;
+  private readonly scripts: Record<
+    'issue' | 'enqueue' | 'code' | 'claim' | 'complete' | 'retry' | 'deadLetter',
+    ScriptCall
+  >;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: RedisResetStoreOptions = {},
+  ) {
+    this.auditMaxLen = options.auditMaxLen ?? DEFAULT_AUDIT_MAXLEN;
+    this.deadLetterMaxLen = options.deadLetterMaxLen ?? DEFAULT_DEAD_LETTER_MAXLEN;
+    this.scripts = {
+      issue: defineScript(redis, 'omsResetIssue', 5, ISSUE_SCRIPT),
+      enqueue: defineScript(redis, 'omsMailEnqueue', 2, ENQUEUE_SCRIPT),
+      code: defineScript(redis, 'omsResetCode', 1, CODE_SCRIPT),
+      claim: defineScript(redis, 'omsMailClaim', 4, CLAIM_SCRIPT),
+      complete: defineScript(redis, 'omsMailComplete', 4, COMPLETE_SCRIPT),
+      retry: defineScript(redis, 'omsMailRetry', 4, RETRY_SCRIPT),
+      deadLetter: defineScript(redis, 'omsMailDeadLetter', 5, DEAD_LETTER_SCRIPT),
+    };
+  }
+
+  async issueCode(userId: number, codeHash: string, ttlMs: number, mail: MailJob): Promise<string> {
+    const id = randomUUID();
+    await this.scripts.issue(
+      codeKey(userId),
+      ...QUEUE_KEYS,
+      codeHash,
+      Math.max(1, Math.round(ttlMs)),
+      id,
+      JSON.stringify(mail),
+    );
+    this.notifyQueued();
+    return id;
+  }
+
+  async checkCode(userId: number, codeHash: string, maxWrongTries = MAX_WRONG_TRIES): Promise<CodeCheck> {
+    return (await this.scripts.code(codeKey(userId), codeHash, maxWrongTries, '0')) as CodeCheck;
+  }
+
+  async consumeCode(userId: number, codeHash: string, maxWrongTries = MAX_WRONG_TRIES): Promise<CodeUse> {
+    return (await this.scripts.code(codeKey(userId), codeHash, maxWrongTries, '1')) as CodeUse;
+  }
+
+  async enqueueMail(job: MailJob): Promise<string> {
+    const id = randomUUID();
+    await this.scripts.enqueue(QUEUE_KEYS[0], QUEUE_KEYS[1], id, JSON.stringify(job));
+    this.notifyQueued();
+    return id;
+  }
+
+  private notifyQueued(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  async claimMail(leaseMs: number): Promise<Claim> {
+    const token = randomUUID();
+    const reply = (await this.scripts.claim(...QUEUE_KEYS, Math.max(1, Math.round(leaseMs)), token)) as [
+      string,
+      number,
+      string?,
+    ];
+    const [id, attemptOrWait, json] = reply;
+    if (id === '' || json === undefined)
+      return { mail: null, nextDueInMs: attemptOrWait < 0 ? null : attemptOrWait };
+    return { mail: { id, token, attempt: attemptOrWait, job: JSON.parse(json) as MailJob } };
+  }
+
+  async completeMail(mail: ClaimedMail): Promise<void> {
+    await this.scripts.complete(...QUEUE_KEYS, mail.id);
+  }
+
+  async retryMail(mail: ClaimedMail, delayMs: number): Promise<boolean> {
+    return (
+      (await this.scripts.retry(...QUEUE_KEYS, mail.id, mail.token, Math.max(0, Math.round(delayMs)))) === 1
+    );
+  }
+
+  async deadLetterMail(mail: ClaimedMail, reason: string): Promise<boolean> {
+    const letter: DeadLetter = {
+      id: mail.id,
+      kind: mail.job.kind,
+      userId: mail.job.userId,
+      attempts: mail.attempt,
+      reason,
+      at: Date.now(),
+    };
+    const done = await this.scripts.deadLetter(
+      ...QUEUE_KEYS,
+      DEAD_KEY,
+      mail.id,
+      mail.token,
+      JSON.stringify(letter),
+      this.deadLetterMaxLen,
+    );
+    return done === 1;
+  }
+
+  async deadLetters(count: number): Promise<DeadLetter[]> {
+    if (count <= 0) return [];
+    const items = await this.redis.lrange(DEAD_KEY, 0, count - 1);
+    return items.map((item) => JSON.parse(item) as DeadLetter);
+  }
+
+  queuedMailCount(): Promise<number> {
+    return this.redis.zcard(QUEUE_KEYS[0]);
+  }
+
+  onMailQueued(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    const values: Record<(typeof AUDIT_FIELDS)[number], string> = {
+      at: String(event.at),
+      step: event.step,
+      caller: event.caller,
+      target: event.targetUserId === null ? '' : String(event.targetUserId),
+      outcome: event.outcome,
+      reason: event.reason,
+    };
+    await this.redis.xadd(
+      AUDIT_KEY,
+      'MAXLEN',
+      '~',
+      this.auditMaxLen,
+      '*',
+      ...AUDIT_FIELDS.flatMap((f) => [f, values[f]]),
+    );
+  }
+
+  async recentAudit(count: number): Promise<AuditEvent[]> {
+    if (count <= 0) return [];
+    const entries = await this.redis.xrevrange(AUDIT_KEY, '+', '-', 'COUNT', count);
+    return entries.map(([, fields]) => auditFromFields(fields));
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    if (this.options.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+/** A reset store on its own connection (named, errors logged once per outage), closed by close(). */
+export function openRedisResetStore(
+  redisOptions: RedisOptions,
+  logger: Logger,
+  options: Omit<RedisResetStoreOptions, 'ownsConnection'> = {},
+): RedisResetStore {
+  const redis = connectRedis(redisOptions, 'oms-gateway-reset');
+  watchRedis(redis, logger, 'reset-store');
+  return new RedisResetStore(redis, { ...options, ownsConnection: true });
+}

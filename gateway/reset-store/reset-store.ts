@@ -1,0 +1,108 @@
+// The reset flow's Redis state: one live pending code per user, the mail queue, the audit stream. Two
+// implementations (Redis, embedded memory), one contract suite in tests/gateway/reset-store.
+import type { MailJob } from '../mail/mail-job';
+
+/** The result of checking a code without using it. */
+export type CodeCheck = 'valid' | 'wrong' | 'none';
+
+/** The result of using a code. 'none': no live code (never issued, expired, used, or destroyed by wrong tries). */
+export type CodeUse = 'consumed' | 'wrong' | 'none';
+
+/** One queued mail as the delivery loop holds it while sending. */
+export interface ClaimedMail {
+  /** Queue entry id (a UUID), for logs: it says nothing about the code. */
+  readonly id: string;
+  /** Proves the lease on retry/dead-letter: a stale holder whose lease ran out cannot reschedule the job. */
+  readonly token: string;
+  /** 1 on the first send; counts claims, so a crash mid-send also counts as an attempt. */
+  readonly attempt: number;
+  readonly job: MailJob;
+}
+
+/** claimMail's answer: a job, or nothing due and how long until the next entry is due (or null: queue empty). */
+export type Claim =
+  { readonly mail: ClaimedMail } | { readonly mail: null; readonly nextDueInMs: number | null };
+
+/** What is left of a mail that could not be delivered: never the link. */
+export interface DeadLetter {
+  readonly id: string;
+  readonly kind: MailJob['kind'];
+  readonly userId: number;
+  readonly attempts: number;
+  readonly reason: string;
+  /** ms since the epoch */
+  readonly at: number;
+}
+
+/** One audit record of a reset step. Never the code or the password: the type has no place for them. */
+export interface AuditEvent {
+  /** ms since the epoch */
+  readonly at: number;
+  /** e.g. 'ResetPassword', 'ResetPassword2' */
+  readonly step: string;
+  /** The caller's UserId, or the client address of an anonymous caller. */
+  readonly caller: string;
+  /** null when the target is unknown (an unknown UserName). */
+  readonly targetUserId: number | null;
+  /** e.g. 'ok', 'refused' */
+  readonly outcome: string;
+  /** e.g. 'mail queued', 'rate limited', 'wrong code' */
+  readonly reason: string;
+}
+
+/**
+ * The queue the delivery loop works on. At-least-once: a claim is a lease; a job whose holder neither
+ * completes nor reschedules it before the lease ends is claimed again (by this or another gateway).
+ */
+export interface MailQueue {
+  /** Queues a job due now; resolves with its entry id. */
+  enqueueMail(job: MailJob): Promise<string>;
+  /** Takes the oldest due job and leases it for `leaseMs`. */
+  claimMail(leaseMs: number): Promise<Claim>;
+  /** Sent: deletes the job (and with it the link). Done whether or not the lease is still ours: it was sent. */
+  completeMail(mail: ClaimedMail): Promise<void>;
+  /** Schedules another attempt in `delayMs`; false when the lease was lost (someone else holds the job now). */
+  retryMail(mail: ClaimedMail, delayMs: number): Promise<boolean>;
+  /** Removes the job and records a DeadLetter (without the link); false when the lease was lost. */
+  deadLetterMail(mail: ClaimedMail, reason: string): Promise<boolean>;
+  /** The last dead letters, newest first. */
+  deadLetters(count: number): Promise<DeadLetter[]>;
+  /** Jobs queued (due, leased or waiting for a retry). */
+  queuedMailCount(): Promise<number>;
+  /** Called after a job was queued through this store instance, so the local delivery loop wakes at once. */
+  onMailQueued(listener: () => void): () => void;
+}
+
+export interface ResetStore extends MailQueue {
+  readonly kind: 'redis' | 'memory';
+  /**
+   * In one atomic step: replaces the user's live code (any earlier code stops working) with `codeHash`,
+   * wrong tries 0, expiring in `ttlMs`, and queues `mail`. Both happen or neither. Resolves with the mail's id.
+   */
+  issueCode(userId: number, codeHash: string, ttlMs: number, mail: MailJob): Promise<string>;
+  /**
+   * Checks a code without using it, so the handler can refuse a bad new password and leave the code
+   * live. A wrong code still counts as a wrong try (and the last one destroys the code): otherwise this
+   * check would be a free guessing oracle beside consumeCode.
+   */
+  checkCode(userId: number, codeHash: string, maxWrongTries?: number): Promise<CodeCheck>;
+  /**
+   * Uses the code: of many concurrent calls with the right code exactly one gets 'consumed'. A wrong code
+   * counts against the live code; the `maxWrongTries`-th (default 5) destroys it.
+   */
+  consumeCode(userId: number, codeHash: string, maxWrongTries?: number): Promise<CodeUse>;
+  /** Appends to the bounded audit stream (oldest dropped beyond the configured length). */
+  appendAudit(event: AuditEvent): Promise<void>;
+  /** The last audit events, newest first. */
+  recentAudit(count: number): Promise<AuditEvent[]>;
+  close(): Promise<void>;
+}
+
+/** Wrong tries a live code survives, default 5 (issue 4: "after 5 wrong tries the code is destroyed"). */
+export const MAX_WRONG_TRIES = 5;
+
+/** Audit entries kept, default 10000 (AUDIT_STREAM_MAXLEN). */
+export const DEFAULT_AUDIT_MAXLEN = 10_000;
+
+/** Dead letters kept, newest first; default 1000. */
+export const DEFAULT_DEAD_LETTER_MAXLEN = 1000;
