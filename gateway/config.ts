@@ -55,6 +55,59 @@ const EnvSchema = z.object({
   LOGIN_LIMIT_WINDOW_SECONDS: integer(1, 24 * 3600).default(900),
   /** JSON file of users loaded into Redis at start-up (existing names are kept), default none */
   SEED_FILE: z.string().min(1).optional(),
+  /** let callers without a session ask ResetPassword (a front end's forgot-password form), default false */
+  RESET_ALLOW_PUBLIC: boolean.default(false),
+  /** how long a reset link works, default 1800 s */
+  RESET_CODE_TTL_SECONDS: integer(60, 7 * 24 * 3600).default(1800),
+  /** wrong PendingCodes a live code survives before it is destroyed, default 5 */
+  RESET_MAX_WRONG_TRIES: integer(1, 100).default(5),
+  /** the page the reset mail links to; default http://HOST:PORT/reset (the gateway's own page) */
+  RESET_PAGE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .refine((value) => !value.includes('#'), 'must not have a #fragment: the link puts the code there')
+    .optional(),
+  /** the WebSocket URL the page calls; default: the page's own origin */
+  RESET_PAGE_GATEWAY_URL: z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }).optional(),
+  /** where the page's success state links to, default none */
+  RESET_SUCCESS_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  /** browser origins allowed to open a socket, comma-separated; default the origin of RESET_PAGE_URL */
+  ALLOWED_ORIGINS: z
+    .string()
+    .refine(
+      (value) => value.split(',').every((origin) => /^https?:\/\/[^/\s]+$/.test(origin.trim())),
+      'must be comma-separated origins like https://example.com (scheme and host, no path)',
+    )
+    .optional(),
+  /** mails per target user: at most one per this many seconds, default 60 */
+  RESET_TARGET_INTERVAL_SECONDS: integer(1, 24 * 3600).default(60),
+  /** mails per target user per hour, default 5 */
+  RESET_TARGET_HOURLY_LIMIT: integer(1, 1000).default(5),
+  /** ResetPassword requests per caller (session, or client address when public) per window, default 20 */
+  RESET_CALLER_LIMIT: integer(1, 1_000_000).default(20),
+  /** the caller window, default 600 s */
+  RESET_CALLER_WINDOW_SECONDS: integer(1, 24 * 3600).default(600),
+  /** shortest new password, in characters after NFKC, default 8 (at most 128 is fixed) */
+  PASSWORD_MIN_LENGTH: integer(1, 128).default(8),
+  /** SendGrid API key; unset sends mail to the development outbox (GET /dev/outbox) */
+  SENDGRID_API_KEY: z.string().min(1).optional(),
+  /** SendGrid API base URL (a regional endpoint or a proxy), default https://api.sendgrid.com */
+  SENDGRID_BASE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .default('https://api.sendgrid.com'),
+  /** a SendGrid dynamic template for the reset mail (data: link, user_name, expires_in_minutes), default none */
+  SENDGRID_TEMPLATE_ID: z.string().min(1).optional(),
+  /** sender address, required with SENDGRID_API_KEY; default no-reply@localhost for the dev outbox */
+  MAIL_FROM: z.email({ error: 'must be an e-mail address' }).optional(),
+  /** sender display name, default "OMS" */
+  MAIL_FROM_NAME: z.string().min(1).max(100).default('OMS'),
+  /** delivery attempts of one mail before it is dead-lettered, default 8 */
+  MAIL_MAX_ATTEMPTS: integer(1, 100).default(8),
+  /** first retry delay, doubled each attempt with jitter, default 1000 ms */
+  MAIL_RETRY_BASE_MS: integer(1, 3_600_000).default(1000),
+  /** how long a gateway holds a mail while sending before another may take it, default 60000 ms */
+  MAIL_LEASE_MS: integer(100, 3_600_000).default(60_000),
+  /** audit events kept in the Redis stream, default 10000 */
+  AUDIT_STREAM_MAXLEN: integer(10, 10_000_000).default(10_000),
 });
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -77,6 +130,36 @@ export interface Config {
   readonly hashConcurrency: number;
   readonly loginLimit: { readonly attempts: number; readonly windowSeconds: number };
   readonly seedFile: string | null;
+  readonly reset: {
+    readonly allowPublic: boolean;
+    readonly codeTtlSeconds: number;
+    readonly maxWrongTries: number;
+    readonly pageUrl: string;
+    /** null: the page calls its own origin */
+    readonly pageGatewayUrl: string | null;
+    readonly successUrl: string | null;
+    readonly targetIntervalSeconds: number;
+    readonly targetHourlyLimit: number;
+    readonly callerLimit: number;
+    readonly callerWindowSeconds: number;
+  };
+  readonly passwordPolicy: { readonly minLength: number };
+  /** Browser origins allowed to open a WebSocket; requests without Origin (programs) are always allowed. */
+  readonly allowedOrigins: readonly string[];
+  readonly mail: {
+    /** null: the development outbox */
+    readonly sendgrid: {
+      readonly apiKey: string;
+      readonly baseUrl: string;
+      readonly templateId: string | null;
+    } | null;
+    readonly from: string;
+    readonly fromName: string;
+    readonly maxAttempts: number;
+    readonly retryBaseMs: number;
+    readonly leaseMs: number;
+  };
+  readonly auditMaxLength: number;
 }
 
 export class ConfigError extends Error {
@@ -102,6 +185,13 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.SENDGRID_API_KEY && !e.MAIL_FROM) {
+    throw new ConfigError('Invalid configuration: MAIL_FROM: required when SENDGRID_API_KEY is set');
+  }
+  // the gateway's own page, reachable where it listens (a wildcard address is reached as localhost)
+  const pageHost = ['0.0.0.0', '::', '[::]'].includes(e.HOST) ? 'localhost' : e.HOST;
+  const pageUrl =
+    e.RESET_PAGE_URL ?? `http://${pageHost.includes(':') ? `[${pageHost}]` : pageHost}:${e.PORT}/reset`;
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -115,7 +205,11 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,
     redis: e.REDIS_URL
-      ? Object.freeze({ url: e.REDIS_URL, prefix: e.REDIS_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS })
+      ? Object.freeze({
+          url: e.REDIS_URL,
+          prefix: e.REDIS_PREFIX,
+          commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+        })
       : null,
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
     argon2: Object.freeze({
@@ -129,5 +223,38 @@ export function loadConfig(env: Env = process.env): Config {
       windowSeconds: e.LOGIN_LIMIT_WINDOW_SECONDS,
     }),
     seedFile: e.SEED_FILE ?? null,
+    reset: Object.freeze({
+      allowPublic: e.RESET_ALLOW_PUBLIC,
+      codeTtlSeconds: e.RESET_CODE_TTL_SECONDS,
+      maxWrongTries: e.RESET_MAX_WRONG_TRIES,
+      pageUrl,
+      pageGatewayUrl: e.RESET_PAGE_GATEWAY_URL ?? null,
+      successUrl: e.RESET_SUCCESS_URL ?? null,
+      targetIntervalSeconds: e.RESET_TARGET_INTERVAL_SECONDS,
+      targetHourlyLimit: e.RESET_TARGET_HOURLY_LIMIT,
+      callerLimit: e.RESET_CALLER_LIMIT,
+      callerWindowSeconds: e.RESET_CALLER_WINDOW_SECONDS,
+    }),
+    passwordPolicy: Object.freeze({ minLength: e.PASSWORD_MIN_LENGTH }),
+    allowedOrigins: Object.freeze(
+      e.ALLOWED_ORIGINS
+        ? e.ALLOWED_ORIGINS.split(',').map((origin) => new URL(origin.trim()).origin)
+        : [new URL(pageUrl).origin],
+    ),
+    mail: Object.freeze({
+      sendgrid: e.SENDGRID_API_KEY
+        ? Object.freeze({
+            apiKey: e.SENDGRID_API_KEY,
+            baseUrl: e.SENDGRID_BASE_URL,
+            templateId: e.SENDGRID_TEMPLATE_ID ?? null,
+          })
+        : null,
+      from: e.MAIL_FROM ?? 'no-reply@localhost',
+      fromName: e.MAIL_FROM_NAME,
+      maxAttempts: e.MAIL_MAX_ATTEMPTS,
+      retryBaseMs: e.MAIL_RETRY_BASE_MS,
+      leaseMs: e.MAIL_LEASE_MS,
+    }),
+    auditMaxLength: e.AUDIT_STREAM_MAXLEN,
   });
 }

@@ -60,4 +60,38 @@ describe('loadConfig', () => {
   it('never repeats the bad value, which may be a secret', () => {
     expect(errorFor({ REDIS_URL: 'http://user:s3cr3t@host' })).not.toContain('s3cr3t');
   });
+
+  it('defaults the reset page to the gateway itself and allows that origin', () => {
+    const config = loadConfig({ PORT: '9000' });
+    expect(config.reset.pageUrl).toBe('http://127.0.0.1:9000/reset');
+    expect(config.allowedOrigins).toEqual(['http://127.0.0.1:9000']);
+    expect(config.mail.sendgrid).toBeNull();
+  });
+
+  it('derives the allowed origin from RESET_PAGE_URL, or takes ALLOWED_ORIGINS', () => {
+    expect(loadConfig({ RESET_PAGE_URL: 'https://oms.example.com/account/reset' }).allowedOrigins).toEqual([
+      'https://oms.example.com',
+    ]);
+    expect(loadConfig({ ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080' }).allowedOrigins).toEqual([
+      'https://a.example',
+      'http://b.example:8080',
+    ]);
+  });
+
+  it.each([
+    [{ RESET_PAGE_URL: 'ftp://example.com/reset' }, 'RESET_PAGE_URL: must be an http:// or https:// URL'],
+    [{ RESET_PAGE_URL: 'https://example.com/reset#x' }, 'RESET_PAGE_URL: must not have a #fragment'],
+    [{ ALLOWED_ORIGINS: 'https://a.example/path' }, 'ALLOWED_ORIGINS: must be comma-separated origins'],
+    [{ SENDGRID_API_KEY: 'SG.secret' }, 'MAIL_FROM: required when SENDGRID_API_KEY is set'],
+    [{ MAIL_FROM: 'not-an-address' }, 'MAIL_FROM: must be an e-mail address'],
+    [{ RESET_PAGE_GATEWAY_URL: 'http://example.com' }, 'RESET_PAGE_GATEWAY_URL: must be a ws:// or wss:// URL'],
+  ])('explains %j', (env, message) => {
+    expect(errorFor(env)).toContain(message);
+  });
+
+  it('groups the SendGrid settings once an API key is given', () => {
+    const config = loadConfig({ SENDGRID_API_KEY: 'SG.k', MAIL_FROM: 'ops@example.com' });
+    expect(config.mail.sendgrid).toEqual({ apiKey: 'SG.k', baseUrl: 'https://api.sendgrid.com', templateId: null });
+    expect(config.mail.from).toBe('ops@example.com');
+  });
 });
