@@ -1,0 +1,165 @@
+// `npm run load -- --url ws://… --connections C --inflight K --duration S [--rate R] --scenario NAME|FILE`.
+import { parseArgs } from 'node:util';
+import { formatProgress, formatReport } from './report';
+import { LIMITS, runLoad } from './runner';
+import type { LoadOptions } from './runner';
+import { loadScenario, ScenarioError } from './scenario';
+import { builtInScenarios } from './scenarios';
+import { checkTarget, TargetError } from './target';
+
+export const USAGE = `Usage: npm run load -- --url ws://127.0.0.1:8080/WSGateway [options]
+
+  --url URL             the gateway's WebSocket URL (loopback only unless --allow-remote)
+  --scenario NAME|FILE  built-in (${Object.keys(builtInScenarios).join(', ')}) or a .js module path, default ping
+  --connections C       sockets, default 1 (at most ${LIMITS.maxConnections})
+  --inflight K          calls in flight per socket, default 1 (at most ${LIMITS.maxInflight})
+  --duration S          measured seconds, default 10 (at most ${LIMITS.maxDurationS})
+  --rate R              open loop: R calls/s over all sockets, latency from the scheduled time; default closed loop
+  --max-calls N         stop after N measured calls
+  --warmup S            seconds of unmeasured load first, default 0
+  --timeout MS          per-call timeout, default 10000
+  --param KEY=VALUE     passed to the scenario (repeatable)
+  --json                print one JSON line at the end instead of the table
+  --quiet               no progress lines
+  --allow-remote        allow a target that is not this machine
+`;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface CliOptions {
+  readonly load: Omit<LoadOptions, 'scenario' | 'onProgress'>;
+  readonly scenario: string;
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly help: boolean;
+}
+
+function number(
+  values: Record<string, unknown>,
+  name: string,
+  fallback: number | undefined,
+  min: number,
+  max: number,
+  integer = true,
+): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
+    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Parses and bounds the arguments; throws UsageError naming the bad one. */
+export function parseLoadArgs(argv: readonly string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: {
+        url: { type: 'string' },
+        scenario: { type: 'string', default: 'ping' },
+        connections: { type: 'string' },
+        inflight: { type: 'string' },
+        duration: { type: 'string' },
+        rate: { type: 'string' },
+        'max-calls': { type: 'string' },
+        warmup: { type: 'string' },
+        timeout: { type: 'string' },
+        param: { type: 'string', multiple: true },
+        json: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+        'allow-remote': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const values = parsed.values;
+  if (values.help) {
+    return {
+      load: { url: '', connections: 1, inflight: 1, durationS: 0 },
+      scenario: '',
+      json: false,
+      quiet: false,
+      help: true,
+    };
+  }
+  if (values.url === undefined) throw new UsageError('--url is required');
+  checkTarget(values.url, values['allow-remote']);
+  const params: Record<string, string> = {};
+  for (const pair of values.param ?? []) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`--param must be KEY=VALUE, got "${pair}"`);
+    params[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return {
+    load: {
+      url: values.url,
+      connections: number(values, 'connections', 1, 1, LIMITS.maxConnections)!,
+      inflight: number(values, 'inflight', 1, 1, LIMITS.maxInflight)!,
+      durationS: number(values, 'duration', 10, 0.1, LIMITS.maxDurationS, false)!,
+      rate: number(values, 'rate', undefined, 0.1, LIMITS.maxRate, false),
+      maxCalls: number(values, 'max-calls', undefined, 1, LIMITS.maxCalls),
+      warmupS: number(values, 'warmup', 0, 0, LIMITS.maxDurationS, false),
+      timeoutMs: number(values, 'timeout', 10_000, 1, 600_000),
+      params,
+    },
+    scenario: values.scenario,
+    json: values.json,
+    quiet: values.quiet,
+    help: false,
+  };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseLoadArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError || error instanceof TargetError)) throw error;
+    process.stderr.write(`oms-gateway load: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let scenario;
+  try {
+    scenario = loadScenario(options.scenario, builtInScenarios, options.load.params);
+  } catch (error) {
+    if (!(error instanceof ScenarioError)) throw error;
+    process.stderr.write(`oms-gateway load: ${error.message}\n`);
+    return 2;
+  }
+  const report = await runLoad({
+    ...options.load,
+    scenario,
+    onProgress: options.quiet
+      ? undefined
+      : (progress) => process.stderr.write(`${formatProgress(progress)}\n`),
+  });
+  process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+  return report.connects.ok === 0 ? 1 : 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      process.stderr.write(
+        `oms-gateway load: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exitCode = 1;
+    },
+  );
+}
