@@ -1,5 +1,6 @@
 // The gateway process: config from the environment, listen, and a graceful exit on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config';
+import { loadStartupUsers } from './demo-users';
 import { createLogger } from './logger';
 import { createGateway } from './server';
 
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const gateway = createGateway(config, { logger });
+  await loadStartupUsers(gateway.services.store, gateway.services.hasher, config.seedFile, logger);
   const address = await gateway.listen();
   logger.info(
     { host: address.address, port: address.port, store: gateway.services.store.kind },

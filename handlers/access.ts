@@ -1,0 +1,52 @@
+// Who may act on which user: the scoping rule the user calls (and ResetPassword) share.
+import type { Services } from './context';
+import type { UserRecord } from '../gateway/store/store';
+import { OmsError } from '../protocol/codes';
+import type { Caller } from '../protocol/handler';
+
+/** Permissions that reach the users sharing one of the caller's accounts (Operator reaches everyone). */
+export const ACCOUNT_SCOPED_PERMISSIONS: readonly string[] = ['Trading', 'AccountReadOnly'];
+
+/**
+ * Whether `caller` may act on `target`: itself always; an Operator anyone; a holder of one of
+ * `scopedPermissions` (default Trading, AccountReadOnly) only users sharing an account with it.
+ */
+export function canActOn(
+  caller: Caller,
+  target: Pick<UserRecord, 'userId' | 'accountIds'>,
+  scopedPermissions: readonly string[] = ACCOUNT_SCOPED_PERMISSIONS,
+): boolean {
+  if (caller.userId === target.userId) return true;
+  if (caller.permissions.includes('Operator')) return true;
+  if (!caller.permissions.some((permission) => scopedPermissions.includes(permission))) return false;
+  return target.accountIds.some((accountId) => caller.accountIds.includes(accountId));
+}
+
+export interface TargetQuery {
+  readonly userId?: number;
+  readonly userName?: string;
+}
+
+/**
+ * The user a call names (by id, else by name; neither means the caller), checked against `canActOn`.
+ * An unknown user is 104 for an Operator; for anyone else it is the same 20 as a user out of reach,
+ * so account-scoped callers cannot learn which names exist.
+ */
+export async function findTargetUser(
+  services: Services,
+  caller: Caller,
+  query: TargetQuery,
+  scopedPermissions: readonly string[] = ACCOUNT_SCOPED_PERMISSIONS,
+): Promise<UserRecord> {
+  const { users } = services.store;
+  const target =
+    query.userId !== undefined
+      ? await users.get(query.userId)
+      : query.userName !== undefined
+        ? await users.findByName(query.userName)
+        : await users.get(caller.userId);
+  if (target && canActOn(caller, target, scopedPermissions)) return target;
+  if (!target && caller.permissions.includes('Operator'))
+    throw new OmsError('ResourceNotFound', 'User not found');
+  throw new OmsError('NotAuthorized', 'Permission denied');
+}

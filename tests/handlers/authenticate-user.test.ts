@@ -1,0 +1,325 @@
+// AuthenticateUser over a real socket: password and API-key logins, identical refusals, failed-login limits.
+import { signApiLogin } from '../../handlers/login';
+import { createPasswordHasher } from '../../gateway/password-hasher';
+import type { PasswordHasher } from '../../gateway/password-hasher';
+import { openClient } from '../support/ws-client';
+import { startUserGateway, UUID_V4 } from './users-fixture';
+import type { UserGateway } from './users-fixture';
+
+const REFUSED = {
+  Authenticated: false,
+  SessionToken: null,
+  User: null,
+  Locked: false,
+  Requires2FA: false,
+  TwoFAType: null,
+  TwoFAToken: null,
+  errormsg: 'Invalid username or password',
+};
+
+describe('AuthenticateUser', () => {
+  let gw: UserGateway;
+  afterEach(() => gw.close());
+
+  describe('with UserName and Password', () => {
+    beforeEach(async () => {
+      gw = await startUserGateway();
+    });
+
+    it('answers the OMS shape with a v4 SessionToken and binds the session to the socket', async () => {
+      const client = await openClient(gw.wsUrl);
+      const reply = (await client.call('AuthenticateUser', {
+        UserName: 'trader2',
+        Password: 'pw-trader2',
+      })) as Record<string, unknown>;
+      expect(reply).toEqual({
+        Authenticated: true,
+        SessionToken: expect.stringMatching(UUID_V4),
+        User: {
+          UserId: gw.users.trader2!.userId,
+          UserName: 'trader2',
+          Email: 'trader2@example.com',
+          EmailVerified: true,
+          AccountId: 1,
+          OMSId: 1,
+          Use2FA: false,
+        },
+        Locked: false,
+        Requires2FA: false,
+        TwoFAType: null,
+        TwoFAToken: null,
+        errormsg: null,
+      });
+      expect(Object.keys(reply)).toEqual([
+        'Authenticated',
+        'SessionToken',
+        'User',
+        'Locked',
+        'Requires2FA',
+        'TwoFAType',
+        'TwoFAToken',
+        'errormsg',
+      ]);
+      expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader2' });
+      await client.close();
+    });
+
+    it('matches the user name case-insensitively', async () => {
+      const client = await openClient(gw.wsUrl);
+      expect(
+        await client.call('AuthenticateUser', { username: 'TRADER1', password: 'pw-trader1' }),
+      ).toMatchObject({
+        Authenticated: true,
+        User: { UserName: 'trader1' },
+      });
+      await client.close();
+    });
+
+    it('refuses a wrong password and an unknown user with the same reply, leaving the socket unauthenticated', async () => {
+      const client = await openClient(gw.wsUrl);
+      const wrong = await client.call('AuthenticateUser', { UserName: 'trader1', Password: 'nope' });
+      const unknown = await client.call('AuthenticateUser', { UserName: 'nobody', Password: 'nope' });
+      expect(wrong).toEqual(REFUSED);
+      expect(unknown).toEqual(REFUSED);
+      expect(await client.call('GetUserInfo', {})).toMatchObject({ errorcode: 20 });
+      await client.close();
+    });
+
+    it('says Locked for a locked user with the right password, and no session', async () => {
+      const client = await openClient(gw.wsUrl);
+      expect(await client.call('AuthenticateUser', { UserName: 'locked', Password: 'pw-locked' })).toEqual({
+        ...REFUSED,
+        Locked: true,
+        errormsg: 'User is locked',
+      });
+      expect(await client.call('GetUserInfo', {})).toMatchObject({ errorcode: 20 });
+      await client.close();
+    });
+
+    it('answers errorcode 100 when neither form is complete', async () => {
+      const client = await openClient(gw.wsUrl);
+      expect(await client.call('AuthenticateUser', { UserName: 'trader1' })).toEqual({
+        result: false,
+        errormsg: 'Invalid Response',
+        errorcode: 100,
+        detail: 'UserName and Password are required (or APIKey, Signature, UserId, Nonce)',
+      });
+      expect(await client.call('AuthenticateUser', { UserName: 5, Password: 'x' })).toMatchObject({
+        errorcode: 100,
+        detail: expect.stringContaining('UserName'),
+      });
+      await client.close();
+    });
+
+    it('never writes the password or the SessionToken to the log', async () => {
+      const client = await openClient(gw.wsUrl);
+      const reply = (await client.call('AuthenticateUser', {
+        UserName: 'trader1',
+        Password: 'pw-trader1',
+      })) as {
+        SessionToken: string;
+      };
+      await client.call('AuthenticateUser', { UserName: 'trader1', Password: 'wrong-secret-pw' });
+      await gw.logs.waitFor((entry) => entry.msg === 'login failed');
+      const text = gw.logs.lines.join('\n');
+      expect(text).not.toContain(reply.SessionToken);
+      expect(text).not.toContain('pw-trader1');
+      expect(text).not.toContain('wrong-secret-pw');
+      await client.close();
+    });
+  });
+
+  describe('timing parity', () => {
+    it('spends an argon2 verification on an unknown user name, as on a known one', async () => {
+      const real = createPasswordHasher({ memoryKib: 64, iterations: 1, parallelism: 1, concurrency: 4 });
+      const counts = { verify: 0, verifyNothing: 0 };
+      // the real hasher, counted: not a mock, it still does the argon2 work
+      const counted: PasswordHasher = {
+        hash: (password) => real.hash(password),
+        verify: (hash, password) => (counts.verify++, real.verify(hash, password)),
+        verifyNothing: (password) => (counts.verifyNothing++, real.verifyNothing(password)),
+        get running() {
+          return real.running;
+        },
+        get queued() {
+          return real.queued;
+        },
+      };
+      gw = await startUserGateway({}, { hasher: counted });
+      const client = await openClient(gw.wsUrl);
+      await client.call('AuthenticateUser', { UserName: 'nobody', Password: 'x' });
+      expect(counts).toEqual({ verify: 0, verifyNothing: 1 }); // argon2 against the dummy hash
+      await client.call('AuthenticateUser', { UserName: 'trader1', Password: 'x' });
+      expect(counts).toEqual({ verify: 1, verifyNothing: 1 });
+      await client.close();
+    });
+  });
+
+  describe('with an API key', () => {
+    const apiKey = '0123456789abcdef0123456789abcdef';
+    const secret = 'fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210';
+
+    beforeEach(async () => {
+      gw = await startUserGateway();
+      await gw.gateway.services.store.apiKeys.create(gw.users.trader1!.userId, apiKey, secret);
+    });
+
+    const request = (nonce: number | string, userId: number, key = apiKey, signingSecret = secret) => ({
+      APIKey: key,
+      Signature: signApiLogin(signingSecret, String(nonce), userId, key),
+      UserId: userId,
+      Nonce: nonce,
+    });
+
+    it('logs in with a valid signature over Nonce + UserId + APIKey', async () => {
+      const userId = gw.users.trader1!.userId;
+      const client = await openClient(gw.wsUrl);
+      expect(await client.call('AuthenticateUser', request(1_700_000_000_000, userId))).toMatchObject({
+        Authenticated: true,
+        SessionToken: expect.stringMatching(UUID_V4),
+        User: { UserId: userId, UserName: 'trader1' },
+        errormsg: null,
+      });
+      expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
+      await client.close();
+    });
+
+    it('takes UserId and Nonce as strings, as many clients send them, and a signature in upper case', async () => {
+      const userId = gw.users.trader1!.userId;
+      const body = request('42', userId);
+      const client = await openClient(gw.wsUrl);
+      const reply = await client.call('AuthenticateUser', {
+        ...body,
+        UserId: String(userId),
+        Signature: body.Signature.toUpperCase(),
+      });
+      expect(reply).toMatchObject({ Authenticated: true });
+      await client.close();
+    });
+
+    it('refuses a replayed or lower nonce', async () => {
+      const userId = gw.users.trader1!.userId;
+      const client = await openClient(gw.wsUrl);
+      expect(await client.call('AuthenticateUser', request(100, userId))).toMatchObject({
+        Authenticated: true,
+      });
+      const refused = { ...REFUSED, errormsg: 'Invalid API key, signature or nonce' };
+      expect(await client.call('AuthenticateUser', request(100, userId))).toEqual(refused);
+      expect(await client.call('AuthenticateUser', request(99, userId))).toEqual(refused);
+      expect(await client.call('AuthenticateUser', request(101, userId))).toMatchObject({
+        Authenticated: true,
+      });
+      await client.close();
+    });
+
+    it('refuses a bad signature without using up the nonce, and an unknown key or user alike', async () => {
+      const userId = gw.users.trader1!.userId;
+      const client = await openClient(gw.wsUrl);
+      const refused = { ...REFUSED, errormsg: 'Invalid API key, signature or nonce' };
+      expect(await client.call('AuthenticateUser', request(5, userId, apiKey, 'wrong secret'))).toEqual(
+        refused,
+      );
+      expect(await client.call('AuthenticateUser', request(6, userId, 'f'.repeat(32)))).toEqual(refused);
+      expect(await client.call('AuthenticateUser', request(7, gw.users.trader2!.userId))).toEqual(refused);
+      expect(await client.call('AuthenticateUser', request(5, userId))).toMatchObject({
+        Authenticated: true,
+      });
+      await client.close();
+    });
+
+    it('answers errorcode 100 when a field of the API-key form is missing', async () => {
+      const client = await openClient(gw.wsUrl);
+      expect(await client.call('AuthenticateUser', { APIKey: apiKey, Nonce: 1 })).toEqual({
+        result: false,
+        errormsg: 'Invalid Response',
+        errorcode: 100,
+        detail: 'APIKey login needs APIKey, Signature, UserId and Nonce',
+      });
+      await client.close();
+    });
+  });
+
+  describe('failed-login limits', () => {
+    beforeEach(async () => {
+      gw = await startUserGateway({
+        LOGIN_LIMIT_ATTEMPTS: '3',
+        LOGIN_LIMIT_WINDOW_SECONDS: '600',
+        TRUST_PROXY: 'true',
+      });
+    });
+
+    const from = (address: string) => openClient(gw.wsUrl, { headers: { 'x-forwarded-for': address } });
+
+    it('answers 101 with a retry-after once a user name has used up its failures, even with the right password', async () => {
+      for (const [index, address] of ['10.0.0.1', '10.0.0.2', '10.0.0.3'].entries()) {
+        const client = await from(address);
+        expect(
+          await client.call('AuthenticateUser', { UserName: 'trader1', Password: `bad${index}` }),
+        ).toEqual(REFUSED);
+        await client.close();
+      }
+      const client = await from('10.0.0.4');
+      const blocked = await client.call('AuthenticateUser', { UserName: 'trader1', Password: 'pw-trader1' });
+      expect(blocked).toEqual({
+        result: false,
+        errormsg: 'Operation Failed',
+        errorcode: 101,
+        detail: expect.stringMatching(/^Too many failed login attempts; retry after \d+ seconds$/),
+      });
+      const seconds = Number(/after (\d+) seconds/.exec((blocked as { detail: string }).detail)![1]);
+      expect(seconds).toBeGreaterThan(0);
+      expect(seconds).toBeLessThanOrEqual(600);
+      expect(
+        await client.call('AuthenticateUser', { UserName: 'trader2', Password: 'pw-trader2' }),
+      ).toMatchObject({
+        Authenticated: true,
+      });
+      await client.close();
+    });
+
+    it('limits an unknown user name exactly like a known one', async () => {
+      const replies: unknown[] = [];
+      for (const address of ['10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.4']) {
+        const client = await from(address);
+        replies.push(await client.call('AuthenticateUser', { UserName: 'ghost', Password: 'x' }));
+        await client.close();
+      }
+      expect(replies.slice(0, 3)).toEqual([REFUSED, REFUSED, REFUSED]);
+      expect(replies[3]).toMatchObject({ errorcode: 101 });
+    });
+
+    it('limits one client address across user names', async () => {
+      const client = await from('10.0.2.1');
+      for (const name of ['a', 'b', 'c']) {
+        expect(await client.call('AuthenticateUser', { UserName: name, Password: 'x' })).toEqual(REFUSED);
+      }
+      expect(
+        await client.call('AuthenticateUser', { UserName: 'trader1', Password: 'pw-trader1' }),
+      ).toMatchObject({
+        errorcode: 101,
+      });
+      const other = await from('10.0.2.2');
+      expect(
+        await other.call('AuthenticateUser', { UserName: 'trader1', Password: 'pw-trader1' }),
+      ).toMatchObject({
+        Authenticated: true,
+      });
+      await Promise.all([client.close(), other.close()]);
+    });
+
+    it("clears a user name's failures when it logs in", async () => {
+      const attempt = async (address: string, password: string) => {
+        const client = await from(address);
+        const reply = await client.call('AuthenticateUser', { UserName: 'trader1', Password: password });
+        await client.close();
+        return reply;
+      };
+      await attempt('10.0.3.1', 'bad');
+      await attempt('10.0.3.2', 'bad');
+      expect(await attempt('10.0.3.3', 'pw-trader1')).toMatchObject({ Authenticated: true });
+      await attempt('10.0.3.4', 'bad');
+      await attempt('10.0.3.5', 'bad');
+      expect(await attempt('10.0.3.6', 'pw-trader1')).toMatchObject({ Authenticated: true });
+    });
+  });
+});
