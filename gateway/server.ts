@@ -25,6 +25,13 @@ import { resolveSession } from './sessions';
 import { createMemoryStore } from './store/memory-store';
 import { createRedisStore } from './store/redis-store';
 import type { Store } from './store/store';
+import { MemoryResetStore } from './reset-store/memory-reset-store';
+import { openRedisResetStore } from './reset-store/redis-reset-store';
+import type { ResetStore } from './reset-store/reset-store';
+import { DevOutbox, devOutboxRoute } from './mail/dev-outbox';
+import { MailDelivery } from './mail/delivery';
+import type { Mailer } from './mail/mailer';
+import { SendGridMailer } from './mail/sendgrid-mailer';
 
 /** Parts a caller may supply; whatever is not supplied the gateway creates, and then also closes. */
 export interface GatewayDeps {
@@ -34,6 +41,9 @@ export interface GatewayDeps {
   readonly handlers?: readonly Handler[];
   readonly resolveSession?: SessionResolver;
   readonly hasher?: PasswordHasher;
+  readonly resets?: ResetStore;
+  /** Default: SendGrid with SENDGRID_API_KEY, else the development outbox. */
+  readonly mailer?: Mailer;
 }
 
 export interface Gateway {
@@ -48,6 +58,19 @@ export interface Gateway {
   readonly connections: ReadonlySet<LiveConnection>;
 }
 
+/** SendGrid when an API key is configured; otherwise the development outbox (logged, listed at /dev/outbox). */
+function createMailer(config: Config, logger: Logger, clock: Clock): Mailer {
+  const sendgrid = config.mail.sendgrid;
+  if (sendgrid === null) return new DevOutbox(logger, { clock });
+  return new SendGridMailer({
+    apiKey: sendgrid.apiKey,
+    baseUrl: sendgrid.baseUrl,
+    templateId: sendgrid.templateId,
+    from: config.mail.from,
+    fromName: config.mail.fromName,
+  });
+}
+
 const WS_PATH = /^\/(wsgateway\/?)?$/i;
 
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
@@ -58,7 +81,19 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     deps.store ?? (config.redis ? createRedisStore(config.redis, logger) : createMemoryStore(clock));
   const hasher =
     deps.hasher ?? createPasswordHasher({ ...config.argon2, concurrency: config.hashConcurrency });
-  const services: Services = { config, store, clock, logger, hasher };
+  const ownsResets = deps.resets === undefined;
+  const resets =
+    deps.resets ??
+    (config.redis
+      ? openRedisResetStore(config.redis, logger, { auditMaxLen: config.auditMaxLength })
+      : new MemoryResetStore(clock, { auditMaxLen: config.auditMaxLength }));
+  const services: Services = { config, store, clock, logger, hasher, resets };
+  const mailer = deps.mailer ?? createMailer(config, logger, clock);
+  const delivery = new MailDelivery(resets, mailer, logger, {
+    maxAttempts: config.mail.maxAttempts,
+    retryBaseMs: config.mail.retryBaseMs,
+    leaseMs: config.mail.leaseMs,
+  });
   const resolveCaller: SessionResolver =
     deps.resolveSession ?? ((token) => resolveSession(store, token, config.sessionTtlSeconds));
   const metrics = createMetrics();
@@ -86,6 +121,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   }
 
   const routes: Route[] = [
+    // the outbox lists reset links: only when no real mail is sent (a local run), never beside SendGrid
+    ...(mailer instanceof DevOutbox ? [devOutboxRoute(mailer)] : []),
     { method: 'GET', path: '/healthz', handle: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
     {
       method: 'GET',
@@ -93,7 +130,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       handle: async (_req, res) => {
         try {
           await store.ping();
-          sendJson(res, shuttingDown ? 503 : 200, { status: shuttingDown ? 'shutting down' : 'ready', store: store.kind });
+          sendJson(res, shuttingDown ? 503 : 200, {
+            status: shuttingDown ? 'shutting down' : 'ready',
+            store: store.kind,
+          });
         } catch {
           sendJson(res, 503, { status: 'store unreachable', store: store.kind });
         }
@@ -137,7 +177,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     const direct = request.socket.remoteAddress ?? 'unknown';
     if (!config.trustProxy) return direct;
     const forwarded = request.headers['x-forwarded-for'];
-    const last = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? '')).split(',').pop()?.trim();
+    const last = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? ''))
+      .split(',')
+      .pop()
+      ?.trim();
     return last || direct;
   }
 
@@ -194,6 +237,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       server.once('error', reject);
       server.listen(config.port, config.host, () => {
         server.off('error', reject);
+        // queued mail (also from before a restart) goes out once the gateway is up
+        delivery.start();
         resolve(address());
       });
     });
@@ -201,7 +246,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 
   async function shutdown(): Promise<void> {
     shuttingDown = true;
-    const stopListening = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    const stopListening = new Promise<void>((resolve) =>
+      server.listening ? server.close(() => resolve()) : resolve(),
+    );
     const drained = Promise.all([...connections].map((live) => live.idle()));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -211,11 +258,15 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       logger.warn({ connections: connections.size }, 'shutdown timeout: closing with calls still in flight');
     }
     clearTimeout(timer);
-    await Promise.all([...connections].map((live) => live.close(CloseCode.GoingAway, 'Gateway shutting down')));
+    await Promise.all(
+      [...connections].map((live) => live.close(CloseCode.GoingAway, 'Gateway shutting down')),
+    );
     wss.close();
     server.closeAllConnections();
     await stopListening;
     stopRevocations();
+    await delivery.stop();
+    if (ownsResets) await resets.close();
     if (ownsStore) await store.close();
     logger.info('gateway closed');
   }

@@ -3,6 +3,7 @@ import type { Config } from '../gateway/config';
 import type { Clock } from '../gateway/clock';
 import type { Logger } from '../gateway/logger';
 import type { PasswordHasher } from '../gateway/password-hasher';
+import type { ResetStore } from '../gateway/reset-store/reset-store';
 import type { Store } from '../gateway/store/store';
 import { defineHandler as defineGeneric } from '../protocol/handler';
 import type { CallContext as GenericCallContext, HandlerDefinition } from '../protocol/handler';
@@ -15,6 +16,8 @@ export interface Services {
   readonly logger: Logger;
   /** argon2id with a bound on hashes in flight. */
   readonly hasher: PasswordHasher;
+  /** Pending reset codes, the mail queue and the reset audit trail. */
+  readonly resets: ResetStore;
 }
 
 export type CallContext = GenericCallContext<Services>;

@@ -1,0 +1,58 @@
+// The rate limits of the reset flow, and the audit record both of its steps leave.
+import type { CallContext } from './context';
+import type { RateDecision } from '../gateway/store/store';
+import { OmsError } from '../protocol/codes';
+import type { Caller } from '../protocol/handler';
+
+/** Throws 101 with the wait in `detail` when a limit says no. */
+export function enforce(decision: RateDecision): void {
+  if (decision.allowed) return;
+  throw new OmsError(
+    'OperationFailed',
+    `Too many reset requests; retry after ${decision.retryAfterSeconds} seconds`,
+  );
+}
+
+/** Who asked: a user's id, or the client address of an anonymous caller. Goes to audit, never to the wire. */
+export function callerLabel(caller: Caller | null, context: CallContext): string {
+  return caller ? `user:${caller.userId}` : `address:${context.connection.clientAddress}`;
+}
+
+/** 20 requests per caller per 10 minutes (configurable): per user when logged in, else per client address. */
+export async function limitCaller(caller: Caller | null, context: CallContext): Promise<void> {
+  const { callerLimit, callerWindowSeconds } = context.services.config.reset;
+  const key = `reset:caller:${callerLabel(caller, context)}`;
+  enforce(await context.services.store.limits.hit(key, callerLimit, callerWindowSeconds));
+}
+
+/**
+ * One mail per target per minute and five per hour (configurable), keyed on the name as asked
+ * (lower-cased), so a name that does not exist is limited exactly like one that does.
+ */
+export async function limitTarget(userName: string, context: CallContext): Promise<void> {
+  const { targetIntervalSeconds, targetHourlyLimit } = context.services.config.reset;
+  const { limits } = context.services.store;
+  const name = userName.trim().toLowerCase();
+  enforce(await limits.hit(`reset:target:${name}:interval`, 1, targetIntervalSeconds));
+  enforce(await limits.hit(`reset:target:${name}:hour`, targetHourlyLimit, 3600));
+}
+
+export interface ResetAudit {
+  readonly step: 'ResetPassword' | 'ResetPassword2';
+  readonly caller: string;
+  readonly targetUserId: number | null;
+  readonly outcome: 'ok' | 'refused';
+  readonly reason: string;
+}
+
+/**
+ * Logs the record and appends it to the bounded audit stream. Never the code or the password. A store
+ * that cannot take it is logged, not thrown: the answer to the caller must not depend on the audit trail.
+ */
+export async function audit(context: CallContext, event: ResetAudit): Promise<void> {
+  const { resets, clock, logger } = context.services;
+  logger.info({ audit: event, conn: context.connection.id }, 'reset audit');
+  await resets.appendAudit({ at: clock.now(), ...event }).catch((error: unknown) => {
+    logger.error({ err: error, audit: event }, 'reset audit not stored');
+  });
+}

@@ -1,0 +1,118 @@
+// Reset-flow fixtures: a gateway with known users, logins, and the mail the dev outbox or the SendGrid sink got.
+import { startGateway, testRedisUrl, uniquePrefix } from './gateway';
+import type { TestGateway } from './gateway';
+import { openClient } from './ws-client';
+import type { TestClient } from './ws-client';
+import { seedUsers } from '../../gateway/demo-users';
+import type { SeedUser } from '../../gateway/demo-users';
+import type { Env } from '../../gateway/config';
+import type { GatewayDeps } from '../../gateway/server';
+
+/** Cheap argon2id for tests that are not about hashing (the parameters are still passed explicitly). */
+export const ARGON2_TEST_ENV = { ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1' } as const;
+
+/** Operator; two Trading users of account 1; one Trading user of account 2; a read-only user of account 1; a locked user. */
+export const RESET_USERS: readonly SeedUser[] = [
+  { UserName: 'op', Email: 'op@test.invalid', Password: 'op-password-1', Permissions: ['Operator'] },
+  {
+    UserName: 'alice',
+    Email: 'alice@test.invalid',
+    Password: 'alice-password-1',
+    Permissions: ['Trading'],
+    AccountIds: [1],
+  },
+  {
+    UserName: 'bob',
+    Email: 'bob@test.invalid',
+    Password: 'bob-password-1',
+    Permissions: ['Trading'],
+    AccountIds: [1],
+  },
+  {
+    UserName: 'carol',
+    Email: 'carol@test.invalid',
+    Password: 'carol-password-1',
+    Permissions: ['Trading'],
+    AccountIds: [2],
+  },
+  {
+    UserName: 'viewer',
+    Email: 'viewer@test.invalid',
+    Password: 'viewer-password-1',
+    Permissions: ['AccountReadOnly'],
+    AccountIds: [1],
+  },
+  {
+    UserName: 'locked',
+    Email: 'locked@test.invalid',
+    Password: 'locked-password-1',
+    Permissions: ['Trading'],
+    AccountIds: [1],
+    Locked: true,
+  },
+];
+
+export function passwordOf(userName: string): string {
+  const user = RESET_USERS.find((candidate) => candidate.UserName === userName);
+  if (!user?.Password) throw new Error(`no test user ${userName}`);
+  return user.Password;
+}
+
+/** A gateway with RESET_USERS loaded; on Redis (a fresh key prefix) unless `redis: false`. */
+export async function startResetGateway(
+  env: Env = {},
+  deps: GatewayDeps = {},
+  options: { redis?: boolean } = {},
+): Promise<TestGateway> {
+  const redisEnv = options.redis === false ? {} : { REDIS_URL: testRedisUrl(), REDIS_PREFIX: uniquePrefix() };
+  const gw = await startGateway({ ...ARGON2_TEST_ENV, ...redisEnv, ...env }, deps);
+  await seedUsers(gw.gateway.services.store, gw.gateway.services.hasher, RESET_USERS, gw.logs.logger);
+  return gw;
+}
+
+/** A socket logged in as `userName` (AuthenticateUser); throws if the login fails. */
+export async function clientAs(gw: TestGateway, userName: string): Promise<TestClient> {
+  const client = await openClient(gw.wsUrl);
+  const reply = (await client.call('AuthenticateUser', {
+    UserName: userName,
+    Password: passwordOf(userName),
+  })) as {
+    Authenticated: boolean;
+  };
+  if (!reply.Authenticated) throw new Error(`login as ${userName} failed`);
+  return client;
+}
+
+export interface ResetLink {
+  readonly link: string;
+  readonly userId: string;
+  readonly pendingCode: string;
+}
+
+/** Reads UserId and PendingCode from a link's fragment, as the page does. */
+export function parseResetLink(link: string): ResetLink {
+  const fragment = new URLSearchParams(new URL(link).hash.slice(1));
+  const userId = fragment.get('UserId');
+  const pendingCode = fragment.get('PendingCode');
+  if (!userId || !pendingCode) throw new Error('link without UserId and PendingCode');
+  return { link, userId, pendingCode };
+}
+
+const returnedLinks = new WeakMap<TestGateway, Map<string, number>>();
+
+/**
+ * The next reset mail the dev outbox logs for `to` (event-driven: waits for the log line), with its link.
+ * Mails already returned for this gateway and address are skipped.
+ */
+export async function nextOutboxLink(gw: TestGateway, to: string): Promise<ResetLink> {
+  const returned = returnedLinks.get(gw) ?? new Map<string, number>();
+  returnedLinks.set(gw, returned);
+  const skip = returned.get(to) ?? 0;
+  let seen = 0;
+  // waitFor offers each line once, in order (past lines first), so counting here is safe
+  const entry = await gw.logs.waitFor(
+    (line) => line.mail === 'reset' && line.to === to && typeof line.link === 'string' && seen++ === skip,
+  );
+  returned.set(to, skip + 1);
+  return parseResetLink(entry.link as string);
+}
