@@ -1,0 +1,129 @@
+// GetUserInfo and GetUserPermissions: the replies field by field, and who may ask about whom (the scoping matrix).
+import { openClient } from '../support/ws-client';
+import type { TestClient } from '../support/ws-client';
+import { startUserGateway } from './users-fixture';
+import type { UserGateway } from './users-fixture';
+
+const NOT_AUTHORIZED = {
+  result: false,
+  errormsg: 'Not Authorized',
+  errorcode: 20,
+  detail: 'Permission denied',
+};
+const NOT_LOGGED_IN = { ...NOT_AUTHORIZED, detail: 'Not logged in' };
+
+describe('GetUserInfo and GetUserPermissions', () => {
+  let gw: UserGateway;
+  const sockets: Record<string, TestClient> = {};
+
+  beforeAll(async () => {
+    gw = await startUserGateway();
+    for (const name of ['operator', 'trader1', 'trader3', 'viewer1', 'plain'])
+      sockets[name] = (await gw.login(name)).client;
+    sockets.none = await openClient(gw.wsUrl);
+  });
+  afterAll(async () => {
+    await sockets.none?.close();
+    await gw.close();
+  });
+
+  it("answers the caller's own record in PascalCase, without any password hash", async () => {
+    const trader2 = gw.users.trader2!;
+    const { client } = await gw.login('trader2');
+    const reply = await client.call('GetUserInfo', {});
+    expect(reply).toEqual({
+      UserId: trader2.userId,
+      UserName: 'trader2',
+      Email: 'trader2@example.com',
+      EmailVerified: true,
+      AccountId: 1,
+      DateTimeCreated: trader2.createdAt,
+      OMSId: 1,
+      Use2FA: false,
+      Locked: false,
+    });
+    expect(JSON.stringify(reply)).not.toMatch(/argon2|hash/i);
+  });
+
+  it("answers the caller's own permissions", async () => {
+    expect(await sockets.viewer1!.call('GetUserPermissions', { UserId: gw.users.viewer1!.userId })).toEqual([
+      'AccountReadOnly',
+    ]);
+  });
+
+  // trader2 belongs to accounts 1 and 3
+  const matrix: [caller: string, allowed: boolean][] = [
+    ['operator', true],
+    ['trader1', true], // Trading, account 1
+    ['viewer1', true], // AccountReadOnly, account 1
+    ['trader3', false], // Trading, account 2
+    ['plain', false], // no permission, account 1
+  ];
+
+  it.each(matrix)('GetUserInfo about trader2 by UserId: %s allowed=%s', async (caller, allowed) => {
+    const reply = await sockets[caller]!.call('GetUserInfo', { UserId: gw.users.trader2!.userId });
+    if (allowed) expect(reply).toMatchObject({ UserId: gw.users.trader2!.userId, UserName: 'trader2' });
+    else expect(reply).toEqual(NOT_AUTHORIZED);
+  });
+
+  it.each(matrix)('GetUserInfo about trader2 by UserName: %s allowed=%s', async (caller, allowed) => {
+    const reply = await sockets[caller]!.call('GetUserInfo', { UserName: 'TRADER2' });
+    if (allowed) expect(reply).toMatchObject({ UserName: 'trader2' });
+    else expect(reply).toEqual(NOT_AUTHORIZED);
+  });
+
+  it.each(matrix)('GetUserPermissions of trader2: %s allowed=%s', async (caller, allowed) => {
+    const reply = await sockets[caller]!.call('GetUserPermissions', {
+      UserId: String(gw.users.trader2!.userId),
+    });
+    expect(reply).toEqual(allowed ? ['Trading'] : NOT_AUTHORIZED);
+  });
+
+  it('answers errorcode 20 to a socket with no session, as an m:1 reply', async () => {
+    for (const [name, payload] of [
+      ['GetUserInfo', {}],
+      ['GetUserPermissions', { UserId: 1 }],
+    ] as const) {
+      sockets.none!.send({ m: 0, i: 7, n: name, o: JSON.stringify(payload) });
+      const frame = await sockets.none!.next();
+      expect(frame).toMatchObject({ m: 1, i: 7, n: name });
+      expect(JSON.parse(frame.o)).toEqual(NOT_LOGGED_IN);
+    }
+  });
+
+  it('answers 104 to an Operator asking for a user that does not exist, and 20 to everyone else', async () => {
+    expect(await sockets.operator!.call('GetUserInfo', { UserId: 999 })).toEqual({
+      result: false,
+      errormsg: 'Resource Not Found',
+      errorcode: 104,
+      detail: 'User not found',
+    });
+    expect(await sockets.operator!.call('GetUserInfo', { UserName: 'ghost' })).toMatchObject({
+      errorcode: 104,
+    });
+    expect(await sockets.trader1!.call('GetUserInfo', { UserId: 999 })).toEqual(NOT_AUTHORIZED);
+    expect(await sockets.trader1!.call('GetUserPermissions', { UserId: 999 })).toEqual(NOT_AUTHORIZED);
+  });
+
+  it('answers errorcode 100 for a UserId that is not a positive integer, and for a missing one', async () => {
+    expect(await sockets.operator!.call('GetUserInfo', { UserId: 'abc' })).toMatchObject({
+      errorcode: 100,
+      detail: expect.stringContaining('UserId'),
+    });
+    expect(await sockets.operator!.call('GetUserPermissions', {})).toMatchObject({
+      errorcode: 100,
+      detail: expect.stringContaining('UserId'),
+    });
+  });
+
+  it('sees a permission change on the next call, without logging in again', async () => {
+    const { store } = gw.gateway.services;
+    const plainId = gw.users.plain!.userId;
+    await store.users.grant(plainId, 'Trading');
+    expect(await sockets.plain!.call('GetUserInfo', { UserName: 'trader2' })).toMatchObject({
+      UserName: 'trader2',
+    });
+    await store.users.revoke(plainId, 'Trading');
+    expect(await sockets.plain!.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
+  });
+});

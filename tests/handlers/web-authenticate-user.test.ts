@@ -1,0 +1,120 @@
+// WebAuthenticateUser: password login, resuming a session by its token, and the idle TTL (moved by a manual clock).
+import { ManualClock } from '../../gateway/clock';
+import { openClient } from '../support/ws-client';
+import { startUserGateway, UUID_V4 } from './users-fixture';
+import type { UserGateway } from './users-fixture';
+
+describe('WebAuthenticateUser', () => {
+  let gw: UserGateway;
+  let clock: ManualClock;
+
+  beforeEach(async () => {
+    clock = new ManualClock();
+    gw = await startUserGateway({ SESSION_TTL_SECONDS: '60' }, { clock });
+  });
+  afterEach(() => gw.close());
+
+  it('logs in with UserName and Password and answers the web shape', async () => {
+    const client = await openClient(gw.wsUrl);
+    const reply = (await client.call('WebAuthenticateUser', {
+      UserName: 'viewer1',
+      Password: 'pw-viewer1',
+    })) as object;
+    expect(reply).toEqual({
+      Authenticated: true,
+      SessionToken: expect.stringMatching(UUID_V4),
+      UserId: gw.users.viewer1!.userId,
+      Requires2FA: false,
+      errormsg: null,
+    });
+    expect(Object.keys(reply)).toEqual([
+      'Authenticated',
+      'SessionToken',
+      'UserId',
+      'Requires2FA',
+      'errormsg',
+    ]);
+    expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'viewer1' });
+    await client.close();
+  });
+
+  it('refuses a wrong password and an unknown user alike', async () => {
+    const client = await openClient(gw.wsUrl);
+    const refused = { Authenticated: false, errormsg: 'Invalid username or password' };
+    expect(await client.call('WebAuthenticateUser', { UserName: 'viewer1', Password: 'x' })).toEqual(refused);
+    expect(await client.call('WebAuthenticateUser', { UserName: 'ghost', Password: 'x' })).toEqual(refused);
+    await client.close();
+  });
+
+  it('resumes a live session on another socket with its SessionToken', async () => {
+    const { sessionToken } = await gw.login('trader1');
+    const second = await openClient(gw.wsUrl);
+    expect(await second.call('GetUserInfo', {})).toMatchObject({ errorcode: 20 });
+    expect(await second.call('WebAuthenticateUser', { SessionToken: sessionToken })).toEqual({
+      Authenticated: true,
+      SessionToken: sessionToken,
+      UserId: gw.users.trader1!.userId,
+      Requires2FA: false,
+      errormsg: null,
+    });
+    expect(await second.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
+    await second.close();
+  });
+
+  it('refuses an unknown SessionToken', async () => {
+    const client = await openClient(gw.wsUrl);
+    expect(
+      await client.call('WebAuthenticateUser', { SessionToken: '1b4e28ba-2fa1-41d2-883f-0016d3cca427' }),
+    ).toEqual({ Authenticated: false, errormsg: 'Session expired or invalid' });
+    await client.close();
+  });
+
+  it('ends a session idle for longer than SESSION_TTL_SECONDS, and then it cannot be resumed', async () => {
+    const { client, sessionToken } = await gw.login('trader1');
+    clock.advance(61_000);
+    const frameReply = await (async () => {
+      client.send({ m: 0, i: 10, n: 'GetUserInfo', o: '{}' });
+      return client.next();
+    })();
+    expect(frameReply.m).toBe(1);
+    expect(JSON.parse(frameReply.o)).toEqual({
+      result: false,
+      errormsg: 'Not Authorized',
+      errorcode: 20,
+      detail: 'Not logged in',
+    });
+    const other = await openClient(gw.wsUrl);
+    expect(await other.call('WebAuthenticateUser', { SessionToken: sessionToken })).toEqual({
+      Authenticated: false,
+      errormsg: 'Session expired or invalid',
+    });
+    await other.close();
+  });
+
+  it('keeps a session alive while it is used: each call refreshes the idle TTL', async () => {
+    const { client, sessionToken } = await gw.login('trader1');
+    for (let minute = 0; minute < 3; minute++) {
+      clock.advance(45_000);
+      expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
+    }
+    clock.advance(45_000);
+    const other = await openClient(gw.wsUrl);
+    expect(await other.call('WebAuthenticateUser', { SessionToken: sessionToken })).toMatchObject({
+      Authenticated: true,
+    });
+    clock.advance(45_000); // the resume refreshed it too
+    expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
+    await other.close();
+  });
+
+  it('answers errorcode 100 with neither a password nor a token', async () => {
+    const client = await openClient(gw.wsUrl);
+    expect(await client.call('WebAuthenticateUser', { UserName: 'trader1' })).toEqual({
+      result: false,
+      errormsg: 'Invalid Response',
+      errorcode: 100,
+      detail: 'UserName and Password are required, or SessionToken to resume',
+    });
+    await client.close();
+  });
+});
