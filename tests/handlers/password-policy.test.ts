@@ -17,11 +17,15 @@ describe('passwordProblem', () => {
 
   it('refuses a password shorter than the configured minimum', () => {
     expect(passwordProblem('x9!kq2', user, policy)).toBe('Password must be at least 8 characters long');
-    expect(passwordProblem('x9!kq2mz', user, { minLength: 12 })).toBe('Password must be at least 12 characters long');
+    expect(passwordProblem('x9!kq2mz', user, { minLength: 12 })).toBe(
+      'Password must be at least 12 characters long',
+    );
   });
 
   it('refuses a password over 128 characters', () => {
-    expect(passwordProblem('a'.repeat(129), user, policy)).toBe('Password must be at most 128 characters long');
+    expect(passwordProblem('a'.repeat(129), user, policy)).toBe(
+      'Password must be at most 128 characters long',
+    );
   });
 
   it('refuses the user name or e-mail, alone or inside, in any case', () => {
@@ -31,7 +35,9 @@ describe('passwordProblem', () => {
   });
 
   it('refuses common passwords whatever their case', () => {
-    expect(passwordProblem('password1', user, policy)).toBe('Password is too common; choose a less predictable one');
+    expect(passwordProblem('password1', user, policy)).toBe(
+      'Password is too common; choose a less predictable one',
+    );
     expect(passwordProblem('QWERTYUIOP', user, policy)).toMatch(/too common/);
   });
 

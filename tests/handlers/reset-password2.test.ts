@@ -1,0 +1,202 @@
+// ResetPassword2 over real sockets: the code as the credential, consumed once, password rules, sessions ended.
+import { ManualClock } from '../../gateway/clock';
+import { INVALID_LINK } from '../../handlers/reset-password2';
+import type { TestGateway } from '../support/gateway';
+import { clientAs, nextOutboxLink, passwordOf, startResetGateway } from '../support/reset';
+import type { ResetLink } from '../support/reset';
+import { openClient } from '../support/ws-client';
+import type { TestClient } from '../support/ws-client';
+
+const OK = { result: true, errormsg: null, errorcode: 0, detail: null };
+const INVALID = { result: false, errormsg: 'Resource Not Found', errorcode: 104, detail: INVALID_LINK };
+const NEW_PASSWORD = 'a fresh and long passphrase';
+
+describe('ResetPassword2', () => {
+  const opened: TestGateway[] = [];
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+    await Promise.all(opened.splice(0).map((gw) => gw.close()));
+  });
+
+  async function gateway(...args: Parameters<typeof startResetGateway>): Promise<TestGateway> {
+    const gw = await startResetGateway(...args);
+    opened.push(gw);
+    return gw;
+  }
+
+  async function client(gw: TestGateway, as?: string): Promise<TestClient> {
+    const opened = as === undefined ? await openClient(gw.wsUrl) : await clientAs(gw, as);
+    clients.push(opened);
+    return opened;
+  }
+
+  /** An Operator asks a reset for `userName`; resolves with the mailed link. */
+  async function requestLink(gw: TestGateway, userName: string): Promise<ResetLink> {
+    const op = await client(gw, 'op');
+    expect(await op.call('ResetPassword', { UserName: userName })).toEqual(OK);
+    return nextOutboxLink(gw, `${userName}@test.invalid`);
+  }
+
+  function submit(socket: TestClient, link: ResetLink, password = NEW_PASSWORD, code = link.pendingCode) {
+    return socket.call('ResetPassword2', { UserId: link.userId, Password: password, PendingCode: code });
+  }
+
+  async function login(gw: TestGateway, userName: string, password: string): Promise<boolean> {
+    const socket = await client(gw);
+    const reply = (await socket.call('AuthenticateUser', { UserName: userName, Password: password })) as {
+      Authenticated: boolean;
+    };
+    return reply.Authenticated;
+  }
+
+  it('sets the new password from the mailed link (UserId as a string); the old one stops working', async () => {
+    const gw = await gateway();
+    const link = await requestLink(gw, 'bob');
+    const page = await client(gw);
+    expect(await submit(page, link)).toEqual(OK);
+    expect(await login(gw, 'bob', NEW_PASSWORD)).toBe(true);
+    expect(await login(gw, 'bob', passwordOf('bob'))).toBe(false);
+  });
+
+  it('accepts UserId as a number, and logs no one in', async () => {
+    const gw = await gateway();
+    const link = await requestLink(gw, 'bob');
+    const page = await client(gw);
+    const reply = await page.call('ResetPassword2', {
+      UserId: Number(link.userId),
+      Password: NEW_PASSWORD,
+      PendingCode: link.pendingCode,
+    });
+    expect(reply).toEqual(OK);
+    expect(await page.call('GetUserInfo', {})).toMatchObject({ errorcode: 20 });
+  });
+
+  it('answers one 104 for a wrong code, an unknown user and a used code alike', async () => {
+    const gw = await gateway();
+    const link = await requestLink(gw, 'bob');
+    const page = await client(gw);
+    expect(await submit(page, link, NEW_PASSWORD, '00000000-0000-4000-8000-000000000000')).toEqual(INVALID);
+    expect(await submit(page, { ...link, userId: '999999' })).toEqual(INVALID);
+    expect(await submit(page, link)).toEqual(OK);
+    expect(await submit(page, link, 'another long passphrase')).toEqual(INVALID);
+  });
+
+  it('keeps the code when the password is refused, so the same link works with a better one', async () => {
+    const gw = await gateway();
+    const link = await requestLink(gw, 'bob');
+    const page = await client(gw);
+    for (const [password, detail] of [
+      ['short', 'Password must be at least 8 characters long'],
+      ['password123', 'Password is too common; choose a less predictable one'],
+      ['my name is bob!', 'Password must not be or contain your user name or e-mail address'],
+    ]) {
+      expect(await submit(page, link, password)).toEqual({
+        result: false,
+        errormsg: 'Invalid Response',
+        errorcode: 100,
+        detail,
+      });
+    }
+    expect(await submit(page, link)).toEqual(OK);
+  });
+
+  it('destroys the code after five wrong tries', async () => {
+    const gw = await gateway();
+    const link = await requestLink(gw, 'bob');
+    const page = await client(gw);
+    for (let n = 0; n < 5; n++) {
+      expect(await submit(page, link, NEW_PASSWORD, `wrong-${n}`)).toEqual(INVALID);
+    }
+    expect(await submit(page, link)).toEqual(INVALID);
+  });
+
+  it('lets exactly one of 50 concurrent calls with one code succeed', async () => {
+    const gw = await gateway();
+    const link = await requestLink(gw, 'bob');
+    const sockets = await Promise.all(Array.from({ length: 5 }, () => client(gw)));
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, n) => {
+        const socket = sockets[n % sockets.length]!;
+        const i = 1000 + n; // distinct sequence numbers: replies on one socket are matched by i
+        socket.send({
+          m: 0,
+          i,
+          n: 'ResetPassword2',
+          o: JSON.stringify({
+            UserId: link.userId,
+            Password: `${NEW_PASSWORD} ${n}`,
+            PendingCode: link.pendingCode,
+          }),
+        });
+        return i;
+      }),
+    ).then(() =>
+      Promise.all(
+        sockets.map(async (socket) => Promise.all(Array.from({ length: 10 }, () => socket.next()))),
+      ),
+    );
+    const results = replies.flat().map((frame) => JSON.parse(frame.o) as { errorcode: number });
+    expect(results).toHaveLength(50);
+    expect(results.filter((result) => result.errorcode === 0)).toHaveLength(1);
+    expect(results.filter((result) => result.errorcode === 104)).toHaveLength(49);
+  });
+
+  it('ends every session of the user, also on a second gateway sharing the Redis', async () => {
+    const first = await gateway();
+    const second = await gateway({ REDIS_PREFIX: first.config.redis!.prefix });
+    const bobOnSecond = await client(second, 'bob');
+    expect(await bobOnSecond.call('GetUserInfo', {})).toMatchObject({ UserName: 'bob' });
+    const link = await requestLink(first, 'bob');
+    expect(await submit(await client(first), link)).toEqual(OK);
+    await second.logs.waitFor((entry) => entry.msg === 'session revoked: connection de-authenticated');
+    expect(await bobOnSecond.call('GetUserInfo', {})).toMatchObject({ errorcode: 20 });
+  });
+
+  it('queues a "your password was changed" mail', async () => {
+    const gw = await gateway();
+    const link = await requestLink(gw, 'bob');
+    expect(await submit(await client(gw), link)).toEqual(OK);
+    await gw.logs.waitFor((entry) => entry.mail === 'password-changed' && entry.to === 'bob@test.invalid');
+  });
+
+  it('audits success and refusal without the code or the password', async () => {
+    const gw = await gateway();
+    const link = await requestLink(gw, 'bob');
+    const page = await client(gw);
+    await submit(page, link, NEW_PASSWORD, 'wrong');
+    await submit(page, link);
+    const events = (await gw.gateway.services.resets.recentAudit(10)).filter(
+      (e) => e.step === 'ResetPassword2',
+    );
+    expect(events.map((event) => [event.outcome, event.targetUserId])).toEqual([
+      ['ok', Number(link.userId)],
+      ['refused', Number(link.userId)],
+    ]);
+    expect(events[1]!.reason).toBe(INVALID_LINK);
+    const text = JSON.stringify(events);
+    expect(text).not.toContain(link.pendingCode);
+    expect(text).not.toContain(NEW_PASSWORD);
+  });
+
+  describe('on the embedded store, with time moved by hand', () => {
+    it('refuses a link once its TTL has passed', async () => {
+      const clock = new ManualClock();
+      const gw = await gateway({ RESET_CODE_TTL_SECONDS: '600' }, { clock }, { redis: false });
+      const link = await requestLink(gw, 'bob');
+      clock.advance(600_001);
+      expect(await submit(await client(gw), link)).toEqual(INVALID);
+    });
+
+    it('invalidates the first code when a second reset is asked', async () => {
+      const clock = new ManualClock();
+      const gw = await gateway({}, { clock }, { redis: false });
+      const first = await requestLink(gw, 'bob');
+      clock.advance(61_000);
+      const second = await requestLink(gw, 'bob');
+      const page = await client(gw);
+      expect(await submit(page, first)).toEqual(INVALID);
+      expect(await submit(page, second)).toEqual(OK);
+    });
+  });
+});
