@@ -183,6 +183,7 @@ function auditFromFields(fields: string[]): AuditEvent {
 export class RedisResetStore implements ResetStore {
   readonly kind = 'redis';
   private readonly listeners = new Set<() => void>();
+  private closing: Promise<void> | undefined;
   private readonly auditMaxLen: number;
   private readonly deadLetterMaxLen: number;
   private readonly scripts: Record<
@@ -323,9 +324,14 @@ export class RedisResetStore implements ResetStore {
     return entries.map(([, fields]) => auditFromFields(fields));
   }
 
-  async close(): Promise<void> {
+  /** Idempotent: a second close would make ioredis arm a 2 s disconnect timer on the ended socket. */
+  close(): Promise<void> {
     this.listeners.clear();
-    if (this.options.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
+    if (!this.options.ownsConnection) return Promise.resolve();
+    return (this.closing ??= this.redis
+      .quit()
+      .then(() => undefined)
+      .catch(() => this.redis.disconnect()));
   }
 }
 

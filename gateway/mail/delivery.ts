@@ -1,0 +1,187 @@
+// The mail delivery loop: takes queued jobs from the reset store, sends them, retries with backoff, dead-letters.
+//
+// Delivery is at-least-once. A job is leased while it is sent; it leaves the queue only after the mailer
+// reported success (2xx), and with it the link it holds. A gateway that dies between SendGrid's 202 and
+// completeMail, or a send that outlives its lease (keep leaseMs well above the mailer's timeout), can make
+// one mail go out twice; no mail is lost, and a gateway that restarts picks up whatever is still queued.
+// Several gateways on one Redis share the queue: a claim is atomic, so each job is sent by one of them.
+import type { Logger } from '../logger';
+import type { ClaimedMail, MailQueue } from '../reset-store/reset-store';
+import type { MailJob } from './mail-job';
+import type { Mailer, MailMessage, SendOutcome } from './mailer';
+import { renderMail } from './templates';
+
+export interface MailDeliveryOptions {
+  /** sends of one mail before it is dead-lettered, default 8 */
+  readonly maxAttempts?: number;
+  /** first retry delay, doubled each attempt, with jitter; default 1000 ms */
+  readonly retryBaseMs?: number;
+  /** longest retry delay, default 300000 ms */
+  readonly retryMaxMs?: number;
+  /** how long a claimed job is ours before another gateway may take it, default 60000 ms */
+  readonly leaseMs?: number;
+  /** how often an idle loop looks for work queued elsewhere (another gateway), default 1000 ms */
+  readonly pollMs?: number;
+  /** mails sent at the same time, default 2 */
+  readonly concurrency?: number;
+  /** turns a job into a mail, default renderMail */
+  readonly render?: (job: MailJob) => MailMessage;
+  /** [0, 1) for jitter, default Math.random */
+  readonly random?: () => number;
+}
+
+export class MailDelivery {
+  private readonly maxAttempts: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly concurrency: number;
+  private readonly render: (job: MailJob) => MailMessage;
+  private readonly random: () => number;
+  private running = false;
+  private workers: Promise<void>[] = [];
+  /** Resolvers of idle workers: a queued job or stop() wakes them. */
+  private readonly sleepers = new Set<() => void>();
+  /** Counts nudges, so a nudge that lands while a worker is between its claim and its sleep is not lost. */
+  private nudges = 0;
+  private unsubscribe: (() => void) | undefined;
+  private queueDown = false;
+
+  constructor(
+    private readonly queue: MailQueue,
+    private readonly mailer: Mailer,
+    private readonly logger: Logger,
+    options: MailDeliveryOptions = {},
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 8;
+    this.retryBaseMs = options.retryBaseMs ?? 1000;
+    this.retryMaxMs = options.retryMaxMs ?? 300_000;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.pollMs = options.pollMs ?? 1000;
+    this.concurrency = options.concurrency ?? 2;
+    this.render = options.render ?? renderMail;
+    this.random = options.random ?? Math.random;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribe = this.queue.onMailQueued(() => this.nudge());
+    this.workers = Array.from({ length: this.concurrency }, () => this.work());
+    this.logger.debug({ mailer: this.mailer.kind, concurrency: this.concurrency }, 'mail delivery started');
+  }
+
+  /** Stops taking jobs, wakes idle workers, and resolves once sends in flight have finished (bounded by the mailer's timeout). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.unsubscribe?.();
+    this.nudge();
+    await Promise.all(this.workers);
+    this.workers = [];
+    this.logger.debug('mail delivery stopped');
+  }
+
+  /** Wakes idle workers now (a job was queued in this process). */
+  nudge(): void {
+    this.nudges += 1;
+    for (const wake of [...this.sleepers]) wake();
+  }
+
+  private async work(): Promise<void> {
+    while (this.running) {
+      const seen = this.nudges;
+      let wait: number;
+      try {
+        const claim = await this.queue.claimMail(this.leaseMs);
+        if (this.queueDown) this.logger.info('mail queue reachable again');
+        this.queueDown = false;
+        if (claim.mail !== null) {
+          await this.deliver(claim.mail);
+          continue;
+        }
+        wait = claim.nextDueInMs === null ? this.pollMs : Math.min(this.pollMs, claim.nextDueInMs);
+      } catch (error) {
+        if (!this.queueDown)
+          this.logger.error({ err: error }, 'mail queue unreachable; mail waits until it returns');
+        this.queueDown = true;
+        wait = this.pollMs;
+      }
+      if (this.nudges === seen) await this.sleep(wait);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
+  private async deliver(mail: ClaimedMail): Promise<void> {
+    // ids, kind and user only: the job's link carries the code and never reaches a log line
+    const fields = { mailId: mail.id, mail: mail.job.kind, userId: mail.job.userId, attempt: mail.attempt };
+    if (mail.attempt > this.maxAttempts) {
+      // the last attempt's holder died before reporting: its lease ran out and the job came back
+      return this.deadLetter(mail, 'attempts exhausted (the last one did not report back)', fields);
+    }
+    let outcome: SendOutcome;
+    try {
+      outcome = await this.mailer.send(this.render(mail.job));
+    } catch (error) {
+      // the mailers classify every failure; a throw is a bug in rendering or a mailer: do not send it again
+      this.logger.error({ ...fields, err: error }, 'mail could not be prepared');
+      return this.deadLetter(mail, 'could not be prepared', fields);
+    }
+    try {
+      if (outcome.status === 'sent') {
+        await this.queue.completeMail(mail);
+        this.logger.info(fields, 'mail delivered');
+      } else if (outcome.status === 'reject') {
+        this.logger.error(
+          { ...fields, reason: outcome.reason },
+          'mail rejected by the provider; not retried',
+        );
+        await this.deadLetter(mail, outcome.reason, fields);
+      } else if (mail.attempt >= this.maxAttempts) {
+        this.logger.error({ ...fields, reason: outcome.reason }, 'mail still failing after the last attempt');
+        await this.deadLetter(mail, outcome.reason, fields);
+      } else {
+        const delayMs = this.retryDelay(mail.attempt, outcome.retryAfterMs);
+        this.logger.warn({ ...fields, reason: outcome.reason, delayMs }, 'mail send failed; will retry');
+        if (!(await this.queue.retryMail(mail, delayMs)))
+          this.logger.warn(fields, 'mail lease lost before the retry');
+      }
+    } catch (error) {
+      // the queue is away: the lease runs out and the job is claimed again (a sent one may then go out twice)
+      this.logger.error(
+        { ...fields, status: outcome.status, err: error },
+        'mail queue unreachable after a send',
+      );
+    }
+  }
+
+  private async deadLetter(
+    mail: ClaimedMail,
+    reason: string,
+    fields: Record<string, unknown>,
+  ): Promise<void> {
+    if (await this.queue.deadLetterMail(mail, reason))
+      this.logger.error({ ...fields, reason }, 'mail dead-lettered');
+    else this.logger.warn(fields, 'mail lease lost before dead-lettering');
+  }
+
+  /** Exponential backoff with jitter in [d/2, d), at least what Retry-After asked, at most retryMaxMs. */
+  private retryDelay(attempt: number, retryAfterMs: number | undefined): number {
+    const exponential = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempt - 1));
+    const jittered = exponential / 2 + (exponential / 2) * this.random();
+    return Math.round(Math.min(this.retryMaxMs, Math.max(jittered, retryAfterMs ?? 0)));
+  }
+}
