@@ -17,7 +17,7 @@ export interface HasherOptions {
 }
 
 export interface PasswordHasher {
-  /** A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) with a fresh random salt. */
+  /** A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) with a fresh random salt; the password is NFKC-normalised. */
   hash(password: string): Promise<string>;
   /** Checks a password against a PHC string (its own parameters apply); false for a malformed hash. */
   verify(passwordHash: string, password: string): Promise<boolean>;
@@ -81,9 +81,12 @@ export function createPasswordHasher(options: HasherOptions): PasswordHasher {
   const slots = createSemaphore(options.concurrency);
   let dummyHash: Promise<string> | undefined;
 
-  const hashPassword = (password: string): Promise<string> => slots.run(() => hash(password, argon2Options));
+  // NFKC on both sides: the same password typed on another keyboard or IME (full-width, composed
+  // accents) must hash alike, and the reset rules count characters after the same normalisation
+  const hashPassword = (password: string): Promise<string> =>
+    slots.run(() => hash(password.normalize('NFKC'), argon2Options));
   const verifyPassword = (passwordHash: string, password: string): Promise<boolean> =>
-    slots.run(() => verify(passwordHash, password).catch(() => false));
+    slots.run(() => verify(passwordHash, password.normalize('NFKC')).catch(() => false));
 
   return {
     hash: hashPassword,

@@ -24,7 +24,7 @@ export function describePasswordRules(policy: PasswordPolicy): string[] {
   ];
 }
 
-export function normalizePassword(password: string): string {
+function normalizePassword(password: string): string {
   return password.normalize('NFKC');
 }
 

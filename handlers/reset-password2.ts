@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineHandler } from './context';
 import type { CallContext } from './context';
-import { normalizePassword, passwordProblem } from './password-policy';
+import { passwordProblem } from './password-policy';
 import { audit, callerLabel } from './reset-limits';
 import type { ResetAudit } from './reset-limits';
 import { wireUserId } from './user-wire';
@@ -40,7 +40,7 @@ async function changePassword(
   // a refused password leaves the code live, so the user can try another with the same link
   const problem = passwordProblem(payload.Password, user, config.passwordPolicy);
   if (problem !== null) throw new OmsError('InvalidRequest', problem);
-  const passwordHash = await hasher.hash(normalizePassword(payload.Password));
+  const passwordHash = await hasher.hash(payload.Password);
   // of many concurrent calls with this code exactly one gets here with 'consumed'
   if ((await resets.consumeCode(userId, codeHash, maxWrongTries)) !== 'consumed') {
     throw new OmsError('ResourceNotFound', INVALID_LINK);

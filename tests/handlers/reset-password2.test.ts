@@ -72,6 +72,13 @@ describe('ResetPassword2', () => {
     expect(await page.call('GetUserInfo', {})).toMatchObject({ errorcode: 20 });
   });
 
+  it('normalises the password (NFKC): full-width input logs in as its ASCII twin', async () => {
+    const gw = await gateway();
+    const link = await requestLink(gw, 'bob');
+    expect(await submit(await client(gw), link, 'ｆｕｌｌｗｉｄｔｈ ｐａｓｓｐｈｒａｓｅ')).toEqual(OK);
+    expect(await login(gw, 'bob', 'fullwidth passphrase')).toBe(true);
+  });
+
   it('answers one 104 for a wrong code, an unknown user and a used code alike', async () => {
     const gw = await gateway();
     const link = await requestLink(gw, 'bob');
