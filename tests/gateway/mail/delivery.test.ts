@@ -13,6 +13,7 @@ import { openRedisResetStore } from '../../../gateway/reset-store/redis-reset-st
 import type { ResetStore } from '../../../gateway/reset-store/reset-store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
 import { captureLogs } from '../../support/logs';
+import { startRedisServer } from '../../support/redis-server';
 import type { LogCapture } from '../../support/logs';
 import { resetLinkOf, sendGridError, startSendGridServer } from '../../support/sendgrid-server';
 import type { SendGridServer } from '../../support/sendgrid-server';
@@ -252,6 +253,27 @@ describe('mail delivery', () => {
       const sentTo = server.messages.map((m) => m.personalizations[0]!.to[0]!.email);
       expect(sentTo.sort()).toEqual(jobs.map((job) => job.to).sort());
       expect(await a.queuedMailCount()).toBe(0);
+    });
+
+    it('logs once when Redis goes away and delivers again once it is back', async () => {
+      const redis = await startRedisServer();
+      let running = redis;
+      cleanups.push(() => running.stop());
+      const store = openRedisResetStore(
+        { url: redis.url, prefix: uniquePrefix(), commandTimeoutMs: 200 },
+        logs.logger,
+      );
+      cleanups.push(() => store.close());
+      started(store);
+      await redis.stop();
+      await logs.waitFor((e) => e.msg === 'mail queue unreachable; mail waits until it returns');
+      running = await redis.restart();
+      await logs.waitFor((e) => e.msg === 'mail queue reachable again');
+      await store.enqueueMail(resetJob(40, newPendingCode()));
+      await server.waitForMessages(1);
+      expect(
+        logs.entries().filter((e) => e.msg === 'mail queue unreachable; mail waits until it returns'),
+      ).toHaveLength(1);
     });
   });
 });
