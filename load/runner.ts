@@ -35,6 +35,8 @@ export interface LoadOptions {
   /** connections opened at once, default 100 */
   readonly connectConcurrency?: number;
   readonly params?: Readonly<Record<string, string>>;
+  /** called when measuring starts (after the warm-up), e.g. to sample the server's CPU time */
+  readonly onMeasureStart?: () => void;
   /** called once a second while measuring */
   readonly onProgress?: (progress: Progress) => void;
   /** how the runner connects, default client/node connect with `ws` */
@@ -234,6 +236,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     if (workers.length > 0 && (options.warmupS ?? 0) > 0) {
       await runPhase({ durationMs: options.warmupS! * 1000, maxCalls, stats: null });
     }
+    options.onMeasureStart?.();
     const started = now();
     let totalCalls = 0;
     let totalErrors = 0;

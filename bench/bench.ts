@@ -1,0 +1,469 @@
+// `npm run bench`: the gateway (embedded store and real Redis) against a bare ws baseline, same machine, same run,
+// same load; one table of ratios to the baseline, and the issue's targets checked against it.
+import { fork, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { formatColumns } from '../load/report';
+import { runLoad } from '../load/runner';
+import type { LoadReport } from '../load/runner';
+import { pingScenario } from '../load/scenarios/ping';
+import type { ChildMessage, ParentMessage, ServerKind } from './server-child';
+
+/** One measured row: a scenario at a load on a server. ResetPassword / ResetPassword2 rows join this list (issue 4). */
+interface BenchCase {
+  readonly server: ServerKind;
+  readonly scenario: typeof pingScenario;
+  readonly connections: number;
+  readonly inflight: number;
+}
+
+interface CaseResult extends BenchCase {
+  /** medians over the rounds */
+  readonly callsPerSecond: number;
+  /** the server's CPU time (user + system) per call: steadier than calls/s when the load generator is the limit */
+  readonly cpuMicrosPerCall: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  readonly failedConnects: number;
+}
+
+interface MemoryResult {
+  readonly server: ServerKind;
+  readonly connections: number;
+  readonly failedConnects: number;
+  readonly rssBeforeBytes: number;
+  readonly rssAfterBytes: number;
+  readonly bytesPerConnection: number;
+}
+
+interface TargetCheck {
+  readonly target: string;
+  readonly actual: string;
+  readonly ok: boolean;
+}
+
+const SERVERS: readonly ServerKind[] = ['baseline', 'gateway-memory', 'gateway-redis'];
+const LOADS: readonly (readonly [number, number])[] = [
+  [1, 1],
+  [50, 10],
+  [500, 1],
+];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** A throwaway redis-server (no persistence) on a free port, never the system one on 6379. */
+async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) resolve();
+    });
+    child.once('error', (error) => reject(new Error(`redis-server did not start: ${error.message}`)));
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A server child with a request/reply helper over IPC. */
+interface ServerProcess {
+  readonly kind: ServerKind;
+  readonly pid: number;
+  readonly url: string;
+  request<T extends ChildMessage['type']>(
+    message: ParentMessage,
+    reply: T,
+  ): Promise<Extract<ChildMessage, { type: T }>>;
+  stop(): Promise<void>;
+}
+
+async function startServer(
+  kind: ServerKind,
+  redisUrl: string,
+  profileDir: string | undefined,
+): Promise<ServerProcess> {
+  const execArgv = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  const child: ChildProcess = fork(join(__dirname, 'server-child.js'), [kind], {
+    execArgv,
+    env: { ...process.env, BENCH_REDIS_URL: redisUrl },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const next = <T extends ChildMessage['type']>(type: T): Promise<Extract<ChildMessage, { type: T }>> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (message: ChildMessage): void => {
+        if (message.type === 'error') reject(new Error(`${kind}: ${message.message}`));
+        else if (message.type === type) resolve(message as Extract<ChildMessage, { type: T }>);
+        else return;
+        child.off('message', onMessage);
+      };
+      child.on('message', onMessage);
+    });
+  const ready = await Promise.race([
+    next('ready'),
+    exited.then(() => Promise.reject(new Error(`${kind} server exited before it was ready`))),
+  ]);
+  return {
+    kind,
+    pid: child.pid!,
+    url: `ws://127.0.0.1:${ready.port}/WSGateway`,
+    request: (message, reply) => {
+      const answer = next(reply);
+      child.send(message);
+      return answer;
+    },
+    stop: async () => {
+      child.send({ type: 'stop' } satisfies ParentMessage);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** CPU time (user + system) a process has used, from /proc/<pid>/stat, in microseconds. */
+function cpuMicros(pid: number): number {
+  // the fields after the command name (which may hold spaces, hence the last ')'); utime and stime are 14 and 15
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks / CLOCK_TICKS_PER_SECOND) * 1e6;
+}
+
+/** USER_HZ: 100 on every Linux the gateway runs on (getconf CLK_TCK) */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Resident memory of a process, from /proc/<pid>/status (VmRSS, in kB). */
+function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`No VmRSS for process ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+async function settledRss(server: ServerProcess): Promise<number> {
+  await server.request({ type: 'gc' }, 'gc-done');
+  await server.request({ type: 'gc' }, 'gc-done'); // twice: the first frees what only a second pass reclaims
+  return rssBytes(server.pid);
+}
+
+/** Opens `count` idle sockets, at most 200 connecting at once; a socket that closes before opening is a failure. */
+async function openIdle(
+  server: ServerProcess,
+  count: number,
+): Promise<{ sockets: WebSocket[]; failed: number }> {
+  const sockets: WebSocket[] = [];
+  let failed = 0;
+  let next = 0;
+  const openOne = (): Promise<void> =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(server.url, { perMessageDeflate: false });
+      let opened = false;
+      ws.on('error', () => undefined);
+      ws.once('open', () => {
+        opened = true;
+        sockets.push(ws);
+        resolve();
+      });
+      ws.once('close', () => {
+        if (!opened) failed++;
+        resolve();
+      });
+    });
+  await Promise.all(
+    Array.from({ length: Math.min(200, count) }, async () => {
+      while (next++ < count) await openOne();
+    }),
+  );
+  return { sockets, failed };
+}
+
+/** Closes the sockets and waits (bounded) until the server has let go of them all. */
+async function closeIdle(server: ServerProcess, sockets: readonly WebSocket[]): Promise<void> {
+  await Promise.all(
+    sockets.map((ws) => new Promise<void>((resolve) => (ws.once('close', () => resolve()), ws.close()))),
+  );
+  await serverConnections(server, (n) => n === 0);
+}
+
+/** Polls the server's count of open sockets until it satisfies `done`, for at most 10 s. */
+async function serverConnections(server: ServerProcess, done: (count: number) => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done((await server.request({ type: 'stats' }, 'stats')).connections) && Date.now() < deadline);
+}
+
+/**
+ * The server's RSS growth per idle socket. A first round of sockets opened and closed beforehand keeps one-time
+ * costs (code compiled on the first connection, buffer pools) out of the per-socket figure.
+ */
+async function measureIdleMemory(server: ServerProcess, count: number): Promise<MemoryResult> {
+  const warm = await openIdle(server, Math.min(count, 500));
+  await closeIdle(server, warm.sockets);
+  const before = await settledRss(server);
+  const { sockets, failed } = await openIdle(server, count);
+  // the server counts a socket a moment after the client sees it open
+  await serverConnections(server, (n) => n >= sockets.length);
+  const after = await settledRss(server);
+  await closeIdle(server, sockets);
+  return {
+    server: server.kind,
+    connections: sockets.length,
+    failedConnects: failed + warm.failed,
+    rssBeforeBytes: before,
+    rssAfterBytes: after,
+    bytesPerConnection: sockets.length > 0 ? (after - before) / sockets.length : 0,
+  };
+}
+
+interface Round {
+  readonly report: LoadReport;
+  readonly serverCpuMicros: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Medians over rounds (one noisy round does not decide), errors and failed connects summed. */
+function summarise(benchCase: BenchCase, rounds: readonly Round[]): CaseResult {
+  return {
+    ...benchCase,
+    callsPerSecond: median(rounds.map((r) => r.report.totals.callsPerSecond)),
+    cpuMicrosPerCall: median(rounds.map((r) => r.serverCpuMicros / Math.max(1, r.report.totals.calls))),
+    p50Ms: median(rounds.map((r) => r.report.functions[0]?.p50Ms ?? NaN)),
+    p99Ms: median(rounds.map((r) => r.report.functions[0]?.p99Ms ?? NaN)),
+    errors: rounds.reduce((sum, r) => sum + r.report.totals.errors, 0),
+    failedConnects: rounds.reduce((sum, r) => sum + r.report.connects.failed, 0),
+  };
+}
+
+/** The issue's targets that this bench can check today (ResetPassword / ResetPassword2 / argon2 come with issue 4). */
+function checkTargets(results: readonly CaseResult[], memory: readonly MemoryResult[]): TargetCheck[] {
+  const find = (server: ServerKind, c: number, k: number) =>
+    results.find((r) => r.server === server && r.connections === c && r.inflight === k);
+  const checks: TargetCheck[] = [];
+  for (const server of ['gateway-memory', 'gateway-redis'] as const) {
+    const base50 = find('baseline', 50, 10);
+    const gw50 = find(server, 50, 10);
+    if (base50 && gw50) {
+      const ratio = gw50.callsPerSecond / base50.callsPerSecond;
+      checks.push({
+        target: `${server}: Ping calls/s at 50×10 ≥ 70% of baseline`,
+        actual: `${(ratio * 100).toFixed(0)}%`,
+        ok: ratio >= 0.7,
+      });
+    }
+    const base1 = find('baseline', 1, 1);
+    const gw1 = find(server, 1, 1);
+    if (base1 && gw1) {
+      const delta = gw1.p50Ms - base1.p50Ms;
+      checks.push({
+        target: `${server}: Ping p50 at 1×1 within 0.05 ms of baseline`,
+        actual: `${delta >= 0 ? '+' : ''}${delta.toFixed(3)} ms`,
+        ok: delta <= 0.05,
+      });
+    }
+    const baseMemory = memory.find((m) => m.server === 'baseline');
+    const gwMemory = memory.find((m) => m.server === server);
+    if (baseMemory && gwMemory) {
+      const ratio = gwMemory.bytesPerConnection / baseMemory.bytesPerConnection;
+      checks.push({
+        target: `${server}: idle memory per connection ≤ 1.5× baseline`,
+        actual: `${ratio.toFixed(2)}×`,
+        ok: ratio <= 1.5,
+      });
+    }
+  }
+  const failures = [...results, ...memory].reduce(
+    (sum, r) => sum + r.failedConnects + ('errors' in r ? r.errors : 0),
+    0,
+  );
+  checks.push({
+    target: 'zero failed connects and zero errors at every load',
+    actual: String(failures),
+    ok: failures === 0,
+  });
+  return checks;
+}
+
+function formatTable(
+  results: readonly CaseResult[],
+  memory: readonly MemoryResult[],
+  checks: readonly TargetCheck[],
+): string {
+  const baselineOf = (r: CaseResult) =>
+    results.find(
+      (b) => b.server === 'baseline' && b.connections === r.connections && b.inflight === r.inflight,
+    );
+  const rows = [
+    [
+      'server',
+      'load (C×K)',
+      'calls/s',
+      '× baseline',
+      'server CPU µs/call',
+      '× baseline',
+      'p50 ms',
+      'Δp50 ms',
+      'p99 ms',
+      'errors',
+      'failed connects',
+    ],
+    ...results.map((r) => {
+      const base = baselineOf(r);
+      return [
+        r.server,
+        `${r.scenario.name} ${r.connections}×${r.inflight}`,
+        Math.round(r.callsPerSecond).toLocaleString('en-US'),
+        base ? (r.callsPerSecond / base.callsPerSecond).toFixed(2) : '',
+        r.cpuMicrosPerCall.toFixed(1),
+        base ? (r.cpuMicrosPerCall / base.cpuMicrosPerCall).toFixed(2) : '',
+        r.p50Ms.toFixed(3),
+        base ? (r.p50Ms - base.p50Ms).toFixed(3) : '',
+        r.p99Ms.toFixed(3),
+        String(r.errors),
+        String(r.failedConnects),
+      ];
+    }),
+  ];
+  const baseMemory = memory.find((m) => m.server === 'baseline');
+  const memoryRows = [
+    [
+      'server',
+      'idle connections',
+      'RSS before MiB',
+      'RSS after MiB',
+      'KiB/connection',
+      '× baseline',
+      'failed connects',
+    ],
+    ...memory.map((m) => [
+      m.server,
+      m.connections.toLocaleString('en-US'),
+      (m.rssBeforeBytes / 2 ** 20).toFixed(1),
+      (m.rssAfterBytes / 2 ** 20).toFixed(1),
+      (m.bytesPerConnection / 1024).toFixed(2),
+      baseMemory ? (m.bytesPerConnection / baseMemory.bytesPerConnection).toFixed(2) : '',
+      String(m.failedConnects),
+    ]),
+  ];
+  const targetRows = [
+    ['target', 'actual', ''],
+    ...checks.map((c) => [c.target, c.actual, c.ok ? 'ok' : 'MISSED']),
+  ];
+  return `${formatColumns(rows)}\n\n${formatColumns(memoryRows)}\n\n${formatColumns(targetRows)}\n`;
+}
+
+function machine(): string {
+  const model = cpus()[0]?.model ?? 'unknown CPU';
+  return `${cpus().length} × ${model}, Node ${process.version}, ${process.platform}`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '2' },
+      warmup: { type: 'string', default: '0.5' },
+      rounds: { type: 'string', default: '3' },
+      idle: { type: 'string', default: '5000' },
+      only: { type: 'string' },
+      profile: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const durationS = Number(values.duration);
+  const warmupS = Number(values.warmup);
+  const idle = Number(values.idle);
+  const roundCount = Number(values.rounds);
+  const servers = values.only ? (values.only.split(',') as ServerKind[]) : SERVERS;
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+  const redis = await startRedis();
+  const results: CaseResult[] = [];
+  const memory: MemoryResult[] = [];
+  const running: ServerProcess[] = [];
+  try {
+    // all servers up at once (an idle one costs nothing), so rounds can alternate between them: drift in the
+    // machine's load (other processes, CPU clocks) then spreads over all servers instead of favouring one
+    for (const kind of servers) running.push(await startServer(kind, redis.url, values.profile));
+    if (idle > 0) {
+      for (const server of running) {
+        log(`${server.kind}: ${idle} idle connections…`);
+        memory.push(await measureIdleMemory(server, idle));
+      }
+    }
+    for (const [connections, inflight] of LOADS) {
+      const rounds = new Map<ServerKind, Round[]>(running.map((server) => [server.kind, []]));
+      for (let round = 0; round < roundCount; round++) {
+        // rotate who goes first, so no server always runs right after the same one
+        const order = running.map((_, i) => running[(i + round) % running.length]!);
+        for (const server of order) {
+          log(`${server.kind}: Ping ${connections}×${inflight}, round ${round + 1}/${roundCount}…`);
+          let cpuBefore = 0;
+          const report = await runLoad({
+            url: server.url,
+            scenario: pingScenario,
+            connections,
+            inflight,
+            durationS,
+            warmupS,
+            timeoutMs: 10_000,
+            onMeasureStart: () => (cpuBefore = cpuMicros(server.pid)),
+          });
+          rounds.get(server.kind)!.push({ report, serverCpuMicros: cpuMicros(server.pid) - cpuBefore });
+        }
+      }
+      for (const server of running) {
+        const benchCase: BenchCase = { server: server.kind, scenario: pingScenario, connections, inflight };
+        results.push(summarise(benchCase, rounds.get(server.kind)!));
+      }
+    }
+  } finally {
+    await Promise.all(running.map((server) => server.stop()));
+    await redis.stop();
+  }
+
+  const checks = checkTargets(results, memory);
+  if (values.json) {
+    const plain = results.map(({ scenario, ...rest }) => ({ ...rest, scenario: scenario.name }));
+    process.stdout.write(`${JSON.stringify({ machine: machine(), results: plain, memory, checks })}\n`);
+  } else {
+    process.stdout.write(`machine: ${machine()}\n\n${formatTable(results, memory, checks)}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
