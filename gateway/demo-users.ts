@@ -153,16 +153,10 @@ export async function loadStartupUsers(
   }
   if (store.kind !== 'memory') return;
   await seedUsers(store, hasher, DEMO_USERS, logger);
-  const logins = DEMO_USERS.map((user) => `${user.UserName} / ${user.Password}`).join(', ');
-  // demo passwords are public by design; the redaction of the "password" key would hide them, so they go in msg
-  logger.info(
-    {
-      users: DEMO_USERS.map((user) => ({
-        userName: user.UserName,
-        permissions: user.Permissions,
-        accounts: user.AccountIds,
-      })),
-    },
-    `demo users (embedded store only) — log in with: ${logins}`,
-  );
+  const logins = DEMO_USERS.map((user) => {
+    const accounts = user.AccountIds?.length ? `, account ${user.AccountIds.join(' ')}` : '';
+    return `${user.UserName} / ${user.Password} (${(user.Permissions ?? []).join(' ')}${accounts})`;
+  });
+  // demo passwords are public by design; in `msg` because the logger redacts any "password" field
+  logger.info(`demo users loaded (embedded store only); log in with: ${logins.join('; ')}`);
 }

@@ -1,0 +1,268 @@
+// The oms-gateway command end to end: spawned as a process against the test redis-server, checked through a gateway.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { signApiLogin } from '../../handlers/login';
+import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
+import type { TestGateway } from '../support/gateway';
+import { openClient } from '../support/ws-client';
+
+const ROOT = resolve(__dirname, '../..');
+let bundleDir: string;
+let cliPath: string;
+
+// the shipped command is tsc's dist/gateway/cli.js; esbuild compiles the same source in milliseconds,
+// so the test runs the real program as a process without a full build
+beforeAll(async () => {
+  bundleDir = await mkdtemp(join(tmpdir(), 'oms-cli-'));
+  cliPath = join(bundleDir, 'cli.js');
+  await build({
+    entryPoints: [join(ROOT, 'gateway/cli.ts')],
+    outfile: cliPath,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    packages: 'external',
+    logLevel: 'silent',
+  });
+});
+afterAll(() => rm(bundleDir, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      // NODE_PATH: the bundle lives in a temp dir but its packages are the checkout's
+      env: { PATH: process.env.PATH ?? '', NODE_PATH: join(ROOT, 'node_modules'), ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+describe('oms-gateway CLI', () => {
+  let env: Record<string, string>;
+  let gw: TestGateway | undefined;
+  const cli = (args: string[], input?: string) => runCli(args, env, input);
+  const jsonLines = (run: Run) =>
+    run.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  beforeEach(() => {
+    env = {
+      REDIS_URL: testRedisUrl(),
+      REDIS_PREFIX: uniquePrefix(),
+      ARGON2_MEMORY_KIB: '64',
+      ARGON2_ITERATIONS: '1',
+    };
+  });
+  afterEach(async () => {
+    await gw?.close();
+    gw = undefined;
+  });
+
+  const gatewayOnSameRedis = async () => (gw = await startGateway(env));
+
+  it('adds a user, printing it as one JSON line, and the gateway logs it in', async () => {
+    const run = await cli([
+      'user',
+      'add',
+      '--username',
+      'Alice',
+      '--email',
+      'alice@example.com',
+      '--password',
+      'alice-pw-1',
+      '--permission',
+      'Trading',
+      '--account',
+      '4',
+      '--account',
+      '2',
+    ]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout.split('\n')).toHaveLength(2); // one line and its newline
+    expect(jsonLines(run)).toEqual([
+      {
+        UserId: 1,
+        UserName: 'Alice',
+        Email: 'alice@example.com',
+        EmailVerified: true,
+        AccountId: 4,
+        AccountIds: [2, 4],
+        Permissions: ['Trading'],
+        Locked: false,
+        HasPassword: true,
+        OMSId: 1,
+        DateTimeCreated: expect.any(String),
+      },
+    ]);
+    expect(run.stdout).not.toMatch(/argon2|alice-pw-1/);
+    const { wsUrl } = await gatewayOnSameRedis();
+    const client = await openClient(wsUrl);
+    expect(
+      await client.call('AuthenticateUser', { UserName: 'alice', Password: 'alice-pw-1' }),
+    ).toMatchObject({
+      Authenticated: true,
+      User: { UserId: 1, AccountId: 4 },
+    });
+    await client.close();
+  });
+
+  it('reads the password from stdin with --password-stdin', async () => {
+    expect(
+      await cli(
+        ['user', 'add', '--username', 'bob', '--email', 'bob@example.com', '--password-stdin'],
+        'b0b pw\n',
+      ),
+    ).toMatchObject({ code: 0 });
+    const { wsUrl } = await gatewayOnSameRedis();
+    const client = await openClient(wsUrl);
+    expect(await client.call('AuthenticateUser', { UserName: 'bob', Password: 'b0b pw' })).toMatchObject({
+      Authenticated: true,
+    });
+    await client.close();
+  });
+
+  it('refuses a duplicate user name or e-mail (any case) with exit 1 and a clear message', async () => {
+    await cli(['user', 'add', '--username', 'carol', '--email', 'carol@example.com']);
+    const sameName = await cli(['user', 'add', '--username', 'CAROL', '--email', 'other@example.com']);
+    expect(sameName).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'oms-gateway: user name CAROL is already in use (compared case-insensitively)\n',
+    });
+    const sameEmail = await cli(['user', 'add', '--username', 'carol2', '--email', 'Carol@Example.com']);
+    expect(sameEmail.code).toBe(1);
+    expect(sameEmail.stderr).toBe(
+      'oms-gateway: e-mail address Carol@Example.com is already in use (compared case-insensitively)\n',
+    );
+    expect(jsonLines(await cli(['user', 'list']))).toHaveLength(1);
+  });
+
+  it('refuses a bad e-mail address, and a missing REDIS_URL, with exit 2', async () => {
+    const badEmail = await cli(['user', 'add', '--username', 'dave', '--email', 'dave-at-example']);
+    expect(badEmail).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'oms-gateway: bad --email: not a valid e-mail address\n',
+    });
+    const noRedis = await runCli(['user', 'list'], { ...env, REDIS_URL: '' });
+    expect(noRedis.code).toBe(2);
+    expect(noRedis.stderr).toContain('REDIS_URL is not set');
+  });
+
+  it('shows, grants, revokes, adds accounts, locks and unlocks', async () => {
+    await cli(['user', 'add', '--username', 'erin', '--email', 'erin@example.com']);
+    expect(jsonLines(await cli(['user', 'grant', 'erin', 'Operator']))[0]).toMatchObject({
+      Permissions: ['Operator'],
+    });
+    expect(jsonLines(await cli(['user', 'grant', 'ERIN', 'GetUserInfo']))[0]).toMatchObject({
+      Permissions: ['GetUserInfo', 'Operator'],
+    });
+    expect(jsonLines(await cli(['user', 'revoke', 'erin', 'Operator']))[0]).toMatchObject({
+      Permissions: ['GetUserInfo'],
+    });
+    expect(jsonLines(await cli(['user', 'add-account', 'erin', '7']))[0]).toMatchObject({
+      AccountIds: [7],
+      AccountId: 7,
+    });
+    expect(jsonLines(await cli(['user', 'lock', 'erin']))[0]).toMatchObject({ Locked: true });
+    expect(jsonLines(await cli(['user', 'unlock', 'erin']))[0]).toMatchObject({ Locked: false });
+    expect(jsonLines(await cli(['user', 'show', 'erin']))).toEqual([
+      expect.objectContaining({
+        UserName: 'erin',
+        Permissions: ['GetUserInfo'],
+        AccountIds: [7],
+        HasPassword: false,
+      }),
+    ]);
+    expect(await cli(['user', 'show', 'nobody'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'oms-gateway: no user named nobody\n',
+    });
+    expect((await cli(['user', 'add-account', 'erin', 'seven'])).code).toBe(2);
+  });
+
+  it("ends a locked user's live sessions on the gateways", async () => {
+    await cli([
+      'user',
+      'add',
+      '--username',
+      'frank',
+      '--email',
+      'frank@example.com',
+      '--password',
+      'frank-pw',
+    ]);
+    const gateway = await gatewayOnSameRedis();
+    await gateway.gateway.services.store.sessions.whenListening();
+    const client = await openClient(gateway.wsUrl);
+    await client.call('AuthenticateUser', { UserName: 'frank', Password: 'frank-pw' });
+    const lock = await cli(['user', 'lock', 'frank']);
+    expect(lock.stderr).toBe('oms-gateway: ended 1 session(s) of frank\n');
+    await gateway.logs.waitFor((entry) => entry.msg === 'session revoked: connection de-authenticated');
+    expect(await client.call('GetUserInfo', {})).toMatchObject({ errorcode: 20 });
+    expect(await client.call('AuthenticateUser', { UserName: 'frank', Password: 'frank-pw' })).toMatchObject({
+      Authenticated: false,
+      Locked: true,
+    });
+    await client.close();
+  });
+
+  it('creates an API key, printing key and secret once, that logs in on the gateway', async () => {
+    await cli(['user', 'add', '--username', 'gina', '--email', 'gina@example.com']);
+    const run = await cli(['apikey', 'create', 'gina']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('oms-gateway: keep the APISecret now; it is not shown again\n');
+    const [created] = jsonLines(run) as [{ UserId: number; APIKey: string; APISecret: string }];
+    expect(created).toEqual({
+      UserId: 1,
+      UserName: 'gina',
+      APIKey: expect.stringMatching(/^[0-9a-f]{32}$/),
+      APISecret: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    const { wsUrl } = await gatewayOnSameRedis();
+    const client = await openClient(wsUrl);
+    const login = {
+      APIKey: created.APIKey,
+      UserId: created.UserId,
+      Nonce: 1,
+      Signature: signApiLogin(created.APISecret, '1', created.UserId, created.APIKey),
+    };
+    expect(await client.call('AuthenticateUser', login)).toMatchObject({ Authenticated: true });
+    await client.close();
+  });
+
+  it('answers an unknown command with the usage and exit 2', async () => {
+    const run = await cli(['frobnicate']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('unknown command: frobnicate');
+    expect(run.stderr).toContain('Usage: oms-gateway');
+  });
+
+  it('is installed as the package bin, with a node shebang', async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+    expect(pkg.bin).toEqual({ 'oms-gateway': 'dist/gateway/cli.js' });
+    expect((await readFile(join(ROOT, 'gateway/cli.ts'), 'utf8')).split('\n')[0]).toBe('#!/usr/bin/env node');
+  });
+});
