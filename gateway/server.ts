@@ -19,8 +19,10 @@ import { createLogger } from './logger';
 import type { Logger } from './logger';
 import { createMetrics } from './metrics';
 import type { Metrics } from './metrics';
+import { isOriginAllowed } from './origin';
 import { createPasswordHasher } from './password-hasher';
 import type { PasswordHasher } from './password-hasher';
+import { resetPageRoutes } from './reset-page';
 import { resolveSession } from './sessions';
 import { createMemoryStore } from './store/memory-store';
 import { createRedisStore } from './store/redis-store';
@@ -44,6 +46,8 @@ export interface GatewayDeps {
   readonly resets?: ResetStore;
   /** Default: SendGrid with SENDGRID_API_KEY, else the development outbox. */
   readonly mailer?: Mailer;
+  /** the built reset page, default dist/page */
+  readonly pageDir?: string;
 }
 
 export interface Gateway {
@@ -148,6 +152,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         res.end(text);
       },
     },
+    ...resetPageRoutes(config, logger, deps.pageDir),
   ];
 
   function handleRequest(request: IncomingMessage, response: ServerResponse): void {
@@ -192,6 +197,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     socket.on('error', () => undefined); // a peer that resets mid-upgrade must not crash the process
     const url = new URL(request.url ?? '/', 'http://gateway.invalid');
     if (!WS_PATH.test(url.pathname)) return refuseUpgrade(socket, 404, 'Not Found');
+    const origin = request.headers.origin;
+    if (!isOriginAllowed(origin, request.headers.host, config.allowedOrigins)) {
+      logger.warn({ origin: origin?.slice(0, 200) }, 'websocket upgrade refused: origin not allowed');
+      return refuseUpgrade(socket, 403, 'Forbidden');
+    }
     if (shuttingDown) return refuseUpgrade(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
       const live = serveConnection(

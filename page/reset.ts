@@ -1,0 +1,238 @@
+// The reset page's script: takes UserId and PendingCode from the link, hides them, and calls ResetPassword2 once per submit.
+// Runs in the browser only (bundled by page/build.ts); nothing is sent until the user submits.
+import { connect, OmsCallError } from '../client/oms-client';
+
+/** What the reset link carries, kept in memory only. */
+interface ResetLink {
+  readonly userId: number;
+  readonly pendingCode: string;
+}
+
+type Outcome =
+  | { readonly kind: 'success' }
+  | { readonly kind: 'invalid' }
+  | { readonly kind: 'rejected'; readonly reason: string }
+  | { readonly kind: 'unreachable' }
+  | { readonly kind: 'failed'; readonly reason: string | null };
+
+type StateName = 'form' | 'success' | 'invalid' | 'unreachable';
+
+/** bound on opening the socket, then on the call (argon2 hashing on a busy gateway takes a while) */
+const CONNECT_TIMEOUT_MS = 10_000;
+const CALL_TIMEOUT_MS = 20_000;
+
+const USER_ID = /^[1-9][0-9]{0,14}$/;
+/** The gateway's codes are UUIDs; this also admits other URL-safe tokens of a sane length, and nothing else. */
+const PENDING_CODE = /^[A-Za-z0-9_-]{16,128}$/;
+
+/**
+ * The link's parameters: `#UserId=…&PendingCode=…` (the gateway's mail; a fragment never reaches a server or a
+ * Referer) or the OMS front end's `?UserId=…&verifycode=…`. Null when missing or garbled.
+ */
+export function readResetLink(hash: string, search: string): ResetLink | null {
+  const fragment = new URLSearchParams(hash.replace(/^#/, ''));
+  const query = new URLSearchParams(search);
+  const fromFragment = fragment.has('UserId') || fragment.has('PendingCode');
+  const userId = fromFragment ? fragment.get('UserId') : query.get('UserId');
+  const pendingCode = fromFragment
+    ? fragment.get('PendingCode')
+    : (query.get('verifycode') ?? query.get('PendingCode'));
+  if (userId === null || pendingCode === null) return null;
+  if (!USER_ID.test(userId) || !PENDING_CODE.test(pendingCode)) return null;
+  return { userId: Number(userId), pendingCode };
+}
+
+/** Same origin by default: the socket beside the page (…/reset → …/WSGateway), ws: or wss: after the page. */
+export function gatewayUrlFor(configured: string, pageUrl: string): string {
+  if (configured !== '') return configured;
+  const url = new URL('WSGateway', pageUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.hash = '';
+  url.search = '';
+  return url.href;
+}
+
+/** Length as the gateway counts it: Unicode code points after NFKC. */
+function passwordLength(password: string): number {
+  return [...password.normalize('NFKC')].length;
+}
+
+/** One ResetPassword2 call on a fresh socket, mapped to what the page shows. Never throws. */
+async function submitReset(gatewayUrl: string, link: ResetLink, password: string): Promise<Outcome> {
+  let client;
+  try {
+    client = await connect(gatewayUrl, { connectTimeoutMs: CONNECT_TIMEOUT_MS, timeoutMs: CALL_TIMEOUT_MS });
+  } catch {
+    return { kind: 'unreachable' };
+  }
+  try {
+    const reply = await client.resetPassword2({
+      UserId: link.userId,
+      Password: password,
+      PendingCode: link.pendingCode,
+    });
+    return reply.result === true ? { kind: 'success' } : { kind: 'failed', reason: reply.detail };
+  } catch (error) {
+    if (!(error instanceof OmsCallError) || error.kind !== 'response') return { kind: 'unreachable' };
+    if (error.errorcode === 104) return { kind: 'invalid' };
+    if (error.errorcode === 100) {
+      return {
+        kind: 'rejected',
+        reason: error.detail ?? 'This password cannot be used. Choose another one.',
+      };
+    }
+    return { kind: 'failed', reason: error.detail };
+  } finally {
+    void client.close().catch(() => undefined);
+  }
+}
+
+/** The gateway's detail as a sentence followed by a space, or nothing. */
+function sentence(text: string | null): string {
+  if (text === null || text.trim() === '') return '';
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? `${trimmed} ` : `${trimmed}. `;
+}
+
+function element<T extends HTMLElement>(id: string, type: new () => T): T {
+  const found = document.getElementById(id);
+  if (!(found instanceof type)) throw new Error(`reset page: #${id} is missing`);
+  return found;
+}
+
+function start(): void {
+  const app = element('app', HTMLElement);
+  const form = element('reset-form', HTMLFormElement);
+  const password = element('password', HTMLInputElement);
+  const confirm = element('confirm', HTMLInputElement);
+  const passwordError = element('password-error', HTMLElement);
+  const confirmError = element('confirm-error', HTMLElement);
+  const toggle = element('toggle', HTMLButtonElement);
+  const submit = element('submit', HTMLButtonElement);
+  const submitLabel = element('submit-label', HTMLElement);
+  const retry = element('retry', HTMLButtonElement);
+  const retryLabel = element('retry-label', HTMLElement);
+  const unreachableHeading = element('unreachable-heading', HTMLElement);
+  const unreachableText = element('unreachable-text', HTMLElement);
+  const status = element('status', HTMLElement);
+
+  const gatewayUrl = gatewayUrlFor(app.dataset.gatewayUrl ?? '', location.href);
+  const minLength = Number(app.dataset.minLength ?? '8');
+  const maxLength = Number(app.dataset.maxLength ?? '128');
+
+  let link = readResetLink(location.hash, location.search);
+  // the code must not stay in the address bar, the history, a bookmark or a screenshot
+  if (location.hash !== '' || location.search !== '') history.replaceState(null, '', location.pathname);
+
+  /** True while a ResetPassword2 call is in flight: a second click or Enter must not send another. */
+  let busy = false;
+
+  function show(state: StateName, focus: HTMLElement | null = null): void {
+    for (const section of document.querySelectorAll<HTMLElement>('section.state')) {
+      section.hidden = section.id !== `state-${state}`;
+    }
+    const heading = document.querySelector<HTMLElement>(`#state-${state} h1`);
+    (focus ?? heading)?.focus();
+    app.dataset.state = state;
+  }
+
+  function setFieldError(input: HTMLInputElement, message: HTMLElement, text: string | null): void {
+    message.textContent = text ?? '';
+    message.hidden = text === null;
+    if (text === null) input.removeAttribute('aria-invalid');
+    else input.setAttribute('aria-invalid', 'true');
+  }
+
+  function setBusy(value: boolean): void {
+    busy = value;
+    submit.disabled = value;
+    retry.disabled = value;
+    password.readOnly = value;
+    confirm.readOnly = value;
+    form.setAttribute('aria-busy', String(value));
+    submit.setAttribute('aria-busy', String(value));
+    retry.setAttribute('aria-busy', String(value));
+    submitLabel.textContent = value ? 'Saving…' : 'Set new password';
+    retryLabel.textContent = value ? 'Trying again…' : 'Try again';
+    status.textContent = value ? 'Saving your new password…' : '';
+  }
+
+  /** Cheap checks only (the gateway is the authority): length and that both fields match. */
+  function checkFields(): boolean {
+    const length = passwordLength(password.value);
+    const passwordProblem =
+      length < minLength
+        ? `Use at least ${minLength} characters.`
+        : length > maxLength
+          ? `Use at most ${maxLength} characters.`
+          : null;
+    const confirmProblem =
+      passwordProblem === null && confirm.value !== password.value ? 'The two passwords do not match.' : null;
+    setFieldError(password, passwordError, passwordProblem);
+    setFieldError(confirm, confirmError, confirmProblem);
+    if (passwordProblem !== null) password.focus();
+    else if (confirmProblem !== null) confirm.focus();
+    return passwordProblem === null && confirmProblem === null;
+  }
+
+  async function send(): Promise<void> {
+    if (busy || link === null) return;
+    setBusy(true);
+    const outcome = await submitReset(gatewayUrl, link, password.value);
+    setBusy(false);
+    switch (outcome.kind) {
+      case 'success':
+        link = null;
+        password.value = '';
+        confirm.value = '';
+        show('success');
+        return;
+      case 'invalid':
+        link = null;
+        password.value = '';
+        confirm.value = '';
+        show('invalid');
+        return;
+      case 'rejected':
+        show('form', password);
+        setFieldError(password, passwordError, sentence(outcome.reason).trim());
+        password.select();
+        return;
+      case 'unreachable':
+        unreachableHeading.textContent = 'We could not reach the server';
+        unreachableText.textContent =
+          'Your password has not been changed yet. Check your connection and try again.';
+        show('unreachable');
+        return;
+      case 'failed':
+        unreachableHeading.textContent = 'Something went wrong';
+        unreachableText.textContent = `${sentence(outcome.reason)}Your password has not been changed. Try again in a moment.`;
+        show('unreachable');
+        return;
+    }
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (busy || !checkFields()) return;
+    void send();
+  });
+  retry.addEventListener('click', () => void send());
+  toggle.addEventListener('click', () => {
+    const reveal = toggle.getAttribute('aria-pressed') !== 'true';
+    toggle.setAttribute('aria-pressed', String(reveal));
+    password.type = reveal ? 'text' : 'password';
+    confirm.type = reveal ? 'text' : 'password';
+  });
+  // an error stays until the field it is about changes
+  password.addEventListener('input', () => setFieldError(password, passwordError, null));
+  confirm.addEventListener('input', () => setFieldError(confirm, confirmError, null));
+
+  // the heading takes focus, not the first field: a phone would pop its keyboard over the rules
+  show(link === null ? 'invalid' : 'form');
+}
+
+if (typeof document !== 'undefined') {
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+}
