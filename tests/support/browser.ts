@@ -40,10 +40,24 @@ export async function buildTestPage(): Promise<BuiltPage> {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Saves a full-page screenshot as artifacts/screenshots/<name>.png (git-ignored). */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/**
+ * Saves a screenshot as artifacts/screenshots/<name>.png (git-ignored): the element `around` with a margin of
+ * the page's background, or the whole page when `around` is null.
+ */
+export async function screenshot(page: Page, name: string, around: string | null = '#app'): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true, animations: 'disabled', caret: 'hide' });
+  const box = around === null ? null : await page.locator(around).boundingBox();
+  const margin = 32;
+  const clip =
+    box === null
+      ? undefined
+      : {
+          x: Math.max(0, box.x - margin),
+          y: Math.max(0, box.y - margin),
+          width: box.width + 2 * margin,
+          height: box.height + 2 * margin,
+        };
+  await page.screenshot({ path: file, fullPage: true, clip, animations: 'disabled', caret: 'hide' });
   return file;
 }
