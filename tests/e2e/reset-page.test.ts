@@ -4,11 +4,16 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { z } from 'zod';
 import { ManualClock } from '../../gateway/clock';
 import type { Env } from '../../gateway/config';
 import type { GatewayDeps } from '../../gateway/server';
+import { defineHandler } from '../../handlers/context';
+import { ping } from '../../handlers/ping';
+import { OmsError } from '../../protocol/codes';
 import { buildTestPage, launchBrowser, screenshot } from '../support/browser';
 import type { BuiltPage } from '../support/browser';
+import { deferred } from '../support/deferred';
 import { uniquePrefix } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
 import { freePort } from '../support/redis-server';
@@ -331,6 +336,40 @@ describe('reset page in a real browser', () => {
     await page.getByRole('button', { name: 'Try again' }).click();
     expect(await stateShown(page, 'success')).toBe('success-heading');
     expect(await loginWorks(second, 'bob', NEW_PASSWORD)).toBe(true);
+  });
+
+  it('shows that it is saving while the call is in flight, and a retryable error when the gateway fails', async () => {
+    const release = deferred();
+    const failing = defineHandler({
+      name: 'ResetPassword2',
+      input: z.object({ UserId: z.number(), Password: z.string(), PendingCode: z.string() }),
+      access: 'public',
+      run: async () => {
+        await release.promise;
+        throw new OmsError('ServerError', 'The user store did not answer');
+      },
+    });
+    const gw = await gateway({}, { handlers: [ping, failing] }, { redis: false });
+    const { page } = await openPage(`${gw.httpUrl}/reset#UserId=7&PendingCode=${'a'.repeat(36)}`);
+    await stateShown(page, 'form');
+    await fillPasswords(page, NEW_PASSWORD);
+    await submitButton(page).click();
+
+    const saving = page.getByRole('button', { name: 'Saving…' });
+    await saving.waitFor({ state: 'visible' });
+    expect(await saving.isDisabled()).toBe(true);
+    expect(await saving.getAttribute('aria-busy')).toBe('true');
+    expect(await page.locator('#status').innerText()).toBe('Saving your new password…');
+    await screenshot(page, 'reset-saving');
+    release.resolve();
+
+    expect(await stateShown(page, 'unreachable')).toBe('unreachable-heading');
+    expect(await page.locator('#unreachable-heading').innerText()).toBe('Something went wrong');
+    expect(await page.locator('#unreachable-text').innerText()).toBe(
+      'The user store did not answer. Your password has not been changed. Try again in a moment.',
+    );
+    expect(await page.getByRole('button', { name: 'Try again' }).isEnabled()).toBe(true);
+    await screenshot(page, 'reset-server-error');
   });
 
   it('refuses a WebSocket that a page of another origin opens to the gateway', async () => {
