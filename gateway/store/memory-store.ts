@@ -5,6 +5,9 @@ import { DuplicateUserError } from './store';
 import type {
   ApiKeyRecord,
   ApiKeyStore,
+  ApiTokenRecord,
+  ApiTokenStore,
+  NewApiToken,
   NewUser,
   RateDecision,
   RateLimiter,
@@ -242,6 +245,27 @@ class MemoryApiKeyStore implements ApiKeyStore {
   }
 }
 
+class MemoryApiTokenStore implements ApiTokenStore {
+  private readonly tokens = new Map<string, ApiTokenRecord>();
+
+  constructor(private readonly clock: Clock) {}
+
+  create(tokenHash: string, token: NewApiToken): Promise<ApiTokenRecord> {
+    const record = Object.freeze({
+      tokenHash,
+      name: token.name,
+      entries: Object.freeze([...new Set(token.entries ?? [])].sort()),
+      createdAt: new Date(this.clock.now()).toISOString(),
+    });
+    this.tokens.set(tokenHash, record);
+    return Promise.resolve(record);
+  }
+
+  findByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
+    return Promise.resolve(this.tokens.get(tokenHash) ?? null);
+  }
+}
+
 export function createMemoryStore(clock: Clock): Store {
   return {
     kind: 'memory',
@@ -249,6 +273,7 @@ export function createMemoryStore(clock: Clock): Store {
     users: new MemoryUserStore(clock),
     sessions: new MemorySessionStore(clock),
     apiKeys: new MemoryApiKeyStore(),
+    apiTokens: new MemoryApiTokenStore(clock),
     ping: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };

@@ -12,6 +12,7 @@
 //   user:{N}:apikey:<APIKey>    HASH secret, lastNonce
 //   session:<sha256 hex>        → UserId, with the idle TTL (PX), refreshed by GETEX on every call
 //   limit:{<key>}               rate-limit counters
+//   api-token:<sha256 hex>      HASH name, entries (JSON array), createdAt: authreset API tokens, never the token
 // Revocations are PUBLISHed on the channel `<prefix>session-revoked` by the script that deletes the sessions.
 // The unique indexes and session keys live in other slots than the user's, so user creation and session
 // scripts assume one Redis node (or a Cluster with all keys under one tag): documented in docs/users.md.
@@ -21,6 +22,9 @@ import { DuplicateUserError, StoreUnavailableError } from './store';
 import type {
   ApiKeyRecord,
   ApiKeyStore,
+  ApiTokenRecord,
+  ApiTokenStore,
+  NewApiToken,
   NewUser,
   RateDecision,
   RateLimiter,
@@ -494,6 +498,41 @@ class RedisApiKeyStore implements ApiKeyStore {
   }
 }
 
+class RedisApiTokenStore implements ApiTokenStore {
+  constructor(private readonly redis: Redis) {}
+
+  create(tokenHash: string, token: NewApiToken): Promise<ApiTokenRecord> {
+    return guarded(async () => {
+      const record = Object.freeze({
+        tokenHash,
+        name: token.name,
+        entries: Object.freeze([...new Set(token.entries ?? [])].sort()),
+        createdAt: new Date().toISOString(),
+      });
+      await this.redis.hset(`api-token:${tokenHash}`, {
+        name: record.name,
+        entries: JSON.stringify(record.entries),
+        createdAt: record.createdAt,
+      });
+      return record;
+    });
+  }
+
+  findByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
+    return guarded(async () => {
+      const hash = await this.redis.hgetall(`api-token:${tokenHash}`);
+      if (hash.name === undefined) return null;
+      const entries = JSON.parse(hash.entries ?? '[]') as string[];
+      return Object.freeze({
+        tokenHash,
+        name: hash.name,
+        entries: Object.freeze(entries),
+        createdAt: hash.createdAt ?? '',
+      });
+    });
+  }
+}
+
 /** Logs a connection's errors once per outage (ioredis repeats them on every reconnect attempt). */
 export function watchRedis(redis: Redis, logger: Logger, name: string): void {
   let down = false;
@@ -519,6 +558,7 @@ export function createRedisStore(options: RedisOptions, logger: Logger): Store {
     users: new RedisUserStore(redis, options.prefix),
     sessions,
     apiKeys: new RedisApiKeyStore(redis),
+    apiTokens: new RedisApiTokenStore(redis),
     ping: () =>
       guarded(async () => {
         await redis.ping();

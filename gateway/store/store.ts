@@ -134,6 +134,31 @@ export interface ApiKeyStore {
   useNonce(userId: number, apiKey: string, nonce: number): Promise<boolean>;
 }
 
+/** An API token of POST /api/User/authreset (Payabli's `requestToken`), as stored: never the token itself. */
+export interface ApiTokenRecord {
+  /** SHA-256 hex of the token: its id in the store, in limits and logs. */
+  readonly tokenHash: string;
+  /** Who it was issued to, for audit and logs. */
+  readonly name: string;
+  /** The entry points it may name; empty means any (and requests without an entry). */
+  readonly entries: readonly string[];
+  /** ISO 8601. */
+  readonly createdAt: string;
+}
+
+export interface NewApiToken {
+  readonly name: string;
+  /** default none: any entry */
+  readonly entries?: readonly string[];
+}
+
+/** API tokens kept by the SHA-256 of the token (created by `oms-gateway token create`). */
+export interface ApiTokenStore {
+  create(tokenHash: string, token: NewApiToken): Promise<ApiTokenRecord>;
+  /** null for a hash no token has. */
+  findByHash(tokenHash: string): Promise<ApiTokenRecord | null>;
+}
+
 export interface Store {
   /** 'memory' keeps nothing and serves one process only. */
   readonly kind: 'redis' | 'memory';
@@ -141,6 +166,7 @@ export interface Store {
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly apiKeys: ApiKeyStore;
+  readonly apiTokens: ApiTokenStore;
   /** Resolves when the store answers; rejects otherwise (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -205,6 +205,31 @@ function runStoreContract(kind: string, open: () => StoreUnderTest): void {
       });
     });
 
+    describe('API tokens', () => {
+      const HASH_A = 'd'.repeat(64);
+      const HASH_B = 'e'.repeat(64);
+
+      it('finds a token by its hash with its name and entries, sorted and without duplicates', async () => {
+        const created = await store.apiTokens.create(HASH_A, {
+          name: 'Partner portal',
+          entries: ['pilgrim', 'acme', 'pilgrim'],
+        });
+        expect(created).toEqual({
+          tokenHash: HASH_A,
+          name: 'Partner portal',
+          entries: ['acme', 'pilgrim'],
+          createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        });
+        expect(await store.apiTokens.findByHash(HASH_A)).toEqual(created);
+      });
+
+      it('keeps a token without entries as allowed any entry, and knows no other hash', async () => {
+        await store.apiTokens.create(HASH_B, { name: 'backoffice' });
+        expect((await store.apiTokens.findByHash(HASH_B))?.entries).toEqual([]);
+        expect(await store.apiTokens.findByHash(HASH_A)).toBeNull();
+      });
+    });
+
     describe('rate limits', () => {
       it('peeks without counting, and refuses once the limit is used up until reset', async () => {
         expect(await store.limits.peek('k', 2)).toMatchObject({ allowed: true, count: 0 });
