@@ -143,7 +143,7 @@ export class MailDelivery {
     try {
       if (outcome.status === 'sent') {
         await this.queue.completeMail(mail);
-        this.logger.info(fields, 'mail delivered');
+        this.logger.info(fields, 'mail sent');
       } else if (outcome.status === 'reject') {
         this.logger.error(
           { ...fields, reason: outcome.reason },

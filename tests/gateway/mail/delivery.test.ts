@@ -89,7 +89,7 @@ describe('mail delivery', () => {
     await store.issueCode(7, hashPendingCode(code), 60_000, resetJob(7, code));
     const [message] = await server.waitForMessages(1);
     expect(resetLinkOf(message!)).toMatchObject({ userId: '7', pendingCode: code });
-    await logged(logs, 'mail delivered');
+    await logged(logs, 'mail sent');
     expect(await store.queuedMailCount()).toBe(0);
     expect(server.requests).toHaveLength(1);
   });
@@ -99,7 +99,7 @@ describe('mail delivery', () => {
     const store = memoryStore();
     started(store);
     await store.enqueueMail(resetJob(8, newPendingCode()));
-    await logged(logs, 'mail delivered');
+    await logged(logs, 'mail sent');
     expect(server.requests.map((r) => r.status)).toEqual([500, 500, 202]);
     expect(server.messages).toHaveLength(1);
     expect(logs.entries().filter((e) => e.msg === 'mail send failed; will retry')).toHaveLength(2);
@@ -110,7 +110,7 @@ describe('mail delivery', () => {
     const store = memoryStore();
     started(store);
     await store.enqueueMail(resetJob(9, newPendingCode()));
-    await logged(logs, 'mail delivered');
+    await logged(logs, 'mail sent');
     expect(server.requests.map((r) => r.status)).toEqual([429, 202]);
   });
 
@@ -174,7 +174,7 @@ describe('mail delivery', () => {
     await store.enqueueMail(resetJob(14, newPendingCode()));
     await server.waitForRequests(1);
     await delivery.stop();
-    expect(logs.entries().filter((e) => e.msg === 'mail delivered')).toHaveLength(1);
+    expect(logs.entries().filter((e) => e.msg === 'mail sent')).toHaveLength(1);
     expect(await store.queuedMailCount()).toBe(0);
   });
 
@@ -184,7 +184,7 @@ describe('mail delivery', () => {
     started(store, FAST, outbox);
     const code = newPendingCode();
     await store.issueCode(15, hashPendingCode(code), 60_000, resetJob(15, code));
-    await logged(logs, 'mail delivered');
+    await logged(logs, 'mail sent');
     expect(outbox.list().map((entry) => entry.link)).toEqual([resetJob(15, code).link]);
     const withCode = logs.lines.filter((line) => line.includes(code));
     expect(withCode).toHaveLength(1);
@@ -198,7 +198,7 @@ describe('mail delivery', () => {
     // a server that echoes the link back in its error text must not get it into the logs either
     server.respondWith({ status: 500, body: sendGridError(`failed for ${resetJob(16, codes[0]!).link}`) });
     await store.issueCode(16, hashPendingCode(codes[0]!), 60_000, resetJob(16, codes[0]!));
-    await logged(logs, 'mail delivered');
+    await logged(logs, 'mail sent');
     server.respondWith({
       status: 400,
       body: sendGridError(`bad link ${resetJob(17, codes[1]!).link} ${codes[1]}`),
@@ -226,7 +226,7 @@ describe('mail delivery', () => {
       started(after);
       const [message] = await server.waitForMessages(1);
       expect(resetLinkOf(message!).pendingCode).toBe(code);
-      await logged(logs, 'mail delivered');
+      await logged(logs, 'mail sent');
       expect(await after.queuedMailCount()).toBe(0);
     });
 
@@ -238,7 +238,7 @@ describe('mail delivery', () => {
       expect(claim.mail).not.toBeNull();
       started(redisStore(prefix));
       await server.waitForMessages(1);
-      const delivered = await logs.waitFor((e) => e.msg === 'mail delivered');
+      const delivered = await logs.waitFor((e) => e.msg === 'mail sent');
       expect(delivered).toMatchObject({ mailId: claim.mail!.id, attempt: 2 });
     });
 
@@ -249,7 +249,7 @@ describe('mail delivery', () => {
       started(b);
       const jobs = Array.from({ length: 20 }, (_, i) => resetJob(100 + i, newPendingCode()));
       await Promise.all(jobs.map((job, i) => (i % 2 === 0 ? a : b).enqueueMail(job)));
-      await logged(logs, 'mail delivered', 20);
+      await logged(logs, 'mail sent', 20);
       const sentTo = server.messages.map((m) => m.personalizations[0]!.to[0]!.email);
       expect(sentTo.sort()).toEqual(jobs.map((job) => job.to).sort());
       expect(await a.queuedMailCount()).toBe(0);
