@@ -1,6 +1,7 @@
 // The reset page's script: takes UserId and PendingCode from the link, hides them, and calls ResetPassword2 once per submit.
 // Runs in the browser only (bundled by page/build.ts); nothing is sent until the user submits.
 import { connect, OmsCallError } from '../client/oms-client';
+import type { OmsClient } from '../client/oms-client';
 
 /** What the reset link carries, kept in memory only. */
 interface ResetLink {
@@ -59,7 +60,7 @@ function passwordLength(password: string): number {
 
 /** One ResetPassword2 call on a fresh socket, mapped to what the page shows. Never throws. */
 async function submitReset(gatewayUrl: string, link: ResetLink, password: string): Promise<Outcome> {
-  let client;
+  let client: OmsClient;
   try {
     client = await connect(gatewayUrl, { connectTimeoutMs: CONNECT_TIMEOUT_MS, timeoutMs: CALL_TIMEOUT_MS });
   } catch {

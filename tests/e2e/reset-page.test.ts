@@ -226,6 +226,8 @@ describe('reset page in a real browser', () => {
     await page.keyboard.press('Enter');
     expect(await stateShown(page, 'success')).toBe('success-heading');
     expect(await loginWorks(gw, 'carol', NEW_PASSWORD)).toBe(true);
+    // the code travelled in the query this time: the gateway still wrote it nowhere
+    expect(gw.logs.lines.filter((line) => line.includes(pendingCode))).toEqual([]);
   });
 
   it('says the link is invalid or expired, and to ask for a new e-mail, when the code has run out', async () => {
