@@ -1,0 +1,120 @@
+// Runs the real gateway entry point (gateway/main.ts) as a child process, bundled once with esbuild, so tests
+// can send it signals, kill it, and read its exit code and stdout.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+
+let bundled: Promise<string> | undefined;
+const running = new Set<ChildProcess>();
+
+/** Kills every gateway process a test started and did not stop (call in afterEach). */
+export async function killGatewayProcesses(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
+/** Bundles gateway/main.ts (dependencies stay in node_modules) into a temp dir, once per test file. */
+function bundleMain(): Promise<string> {
+  bundled ??= (async () => {
+    const outfile = join(mkdtempSync(join(tmpdir(), 'oms-gateway-')), 'main.js');
+    await build({
+      entryPoints: [join(__dirname, '../../gateway/main.ts')],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      outfile,
+      logLevel: 'silent',
+    });
+    return outfile;
+  })();
+  return bundled;
+}
+
+export interface GatewayProcess {
+  readonly child: ChildProcess;
+  /** Every JSON line it printed to stdout, parsed. */
+  readonly lines: Record<string, unknown>[];
+  readonly stderr: () => string;
+  /** Resolves with the first stdout line that matches (past or future). */
+  waitForLine(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code (or the signal's name). */
+  readonly exited: Promise<number | string>;
+}
+
+export async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
+  const main = await bundleMain();
+  const child = spawn(process.execPath, [main], {
+    cwd: join(__dirname, '../..'),
+    env: { PATH: process.env.PATH ?? '', NODE_PATH: join(__dirname, '../../node_modules'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  const lines: Record<string, unknown>[] = [];
+  const waiters: {
+    match: (line: Record<string, unknown>) => boolean;
+    resolve: (line: Record<string, unknown>) => void;
+  }[] = [];
+  let stderr = '';
+  let partial = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    partial += chunk.toString('utf8');
+    const complete = partial.split('\n');
+    partial = complete.pop() ?? '';
+    for (const text of complete) {
+      if (text.trim() === '') continue;
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        line = { text };
+      }
+      lines.push(line);
+      for (const waiter of [...waiters]) {
+        if (waiter.match(line)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  return {
+    child,
+    lines,
+    stderr: () => stderr,
+    exited,
+    waitForLine: (match) => {
+      const found = lines.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        waiters.push({ match, resolve });
+        void exited.then((code) => reject(new Error(`gateway exited (${code}) first; stderr: ${stderr}`)));
+      });
+    },
+  };
+}
+
+/** Starts the process and resolves once it listens, with its port. */
+export async function startGatewayProcess(
+  env: Record<string, string>,
+): Promise<GatewayProcess & { port: number }> {
+  const started = await spawnGateway({ HOST: '127.0.0.1', PORT: '0', ...env });
+  const listening = await started.waitForLine((line) => line.msg === 'gateway listening');
+  return { ...started, port: listening.port as number };
+}
