@@ -69,7 +69,7 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
   }[] = [];
   let stderr = '';
   let partial = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     partial += chunk.toString('utf8');
     const complete = partial.split('\n');
     partial = complete.pop() ?? '';
@@ -90,7 +90,7 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
       }
     }
   });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
