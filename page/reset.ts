@@ -14,6 +14,7 @@ type Outcome =
   | { readonly kind: 'invalid' }
   | { readonly kind: 'rejected'; readonly reason: string }
   | { readonly kind: 'unreachable' }
+  | { readonly kind: 'no-answer' }
   | { readonly kind: 'failed'; readonly reason: string | null };
 
 type StateName = 'form' | 'success' | 'invalid' | 'unreachable';
@@ -74,7 +75,8 @@ async function submitReset(gatewayUrl: string, link: ResetLink, password: string
     });
     return reply.result === true ? { kind: 'success' } : { kind: 'failed', reason: reply.detail };
   } catch (error) {
-    if (!(error instanceof OmsCallError) || error.kind !== 'response') return { kind: 'unreachable' };
+    // sent but unanswered (timeout, socket dropped): the gateway may or may not have changed the password
+    if (!(error instanceof OmsCallError) || error.kind !== 'response') return { kind: 'no-answer' };
     if (error.errorcode === 104) return { kind: 'invalid' };
     if (error.errorcode === 100) {
       return {
@@ -203,6 +205,12 @@ function start(): void {
         unreachableHeading.textContent = 'We could not reach the server';
         unreachableText.textContent =
           'Your password has not been changed yet. Check your connection and try again.';
+        show('unreachable');
+        return;
+      case 'no-answer':
+        unreachableHeading.textContent = 'No answer from the server';
+        unreachableText.textContent =
+          'We could not confirm the change. Try again; if the link then says it has been used, your new password is already set.';
         show('unreachable');
         return;
       case 'failed':

@@ -374,6 +374,33 @@ describe('reset page in a real browser', () => {
     await screenshot(page, 'reset-server-error');
   });
 
+  it('says it could not confirm the change when the socket drops before the answer', async () => {
+    const release = deferred();
+    const entered = deferred();
+    const holding = defineHandler({
+      name: 'ResetPassword2',
+      input: z.object({ UserId: z.number(), Password: z.string(), PendingCode: z.string() }),
+      access: 'public',
+      run: async () => {
+        entered.resolve();
+        await release.promise;
+        return { result: true, errormsg: null, errorcode: 0, detail: null };
+      },
+    });
+    const gw = await gateway({}, { handlers: [ping, holding] }, { redis: false });
+    const { page } = await openPage(`${gw.httpUrl}/reset#UserId=7&PendingCode=${'a'.repeat(36)}`);
+    await stateShown(page, 'form');
+    await fillPasswords(page, NEW_PASSWORD);
+    await submitButton(page).click();
+    await entered.promise;
+    await Promise.all([...gw.gateway.connections].map((live) => live.close(1011, 'test drops the socket')));
+    release.resolve();
+
+    expect(await stateShown(page, 'unreachable')).toBe('unreachable-heading');
+    expect(await page.locator('#unreachable-heading').innerText()).toBe('No answer from the server');
+    expect(await page.locator('#unreachable-text').innerText()).toContain('We could not confirm the change.');
+  });
+
   it('refuses a WebSocket that a page of another origin opens to the gateway', async () => {
     const gw = await gateway();
     const foreign = createServer((_request, response) => {
