@@ -27,18 +27,23 @@ export async function limitCaller(caller: Caller | null, context: CallContext): 
 
 /**
  * One mail per target per minute and five per hour (configurable), keyed on the name as asked
- * (lower-cased), so a name that does not exist is limited exactly like one that does.
+ * (lower-cased), so a name that does not exist is limited exactly like one that does. `by: 'email'`
+ * keys on an e-mail address as asked instead (POST /api/User/authreset).
  */
-export async function limitTarget(userName: string, context: CallContext): Promise<void> {
+export async function limitTarget(
+  asked: string,
+  context: CallContext,
+  by: 'name' | 'email' = 'name',
+): Promise<void> {
   const { targetIntervalSeconds, targetHourlyLimit } = context.services.config.reset;
   const { limits } = context.services.store;
-  const name = userName.trim().toLowerCase();
-  enforce(await limits.hit(`reset:target:${name}:interval`, 1, targetIntervalSeconds));
-  enforce(await limits.hit(`reset:target:${name}:hour`, targetHourlyLimit, 3600));
+  const subject = `${by === 'name' ? 'reset:target' : 'reset:target-email'}:${asked.trim().toLowerCase()}`;
+  enforce(await limits.hit(`${subject}:interval`, 1, targetIntervalSeconds));
+  enforce(await limits.hit(`${subject}:hour`, targetHourlyLimit, 3600));
 }
 
 export interface ResetAudit {
-  readonly step: 'ResetPassword' | 'ResetPassword2';
+  readonly step: 'ResetPassword' | 'ResetPassword2' | 'User/authreset';
   readonly caller: string;
   readonly targetUserId: number | null;
   readonly outcome: 'ok' | 'refused';

@@ -14,6 +14,8 @@ export interface ResetMailJob {
   readonly link: string;
   /** How long the link works, for the text of the mail. */
   readonly expiresInMinutes: number;
+  /** The sender's display name when an entry point sets its own (ENTRYPOINTS_FILE); default MAIL_FROM_NAME. */
+  readonly fromName?: string;
 }
 
 /** "Your password was changed": no secret in it. */

@@ -13,6 +13,8 @@ export interface MailMessage {
   /** The reset link; null for mails without one. */
   readonly link: string | null;
   readonly expiresInMinutes: number | null;
+  /** The sender's display name for this mail; default the mailer's (MAIL_FROM_NAME). */
+  readonly fromName?: string;
 }
 
 /**

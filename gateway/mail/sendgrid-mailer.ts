@@ -84,9 +84,8 @@ export class SendGridMailer implements Mailer {
   }
 
   private toMailData(message: MailMessage): MailDataRequired {
-    const from = this.options.fromName
-      ? { email: this.options.from, name: this.options.fromName }
-      : this.options.from;
+    const fromName = message.fromName ?? this.options.fromName;
+    const from = fromName ? { email: this.options.from, name: fromName } : this.options.from;
     // click tracking off: SendGrid would wrap the link, sending the code (in the fragment) through its servers
     const base = {
       to: message.to,

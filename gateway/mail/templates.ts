@@ -72,6 +72,7 @@ export function renderMail(job: MailJob): MailMessage {
       userName: name,
       link: job.link,
       expiresInMinutes: minutes,
+      ...(job.fromName === undefined ? {} : { fromName: job.fromName }),
     };
   }
   const subject = 'Your password was changed';
