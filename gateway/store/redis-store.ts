@@ -347,6 +347,7 @@ class RedisSessionStore implements SessionStore {
   /** The subscriber connection, opened with the first listener (a subscribed connection can do nothing else). */
   private subscriber: Redis | undefined;
   private subscribed: Promise<void> | undefined;
+  private closed = false;
 
   constructor(
     private readonly redis: Redis,
@@ -414,7 +415,7 @@ class RedisSessionStore implements SessionStore {
   }
 
   private subscribe(): void {
-    if (this.subscriber) return;
+    if (this.subscriber || this.closed) return;
     // ioredis re-subscribes by itself after a reconnect; revocations published during an outage are lost,
     // but the sessions are already deleted, so the next call on those sockets answers errorcode 20 anyway
     // unlike the command connection, the SUBSCRIBE waits for Redis however long it is away: nobody waits on it
@@ -435,10 +436,8 @@ class RedisSessionStore implements SessionStore {
     this.subscribed = subscriber.subscribe(this.channel).then(
       () => undefined,
       (error: unknown) => {
-        this.logger.error(
-          { err: error },
-          'could not subscribe to session revocations; will retry on reconnect',
-        );
+        if (this.closed) return; // closed before Redis answered: nothing to report
+        this.logger.error({ err: error }, 'could not subscribe to session revocations');
       },
     );
     this.subscriber = subscriber;
@@ -449,10 +448,12 @@ class RedisSessionStore implements SessionStore {
     return this.subscribed ?? Promise.resolve();
   }
 
-  async close(): Promise<void> {
-    const subscriber = this.subscriber;
+  close(): Promise<void> {
+    this.closed = true;
+    // no QUIT: it would wait for a Redis that may never come back (this connection retries forever)
+    this.subscriber?.disconnect();
     this.subscriber = undefined;
-    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+    return Promise.resolve();
   }
 }
 
