@@ -4,8 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
+import { hashApiToken, newApiToken } from './api-tokens';
 import { ConfigError, loadConfig } from './config';
 import type { Env } from './config';
+import { ENTRY_NAME } from './entrypoints';
 import { createLogger } from './logger';
 import { createPasswordHasher } from './password-hasher';
 import { createRedisStore } from './store/redis-store';
@@ -23,9 +25,12 @@ export const USAGE = `Usage: oms-gateway <command>
   user revoke NAME PERMISSION
   user add-account NAME ACCOUNT_ID
   apikey create NAME        prints the key and its secret once
+  token create --name NAME [--entry ENTRY]...
+                            prints an API token for POST /api/User/authreset once (only its SHA-256 is kept);
+                            with --entry it may name only those entry points
   serve                     starts the gateway (same as npm start)
 
-The user and apikey commands work on the Redis that REDIS_URL (and REDIS_PREFIX) name.
+The user, apikey and token commands work on the Redis that REDIS_URL (and REDIS_PREFIX) name.
 Each prints its result as one JSON line. Exit status: 0 done, 1 refused or failed, 2 bad usage.`;
 
 export interface CliIo {
@@ -59,6 +64,11 @@ const PermissionSchema = z
     /^[A-Za-z][A-Za-z0-9_]{0,127}$/,
     'a permission is a name such as Operator, Trading or a function name',
   );
+const TokenNameSchema = z
+  .string()
+  .trim()
+  .regex(/^[^\p{C}]{1,100}$/u, 'a token name is 1 to 100 characters, no control characters');
+const EntrySchema = z.string().regex(ENTRY_NAME, 'an entry is 1 to 100 letters, digits, ".", "_" or "-"');
 const AccountIdSchema = z
   .string()
   .regex(/^[1-9]\d{0,9}$/, 'an account id is a positive integer')
@@ -108,6 +118,8 @@ interface Parsed {
     'password-stdin'?: boolean;
     permission?: string[];
     account?: string[];
+    name?: string;
+    entry?: string[];
     help?: boolean;
   };
 }
@@ -125,6 +137,8 @@ function parse(argv: readonly string[]): Parsed {
         'password-stdin': { type: 'boolean' },
         permission: { type: 'string', multiple: true },
         account: { type: 'string', multiple: true },
+        name: { type: 'string' },
+        entry: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -263,6 +277,18 @@ async function runApiKeyCommand(parsed: Parsed, io: CliIo, store: Store): Promis
   io.stderr.write('oms-gateway: keep the APISecret now; it is not shown again\n');
 }
 
+async function runTokenCommand(parsed: Parsed, io: CliIo, store: Store): Promise<void> {
+  const { positionals, values } = parsed;
+  if (positionals[1] !== 'create') throw usageError(`unknown token command: ${positionals[1] ?? '(none)'}`);
+  expectArgs(positionals, 2);
+  const name = check(TokenNameSchema, values.name, '--name');
+  const entries = (values.entry ?? []).map((entry) => check(EntrySchema, entry, '--entry'));
+  const token = newApiToken();
+  const record = await store.apiTokens.create(hashApiToken(token), { name, entries });
+  io.stdout.write(`${JSON.stringify({ Name: record.name, Entries: record.entries, Token: token })}\n`);
+  io.stderr.write('oms-gateway: keep the Token now; it is not shown again\n');
+}
+
 /** Runs one command; resolves with the exit status. Never throws for a user's mistake. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let store: Store | undefined;
@@ -279,10 +305,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       require('./main');
       return 0;
     }
-    if (command !== 'user' && command !== 'apikey') throw usageError(`unknown command: ${command}`);
+    if (command !== 'user' && command !== 'apikey' && command !== 'token') {
+      throw usageError(`unknown command: ${command}`);
+    }
     const opened = openStore(io.env);
     store = opened.store;
     if (command === 'user') await runUserCommand(parsed, io, store, opened.config);
+    else if (command === 'token') await runTokenCommand(parsed, io, store);
     else await runApiKeyCommand(parsed, io, store);
     return 0;
   } catch (error) {

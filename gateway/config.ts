@@ -1,5 +1,7 @@
 // The gateway's configuration: read from the environment once, validated with zod, frozen. The only file that reads process.env.
 import { z } from 'zod';
+import { loadEntryPoints } from './entrypoints';
+import type { EntryPoints } from './entrypoints';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -70,7 +72,8 @@ const EnvSchema = z.object({
   RESET_PAGE_GATEWAY_URL: z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }).optional(),
   /** where the page's success state links to, default none */
   RESET_SUCCESS_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
-  /** browser origins allowed to open a socket, comma-separated; default the origin of RESET_PAGE_URL */
+  /** browser origins allowed to open a socket or call /AP, comma-separated; default the origins of
+   * RESET_PAGE_URL and of the ENTRYPOINTS_FILE pages */
   ALLOWED_ORIGINS: z
     .string()
     .refine(
@@ -106,6 +109,12 @@ const EnvSchema = z.object({
   MAIL_RETRY_BASE_MS: integer(1, 3_600_000).default(1000),
   /** how long a gateway holds a mail while sending before another may take it, default 60000 ms */
   MAIL_LEASE_MS: integer(100, 3_600_000).default(60_000),
+  /** JSON file of entry points for POST /api/User/authreset: {"<entry>": {resetPageUrl, fromName?}}, default none */
+  ENTRYPOINTS_FILE: z.string().min(1).optional(),
+  /** POST /api/User/authreset requests per API token per window before 429, default 100 */
+  AUTHRESET_TOKEN_LIMIT: integer(1, 1_000_000).default(100),
+  /** the per-token window, default 600 s */
+  AUTHRESET_TOKEN_WINDOW_SECONDS: integer(1, 24 * 3600).default(600),
   /** audit events kept in the Redis stream, default 10000 */
   AUDIT_STREAM_MAXLEN: integer(10, 10_000_000).default(10_000),
 });
@@ -160,6 +169,10 @@ export interface Config {
     readonly leaseMs: number;
   };
   readonly auditMaxLength: number;
+  /** ENTRYPOINTS_FILE, read and validated at start-up; empty without one. */
+  readonly entryPoints: EntryPoints;
+  /** POST /api/User/authreset: requests per API token per window. */
+  readonly authReset: { readonly tokenLimit: number; readonly tokenWindowSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -192,6 +205,16 @@ export function loadConfig(env: Env = process.env): Config {
   const pageHost = ['0.0.0.0', '::', '[::]'].includes(e.HOST) ? 'localhost' : e.HOST;
   const pageUrl =
     e.RESET_PAGE_URL ?? `http://${pageHost.includes(':') ? `[${pageHost}]` : pageHost}:${e.PORT}/reset`;
+  let entryPoints: EntryPoints;
+  try {
+    entryPoints = loadEntryPoints(e.ENTRYPOINTS_FILE ?? null);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: ${(error as Error).message}`);
+  }
+  // the pages reset mails link to call the gateway from the browser (POST /AP/ResetPassword2)
+  const pageOrigins = [pageUrl, ...[...entryPoints.values()].map((point) => point.resetPageUrl)].map(
+    (url) => new URL(url).origin,
+  );
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -239,7 +262,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins: Object.freeze(
       e.ALLOWED_ORIGINS
         ? e.ALLOWED_ORIGINS.split(',').map((origin) => new URL(origin.trim()).origin)
-        : [new URL(pageUrl).origin],
+        : [...new Set(pageOrigins)],
     ),
     mail: Object.freeze({
       sendgrid: e.SENDGRID_API_KEY
@@ -256,5 +279,10 @@ export function loadConfig(env: Env = process.env): Config {
       leaseMs: e.MAIL_LEASE_MS,
     }),
     auditMaxLength: e.AUDIT_STREAM_MAXLEN,
+    entryPoints,
+    authReset: Object.freeze({
+      tokenLimit: e.AUTHRESET_TOKEN_LIMIT,
+      tokenWindowSeconds: e.AUTHRESET_TOKEN_WINDOW_SECONDS,
+    }),
   });
 }
