@@ -13,6 +13,7 @@ import type { Clock } from './clock';
 import type { Config } from './config';
 import { CloseCode, serveConnection } from './connection';
 import type { LiveConnection, SessionResolver } from './connection';
+import { createHttpGateway } from './http-gateway';
 import { findRoute, sendJson } from './http-routes';
 import type { Route } from './http-routes';
 import { createLogger } from './logger';
@@ -21,6 +22,7 @@ import { createMetrics } from './metrics';
 import type { Metrics } from './metrics';
 import { isOriginAllowed } from './origin';
 import { createPasswordHasher } from './password-hasher';
+import { authResetRoutes } from './payabli';
 import type { PasswordHasher } from './password-hasher';
 import { resetPageRoutes } from './reset-page';
 import { resolveSession } from './sessions';
@@ -124,6 +126,16 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     else logger.warn(fields, 'call failed');
   }
 
+  // POST /AP/<FunctionName>: the same dispatcher over HTTP (the OMS front end's style)
+  const httpGateway = createHttpGateway({
+    config,
+    dispatcher,
+    logger,
+    resolveSession: resolveCaller,
+    clientAddressOf,
+    isShuttingDown: () => shuttingDown,
+  });
+
   const routes: Route[] = [
     // the outbox lists reset links: only when no real mail is sent (a local run), never beside SendGrid
     ...(mailer instanceof DevOutbox ? [devOutboxRoute(mailer)] : []),
@@ -153,6 +165,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       },
     },
     ...resetPageRoutes(config, logger, deps.pageDir),
+    ...httpGateway.routes,
+    ...authResetRoutes({ services, clientAddressOf }),
   ];
 
   function handleRequest(request: IncomingMessage, response: ServerResponse): void {
@@ -259,7 +273,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     const stopListening = new Promise<void>((resolve) =>
       server.listening ? server.close(() => resolve()) : resolve(),
     );
-    const drained = Promise.all([...connections].map((live) => live.idle()));
+    const drained = Promise.all([...[...connections].map((live) => live.idle()), httpGateway.idle()]);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);

@@ -1,0 +1,201 @@
+// POST /api/User/authreset (Payabli's "Reset password for User", seed 002): the reset ResetPassword starts, by e-mail.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { CallContext, Services } from '../handlers/context';
+import { startReset } from '../handlers/reset-password';
+import type { ResetMailSettings, ResetOutcome } from '../handlers/reset-password';
+import { audit, limitTarget } from '../handlers/reset-limits';
+import { ErrorCodes, OmsError } from '../protocol/codes';
+import { matchKeys } from '../protocol/payload';
+import { hashApiToken } from './api-tokens';
+import { newConnectionId } from './connection';
+import { ENTRY_NAME } from './entrypoints';
+import { BodyAbortedError, BodyNotJsonError, BodyTooLargeError, readJsonBody } from './http-body';
+import { sendJson } from './http-routes';
+import type { Route } from './http-routes';
+import type { ApiTokenRecord } from './store/store';
+import { StoreUnavailableError } from './store/store';
+
+export const AUTH_RESET_PATH = /^\/api\/User\/authreset\/?$/i;
+
+/** Longest requestToken looked up; issued tokens are 43 characters. */
+const MAX_TOKEN_LENGTH = 256;
+
+/** "required" for a missing field, else `message`. */
+const requiredOr = (message: string) => ({
+  error: (issue: { input: unknown }) => (issue.input === undefined ? 'required' : message),
+});
+
+/** Payabli's body, camelCase as its API spells it (other casings are matched, as .NET model binding does). */
+const AuthResetBody = z
+  .object({
+    email: z.email(requiredOr('must be a valid e-mail address')).max(254, 'must be at most 254 characters'),
+    entry: z
+      .string('must be a string')
+      .regex(ENTRY_NAME, 'must be 1 to 100 letters, digits, ".", "_" or "-"')
+      .nullish(),
+    entryType: z.union([z.literal(0), z.literal(2)], 'must be 0 (partner) or 2 (paypoint)').nullish(),
+  })
+  .refine((body) => body.entry == null || body.entryType != null, {
+    path: ['entryType'],
+    message: 'required when entry is given',
+  });
+
+type Parsed =
+  | { readonly ok: true; readonly value: z.infer<typeof AuthResetBody> }
+  | { readonly ok: false; readonly problem: string };
+
+/** The body, or what is wrong with it (field and rule, never the value). */
+function parseBody(body: unknown): Parsed {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, problem: 'Body must be a JSON object' };
+  }
+  const parsed = AuthResetBody.safeParse(matchKeys(body as Record<string, unknown>, AuthResetBody));
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return {
+    ok: false,
+    problem: parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+      .join('; '),
+  };
+}
+
+/** The reset's context: a Connection for this request, without a session (the token is the credential). */
+function contextFor(services: Services, request: IncomingMessage, clientAddress: string): CallContext {
+  const connection = {
+    id: newConnectionId(),
+    transport: 'http' as const,
+    clientAddress,
+    currentCaller: () => Promise.resolve(null),
+    bindSession: () => undefined,
+  };
+  const abort = new AbortController();
+  request.once('close', () => abort.abort());
+  return { services, connection, caller: null, signal: abort.signal };
+}
+
+/**
+ * ResetPassword's reset for the user with this e-mail: the same per-target limits (keyed on the address as
+ * asked), code, mail and audit outcome. Every refusal here is an outcome, not an answer: the caller's reply
+ * is the same whether the address is known, unknown, locked or asked too often.
+ */
+async function resetByEmail(
+  email: string,
+  context: CallContext,
+  mail: ResetMailSettings,
+): Promise<ResetOutcome> {
+  const target = await context.services.store.users.findByEmail(email);
+  try {
+    await limitTarget(email, context, 'email');
+  } catch (error) {
+    if (!(error instanceof OmsError) || error.code !== ErrorCodes.OperationFailed.code) throw error;
+    return { targetUserId: target?.userId ?? null, outcome: 'refused', reason: 'rate limited' };
+  }
+  if (target === null) return { targetUserId: null, outcome: 'refused', reason: 'unknown e-mail' };
+  return startReset(target, context, { quiet: true, mail });
+}
+
+export interface AuthResetEnv {
+  readonly services: Services;
+  /** The peer's address (honours TRUST_PROXY), for the audit. */
+  clientAddressOf(request: IncomingMessage): string;
+}
+
+export function authResetRoutes(env: AuthResetEnv): Route[] {
+  const { services } = env;
+  const { config, logger, store } = services;
+
+  /** The token behind the requestToken header, or null when it is missing or no token's. */
+  async function authenticate(request: IncomingMessage): Promise<ApiTokenRecord | null> {
+    const value = request.headers.requesttoken;
+    const token = (Array.isArray(value) ? value[0] : value)?.trim() ?? '';
+    if (token === '' || token.length > MAX_TOKEN_LENGTH) return null;
+    return store.apiTokens.findByHash(hashApiToken(token));
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const reply = (status: number, responseText: string, headers: Record<string, string> = {}): void =>
+      sendJson(response, status, { isSuccess: status === 200, responseText }, headers);
+    const clientAddress = env.clientAddressOf(request);
+    let started: { context: CallContext; caller: string } | undefined;
+    try {
+      const token = await authenticate(request);
+      if (token === null) {
+        logger.warn({ address: clientAddress }, 'authreset refused: missing or unknown requestToken');
+        return reply(401, 'Unauthorized');
+      }
+      let body: unknown;
+      try {
+        body = await readJsonBody(request, config.maxFrameBytes);
+      } catch (error) {
+        if (error instanceof BodyAbortedError) return;
+        if (error instanceof BodyTooLargeError) {
+          return reply(413, `Request body is larger than ${config.maxFrameBytes} bytes`, {
+            connection: 'close',
+          });
+        }
+        if (error instanceof BodyNotJsonError) return reply(400, error.message);
+        throw error;
+      }
+      const parsed = parseBody(body);
+      if (!parsed.ok) return reply(400, parsed.problem);
+      const { email, entry } = parsed.value;
+      // before the entry's existence, so a limited token cannot probe which entries there are
+      if (token.entries.length > 0 && (entry == null || !token.entries.includes(entry))) {
+        logger.warn(
+          { token: token.name, address: clientAddress },
+          'authreset refused: entry not allowed for token',
+        );
+        return reply(403, 'Forbidden: this token may not use that entry');
+      }
+      const point = entry == null ? undefined : config.entryPoints.get(entry);
+      if (entry != null && point === undefined) return reply(400, 'entry: unknown entry point');
+      const context = contextFor(services, request, clientAddress);
+      started = { context, caller: `token:${token.name}` };
+      const decision = await store.limits.hit(
+        `authreset:token:${token.tokenHash}`,
+        config.authReset.tokenLimit,
+        config.authReset.tokenWindowSeconds,
+      );
+      if (!decision.allowed) {
+        await audit(context, {
+          step: 'User/authreset',
+          caller: started.caller,
+          targetUserId: null,
+          outcome: 'refused',
+          reason: 'token rate limited',
+        });
+        return reply(429, `Too many requests; retry after ${decision.retryAfterSeconds} seconds`, {
+          'retry-after': String(decision.retryAfterSeconds),
+        });
+      }
+      const mail: ResetMailSettings =
+        point === undefined
+          ? {}
+          : { pageUrl: point.resetPageUrl, ...(point.fromName === null ? {} : { fromName: point.fromName }) };
+      const outcome = await resetByEmail(email, context, mail);
+      await audit(context, { step: 'User/authreset', caller: started.caller, ...outcome });
+      return reply(200, 'Success');
+    } catch (error) {
+      if (started) {
+        const reason = error instanceof StoreUnavailableError ? 'store unavailable' : 'server error';
+        const event = {
+          step: 'User/authreset',
+          caller: started.caller,
+          targetUserId: null,
+          outcome: 'refused',
+          reason,
+        } as const;
+        await audit(started.context, event);
+      }
+      if (error instanceof StoreUnavailableError) {
+        logger.warn({ address: clientAddress }, 'authreset: store unavailable');
+        return reply(503, 'Database connection error');
+      }
+      logger.error({ err: error, address: clientAddress }, 'authreset failed');
+      return reply(500, 'Internal API Error');
+    }
+  }
+
+  return [{ method: 'POST', path: AUTH_RESET_PATH, handle }];
+}
