@@ -157,7 +157,10 @@ export interface OmsClient {
     request: { UserId: number; Password: string; PendingCode: string },
     options?: CallOptions,
   ): Promise<StandardResponse>;
-  getUserInfo<T = Record<string, unknown>>(request?: { UserId?: number }, options?: CallOptions): Promise<T>;
+  getUserInfo<T = Record<string, unknown>>(
+    request?: { UserId?: number; UserName?: string },
+    options?: CallOptions,
+  ): Promise<T>;
 }
 
 interface PendingCall {

@@ -19,6 +19,9 @@ export const USAGE = `Usage: npm run load -- --url ws://127.0.0.1:8080/WSGateway
   --warmup S            seconds of unmeasured load first, default 0
   --timeout MS          per-call timeout, default 10000
   --param KEY=VALUE     passed to the scenario (repeatable)
+                        reset-request, reset-complete: operator=NAME operatorPassword=PW (default the demo
+                        operator), users=a,b or users=load-user-{n} count=N first=1; reset-complete also
+                        sink=PORT (a SendGrid sink on 127.0.0.1:PORT) or outbox=URL, mailTimeoutMs=10000
   --json                print one JSON line at the end instead of the table
   --quiet               no progress lines
   --allow-remote        allow a target that is not this machine
@@ -120,17 +123,24 @@ export function parseLoadArgs(argv: readonly string[]): CliOptions {
   };
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+/** Where the load CLI writes: the table or JSON to stdout, usage, errors and progress to stderr. */
+export interface LoadCliIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+/** `npm run load` and `oms-gateway load`: resolves with the exit status (0 done, 1 no connection, 2 bad usage). */
+export async function main(argv: readonly string[], io: LoadCliIo = process): Promise<number> {
   let options: CliOptions;
   try {
     options = parseLoadArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError || error instanceof TargetError)) throw error;
-    process.stderr.write(`oms-gateway load: ${error.message}\n\n${USAGE}`);
+    io.stderr.write(`oms-gateway load: ${error.message}\n\n${USAGE}`);
     return 2;
   }
   if (options.help) {
-    process.stdout.write(USAGE);
+    io.stdout.write(USAGE);
     return 0;
   }
   let scenario;
@@ -138,7 +148,7 @@ async function main(argv: readonly string[]): Promise<number> {
     scenario = loadScenario(options.scenario, builtInScenarios, options.load.params);
   } catch (error) {
     if (!(error instanceof ScenarioError)) throw error;
-    process.stderr.write(`oms-gateway load: ${error.message}\n`);
+    io.stderr.write(`oms-gateway load: ${error.message}\n`);
     return 2;
   }
   const report = await runLoad({
@@ -146,9 +156,9 @@ async function main(argv: readonly string[]): Promise<number> {
     scenario,
     onProgress: options.quiet
       ? undefined
-      : (progress) => process.stderr.write(`${formatProgress(progress)}\n`),
+      : (progress) => io.stderr.write(`${formatProgress(progress)}\n`),
   });
-  process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+  io.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   return report.connects.ok === 0 ? 1 : 0;
 }
 

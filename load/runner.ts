@@ -90,6 +90,7 @@ async function openConnections(
     const context: ScenarioContext = {
       connectionIndex: index,
       connections: options.connections,
+      url: options.url,
       params: options.params ?? {},
       state: {},
     };
@@ -223,6 +224,20 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxCalls = options.maxCalls ?? LIMITS.maxCalls;
   const pick = weightedPicker(options.scenario.steps);
+  await options.scenario.start?.();
+  try {
+    return await runStarted(options, pick, timeoutMs, maxCalls);
+  } finally {
+    await options.scenario.stop?.();
+  }
+}
+
+async function runStarted(
+  options: LoadOptions,
+  pick: () => ScenarioStep,
+  timeoutMs: number,
+  maxCalls: number,
+): Promise<LoadReport> {
   const opened = await openConnections(options, options.connect ?? connectNode);
   const { workers } = opened;
   const stats = new LoadStats();

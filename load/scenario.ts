@@ -7,6 +7,8 @@ export interface ScenarioContext {
   /** 0 … connections - 1 */
   readonly connectionIndex: number;
   readonly connections: number;
+  /** the gateway's WebSocket URL (`--url`) */
+  readonly url: string;
   /** `--param key=value` pairs from the command line. */
   readonly params: Readonly<Record<string, string>>;
   /** State a scenario keeps per connection (a session, a user name), set up in `setup`. */
@@ -25,8 +27,12 @@ export interface ScenarioStep {
 export interface Scenario {
   readonly name: string;
   readonly description?: string;
+  /** Runs once before any connection opens (e.g. start a mail sink); a failure ends the run before it starts. */
+  start?(): Promise<void>;
   /** Runs once per connection before load starts (log in); a failure counts the connection as failed. */
   setup?(client: OmsClient, context: ScenarioContext): Promise<void>;
+  /** Runs once after every connection closed, also after a failed run: release what `start` opened. */
+  stop?(): Promise<void>;
   readonly steps: readonly ScenarioStep[];
 }
 

@@ -2,8 +2,12 @@
 import type { ScenarioExport } from '../scenario';
 import { mixedScenario } from './mixed';
 import { pingScenario } from './ping';
+import { resetCompleteScenario } from './reset-complete';
+import { resetRequestScenario } from './reset-request';
 
 export const builtInScenarios: Readonly<Record<string, ScenarioExport>> = {
   ping: pingScenario,
   mixed: mixedScenario,
+  'reset-request': resetRequestScenario,
+  'reset-complete': resetCompleteScenario,
 };

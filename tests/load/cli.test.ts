@@ -1,5 +1,8 @@
 // The load CLI's arguments: defaults, bounds, and the refusal of targets off this machine.
+import { PassThrough } from 'node:stream';
+import { runCli } from '../../gateway/cli';
 import { parseLoadArgs, UsageError } from '../../load/cli';
+import { startGateway } from '../support/gateway';
 import { checkTarget, isLoopbackHost, TargetError } from '../../load/target';
 
 describe('load CLI arguments', () => {
@@ -75,5 +78,37 @@ describe('load targets', () => {
     expect(() => checkTarget('http://127.0.0.1/', false)).toThrow(/ws:\/\//);
     expect(() => checkTarget('not a url', false)).toThrow(/Not a URL/);
     expect(checkTarget('wss://[::1]:8443/WSGateway', false).port).toBe('8443');
+  });
+});
+
+describe('oms-gateway load', () => {
+  function io() {
+    const out = { stdout: '', stderr: '' };
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stdout.on('data', (chunk: Buffer) => (out.stdout += chunk.toString()));
+    stderr.on('data', (chunk: Buffer) => (out.stderr += chunk.toString()));
+    return { out, io: { stdin: new PassThrough(), stdout, stderr, env: {} } };
+  }
+
+  it('runs the load CLI against a gateway and prints its JSON report', async () => {
+    const gateway = await startGateway({ LOG_LEVEL: 'warn' });
+    try {
+      const { out, io: cliIo } = io();
+      const code = await runCli(
+        ['load', '--url', gateway.wsUrl, '--max-calls', '7', '--duration', '30', '--quiet', '--json'],
+        cliIo,
+      );
+      expect(code).toBe(0);
+      expect(JSON.parse(out.stdout)).toMatchObject({ scenario: 'ping', totals: { calls: 7, errors: 0 } });
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('answers bad load options with the load usage and status 2', async () => {
+    const { out, io: cliIo } = io();
+    expect(await runCli(['load', '--connections', '2'], cliIo)).toBe(2);
+    expect(out.stderr).toMatch(/--url is required[\s\S]*--scenario NAME\|FILE/);
   });
 });
