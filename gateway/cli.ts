@@ -29,6 +29,7 @@ export const USAGE = `Usage: oms-gateway <command>
                             prints an API token for POST /api/User/authreset once (only its SHA-256 is kept);
                             with --entry it may name only those entry points
   serve                     starts the gateway (same as npm start)
+  load --url ws://… [options] load-tests a gateway (same as npm run load; --help lists the options)
 
 The user, apikey and token commands work on the Redis that REDIS_URL (and REDIS_PREFIX) name.
 Each prints its result as one JSON line. Exit status: 0 done, 1 refused or failed, 2 bad usage.`;
@@ -293,6 +294,13 @@ async function runTokenCommand(parsed: Parsed, io: CliIo, store: Store): Promise
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let store: Store | undefined;
   try {
+    if (argv[0] === 'load') {
+      // a client of a gateway with its own options (load/cli.ts); required here so `serve` and the user
+      // commands never load the load generator
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const load = require('../load/cli') as typeof import('../load/cli');
+      return await load.main(argv.slice(1), io);
+    }
     const parsed = parse(argv);
     const command = parsed.positionals[0];
     if (parsed.values.help || command === undefined || command === 'help') {
