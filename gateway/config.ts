@@ -92,7 +92,7 @@ const EnvSchema = z.object({
   /** shortest new password, in characters after NFKC, default 8 (at most 128 is fixed) */
   PASSWORD_MIN_LENGTH: integer(1, 128).default(8),
   /** SendGrid API key; unset sends mail to the development outbox (GET /dev/outbox) */
-  SENDGRID_API_KEY: z.string().min(1).optional(),
+  SENDGRID_API_KEY: z.string().startsWith('SG.', 'must be a SendGrid API key (starts with "SG.")').optional(),
   /** SendGrid API base URL (a regional endpoint or a proxy), default https://api.sendgrid.com */
   SENDGRID_BASE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })

@@ -1,5 +1,6 @@
 // The rate limits of the reset flow, and the audit record both of its steps leave.
 import type { CallContext } from './context';
+import { recordAudit } from '../gateway/reset-store/audit';
 import type { RateDecision } from '../gateway/store/store';
 import { OmsError } from '../protocol/codes';
 import type { Caller } from '../protocol/handler';
@@ -50,14 +51,8 @@ export interface ResetAudit {
   readonly reason: string;
 }
 
-/**
- * Logs the record and appends it to the bounded audit stream. Never the code or the password. A store
- * that cannot take it is logged, not thrown: the answer to the caller must not depend on the audit trail.
- */
-export async function audit(context: CallContext, event: ResetAudit): Promise<void> {
+/** Logs the record and appends it to the bounded audit stream (never the code or the password). */
+export function audit(context: CallContext, event: ResetAudit): Promise<void> {
   const { resets, clock, logger } = context.services;
-  logger.info({ audit: event, conn: context.connection.id }, 'reset audit');
-  await resets.appendAudit({ at: clock.now(), ...event }).catch((error: unknown) => {
-    logger.error({ err: error, audit: event }, 'reset audit not stored');
-  });
+  return recordAudit(resets, logger, { at: clock.now(), ...event });
 }

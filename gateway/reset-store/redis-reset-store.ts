@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import type { MailJob } from '../mail/mail-job';
-import { connectRedis, watchRedis } from '../store/redis-store';
+import { connectRedis, guarded, watchRedis } from '../store/redis-store';
 import type { RedisOptions } from '../store/redis-store';
 import { DEFAULT_AUDIT_MAXLEN, DEFAULT_DEAD_LETTER_MAXLEN, MAX_WRONG_TRIES } from './reset-store';
 import type {
@@ -210,29 +210,33 @@ export class RedisResetStore implements ResetStore {
 
   async issueCode(userId: number, codeHash: string, ttlMs: number, mail: MailJob): Promise<string> {
     const id = randomUUID();
-    await this.scripts.issue(
-      codeKey(userId),
-      ...QUEUE_KEYS,
-      codeHash,
-      Math.max(1, Math.round(ttlMs)),
-      id,
-      JSON.stringify(mail),
+    await guarded(() =>
+      this.scripts.issue(
+        codeKey(userId),
+        ...QUEUE_KEYS,
+        codeHash,
+        Math.max(1, Math.round(ttlMs)),
+        id,
+        JSON.stringify(mail),
+      ),
     );
     this.notifyQueued();
     return id;
   }
 
   async checkCode(userId: number, codeHash: string, maxWrongTries = MAX_WRONG_TRIES): Promise<CodeCheck> {
-    return (await this.scripts.code(codeKey(userId), codeHash, maxWrongTries, '0')) as CodeCheck;
+    return (await guarded(() =>
+      this.scripts.code(codeKey(userId), codeHash, maxWrongTries, '0'),
+    )) as CodeCheck;
   }
 
   async consumeCode(userId: number, codeHash: string, maxWrongTries = MAX_WRONG_TRIES): Promise<CodeUse> {
-    return (await this.scripts.code(codeKey(userId), codeHash, maxWrongTries, '1')) as CodeUse;
+    return (await guarded(() => this.scripts.code(codeKey(userId), codeHash, maxWrongTries, '1'))) as CodeUse;
   }
 
   async enqueueMail(job: MailJob): Promise<string> {
     const id = randomUUID();
-    await this.scripts.enqueue(QUEUE_KEYS[0], QUEUE_KEYS[1], id, JSON.stringify(job));
+    await guarded(() => this.scripts.enqueue(QUEUE_KEYS[0], QUEUE_KEYS[1], id, JSON.stringify(job)));
     this.notifyQueued();
     return id;
   }
@@ -308,13 +312,15 @@ export class RedisResetStore implements ResetStore {
       outcome: event.outcome,
       reason: event.reason,
     };
-    await this.redis.xadd(
-      AUDIT_KEY,
-      'MAXLEN',
-      '~',
-      this.auditMaxLen,
-      '*',
-      ...AUDIT_FIELDS.flatMap((f) => [f, values[f]]),
+    await guarded(() =>
+      this.redis.xadd(
+        AUDIT_KEY,
+        'MAXLEN',
+        '~',
+        this.auditMaxLen,
+        '*',
+        ...AUDIT_FIELDS.flatMap((f) => [f, values[f]]),
+      ),
     );
   }
 

@@ -61,7 +61,7 @@ export function connectRedis(options: RedisOptions, name: string): Redis {
  * Runs a store operation; a connection failure (timeout, closed, retries exhausted) becomes
  * StoreUnavailableError (102 with a clear detail). A Redis reply error is a bug and passes through as is.
  */
-async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {

@@ -72,10 +72,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ RESET_PAGE_URL: 'https://oms.example.com/account/reset' }).allowedOrigins).toEqual([
       'https://oms.example.com',
     ]);
-    expect(loadConfig({ ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080' }).allowedOrigins).toEqual([
-      'https://a.example',
-      'http://b.example:8080',
-    ]);
+    expect(
+      loadConfig({ ALLOWED_ORIGINS: 'https://a.example, http://b.example:8080' }).allowedOrigins,
+    ).toEqual(['https://a.example', 'http://b.example:8080']);
   });
 
   it.each([
@@ -83,15 +82,23 @@ describe('loadConfig', () => {
     [{ RESET_PAGE_URL: 'https://example.com/reset#x' }, 'RESET_PAGE_URL: must not have a #fragment'],
     [{ ALLOWED_ORIGINS: 'https://a.example/path' }, 'ALLOWED_ORIGINS: must be comma-separated origins'],
     [{ SENDGRID_API_KEY: 'SG.secret' }, 'MAIL_FROM: required when SENDGRID_API_KEY is set'],
+    [{ SENDGRID_API_KEY: 'secret-without-prefix' }, 'SENDGRID_API_KEY: must be a SendGrid API key'],
     [{ MAIL_FROM: 'not-an-address' }, 'MAIL_FROM: must be an e-mail address'],
-    [{ RESET_PAGE_GATEWAY_URL: 'http://example.com' }, 'RESET_PAGE_GATEWAY_URL: must be a ws:// or wss:// URL'],
+    [
+      { RESET_PAGE_GATEWAY_URL: 'http://example.com' },
+      'RESET_PAGE_GATEWAY_URL: must be a ws:// or wss:// URL',
+    ],
   ])('explains %j', (env, message) => {
     expect(errorFor(env)).toContain(message);
   });
 
   it('groups the SendGrid settings once an API key is given', () => {
     const config = loadConfig({ SENDGRID_API_KEY: 'SG.k', MAIL_FROM: 'ops@example.com' });
-    expect(config.mail.sendgrid).toEqual({ apiKey: 'SG.k', baseUrl: 'https://api.sendgrid.com', templateId: null });
+    expect(config.mail.sendgrid).toEqual({
+      apiKey: 'SG.k',
+      baseUrl: 'https://api.sendgrid.com',
+      templateId: null,
+    });
     expect(config.mail.from).toBe('ops@example.com');
   });
 });

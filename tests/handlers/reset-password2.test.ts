@@ -5,6 +5,7 @@ import type { TestGateway } from '../support/gateway';
 import { clientAs, nextOutboxLink, passwordOf, startResetGateway } from '../support/reset';
 import type { ResetLink } from '../support/reset';
 import { openClient } from '../support/ws-client';
+import { startRedisServer } from '../support/redis-server';
 import type { TestClient } from '../support/ws-client';
 
 const OK = { result: true, errormsg: null, errorcode: 0, detail: null };
@@ -184,6 +185,37 @@ describe('ResetPassword2', () => {
     const text = JSON.stringify(events);
     expect(text).not.toContain(link.pendingCode);
     expect(text).not.toContain(NEW_PASSWORD);
+  });
+
+  it('answers 102 "Store unavailable" while Redis is down, and works again once it is back', async () => {
+    const redis = await startRedisServer();
+    try {
+      const gw = await gateway({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '200' });
+      const page = await client(gw);
+      const bogus = {
+        UserId: '1',
+        Password: NEW_PASSWORD,
+        PendingCode: '00000000-0000-4000-8000-000000000000',
+      };
+      await redis.stop();
+      expect(await page.call('ResetPassword2', bogus)).toEqual({
+        result: false,
+        errormsg: 'Server Error',
+        errorcode: 102,
+        detail: 'Store unavailable; try again shortly',
+      });
+      const back = await redis.restart();
+      try {
+        await gw.logs.waitFor(
+          (line) => line.msg === 'redis connection restored' && line.redis === 'reset-store',
+        );
+        expect(await page.call('ResetPassword2', bogus)).toEqual(INVALID);
+      } finally {
+        await back.stop();
+      }
+    } finally {
+      await redis.stop();
+    }
   });
 
   describe('on the embedded store, with time moved by hand', () => {
