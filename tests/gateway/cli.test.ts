@@ -258,6 +258,48 @@ describe('oms-gateway CLI', () => {
     expect(run.stderr).toContain('Usage: oms-gateway');
   });
 
+  it('serves the gateway with `serve`, with the demo users when there is no Redis, until SIGTERM', async () => {
+    const child = spawn(process.execPath, [cliPath, 'serve'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_PATH: join(ROOT, 'node_modules'),
+        PORT: '0',
+        ...env,
+        REDIS_URL: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolveExit) =>
+      child.once('exit', (code) => resolveExit(code)),
+    );
+    let output = '';
+    const port = await new Promise<number>((resolvePort, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const listening = output
+          .split('\n')
+          .slice(0, -1) // complete lines only
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as { msg?: string; port?: number })
+          .find((line) => line.msg === 'gateway listening');
+        if (listening?.port !== undefined) resolvePort(listening.port);
+      });
+      child.once('exit', () => reject(new Error(`serve exited early: ${output}`)));
+    });
+    expect(output).toContain(
+      'demo users loaded (embedded store only); log in with: operator / demo-operator',
+    );
+    const client = await openClient(`ws://127.0.0.1:${port}/WSGateway`);
+    expect(
+      await client.call('AuthenticateUser', { UserName: 'trader1', Password: 'demo-trader1' }),
+    ).toMatchObject({
+      Authenticated: true,
+    });
+    await client.close();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
   it('is installed as the package bin, with a node shebang', async () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
       bin: Record<string, string>;
