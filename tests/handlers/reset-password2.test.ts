@@ -123,26 +123,22 @@ describe('ResetPassword2', () => {
     const gw = await gateway();
     const link = await requestLink(gw, 'bob');
     const sockets = await Promise.all(Array.from({ length: 5 }, () => client(gw)));
+    // 50 calls in flight at once: 10 pipelined on each of 5 sockets
+    for (let n = 0; n < 50; n++) {
+      const payload = {
+        UserId: link.userId,
+        Password: `${NEW_PASSWORD} ${n}`,
+        PendingCode: link.pendingCode,
+      };
+      sockets[n % sockets.length]!.send({
+        m: 0,
+        i: 1000 + n,
+        n: 'ResetPassword2',
+        o: JSON.stringify(payload),
+      });
+    }
     const replies = await Promise.all(
-      Array.from({ length: 50 }, (_, n) => {
-        const socket = sockets[n % sockets.length]!;
-        const i = 1000 + n; // distinct sequence numbers: replies on one socket are matched by i
-        socket.send({
-          m: 0,
-          i,
-          n: 'ResetPassword2',
-          o: JSON.stringify({
-            UserId: link.userId,
-            Password: `${NEW_PASSWORD} ${n}`,
-            PendingCode: link.pendingCode,
-          }),
-        });
-        return i;
-      }),
-    ).then(() =>
-      Promise.all(
-        sockets.map(async (socket) => Promise.all(Array.from({ length: 10 }, () => socket.next()))),
-      ),
+      sockets.map((socket) => Promise.all(Array.from({ length: 10 }, () => socket.next()))),
     );
     const results = replies.flat().map((frame) => JSON.parse(frame.o) as { errorcode: number });
     expect(results).toHaveLength(50);
