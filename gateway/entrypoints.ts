@@ -48,9 +48,12 @@ export function loadEntryPoints(path: string | null): EntryPoints {
   }
   const parsed = FileSchema.safeParse(value);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${issue.message}`,
-    );
+    const problems = parsed.error.issues.map((issue) => {
+      // a bad entry name is reported as "Invalid key in record" with the rule's own message inside
+      const message =
+        issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+      return `${issue.path.length > 0 ? issue.path.join('.') : '(top level)'}: ${message}`;
+    });
     throw new Error(`ENTRYPOINTS_FILE ${path}: ${problems.join('; ')}`);
   }
   return new Map(

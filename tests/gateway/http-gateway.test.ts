@@ -9,8 +9,8 @@ const APP_ORIGIN = 'https://app.example';
 const OK = { result: true, errormsg: null, errorcode: 0, detail: null };
 const NEW_PASSWORD = 'tangerine submarine orchestra';
 
-/** The bytes of a JSON body sent without any Content-Type, as the OMS front end sends it. */
-const bare = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
+/** A JSON body that fetch sends without any Content-Type (a Blob without a type), as the OMS front end does. */
+const bare = (value: unknown): Blob => new Blob([JSON.stringify(value)]);
 
 describe('POST /AP/<FunctionName>', () => {
   let gw: TestGateway;
@@ -39,7 +39,10 @@ describe('POST /AP/<FunctionName>', () => {
   }
 
   async function login(userName: string): Promise<string> {
-    const reply = (await call('AuthenticateUser', { UserName: userName, Password: passwordOf(userName) })) as {
+    const reply = (await call('AuthenticateUser', {
+      UserName: userName,
+      Password: passwordOf(userName),
+    })) as {
       Authenticated: boolean;
       SessionToken: string;
     };
@@ -227,10 +230,14 @@ describe('POST /AP/<FunctionName>', () => {
       expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
 
       const op = await login('op');
-      const response = await post('ResetPassword', { UserName: 'alice' }, {
-        Origin: 'https://evil.example',
-        APToken: op,
-      });
+      const response = await post(
+        'ResetPassword',
+        { UserName: 'alice' },
+        {
+          Origin: 'https://evil.example',
+          APToken: op,
+        },
+      );
       expect(response.status).toBe(403);
       expect(response.headers.get('access-control-allow-origin')).toBeNull();
       expect(await response.json()).toEqual({
