@@ -1,0 +1,167 @@
+// The Payabli-style reset end to end: a token from the real CLI, POST /api/User/authreset, the mail at a local
+// SendGrid-compatible server, the OMS front end's POST /AP/ResetPassword2, and a login with the new password.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { Redis } from 'ioredis';
+import { hashApiToken } from '../../gateway/api-tokens';
+import type { TestGateway } from '../support/gateway';
+import { testRedisUrl } from '../support/gateway';
+import { startResetGateway } from '../support/reset';
+import { resetLinkOf, startSendGridServer } from '../support/sendgrid-server';
+import type { SendGridServer } from '../support/sendgrid-server';
+
+const ROOT = resolve(__dirname, '../..');
+const PILGRIM_ORIGIN = 'https://pilgrim.example';
+const NEW_PASSWORD = 'tangerine submarine orchestra';
+const SUCCESS = { isSuccess: true, responseText: 'Success' };
+
+let workDir: string;
+let cliPath: string;
+let entryPointsFile: string;
+
+// the shipped command is tsc's dist/gateway/cli.js; esbuild compiles the same source in milliseconds
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'oms-payabli-'));
+  cliPath = join(workDir, 'cli.js');
+  entryPointsFile = join(workDir, 'entrypoints.json');
+  await writeFile(
+    entryPointsFile,
+    JSON.stringify({
+      pilgrim: { resetPageUrl: `${PILGRIM_ORIGIN}/account/reset`, fromName: 'Pilgrim Payments' },
+    }),
+  );
+  await build({
+    entryPoints: [join(ROOT, 'gateway/cli.ts')],
+    outfile: cliPath,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    packages: 'external',
+    logLevel: 'silent',
+  });
+});
+afterAll(() => rm(workDir, { recursive: true, force: true }));
+
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      // NODE_PATH: the bundle lives in a temp dir but its packages are the checkout's
+      env: { PATH: process.env.PATH ?? '', NODE_PATH: join(ROOT, 'node_modules'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.resume();
+    child.once('error', reject);
+    child.once('close', (code) => resolvePromise({ code, stdout }));
+  });
+}
+
+describe('Payabli-style password reset end to end', () => {
+  let sendgrid: SendGridServer;
+  let gw: TestGateway;
+
+  beforeEach(async () => {
+    sendgrid = await startSendGridServer();
+    gw = await startResetGateway({
+      SENDGRID_API_KEY: sendgrid.apiKey,
+      SENDGRID_BASE_URL: sendgrid.baseUrl,
+      MAIL_FROM: 'security@oms.example',
+      MAIL_RETRY_BASE_MS: '10',
+      RESET_PAGE_URL: 'https://oms.example/reset',
+      ENTRYPOINTS_FILE: entryPointsFile,
+    });
+  });
+  afterEach(async () => {
+    await gw.close();
+    await sendgrid.close();
+  });
+
+  function authReset(token: string, email: string): Promise<Response> {
+    return fetch(`${gw.httpUrl}/api/User/authreset`, {
+      method: 'POST',
+      body: JSON.stringify({ email, entry: 'pilgrim', entryType: 2 }),
+      headers: { 'Content-Type': 'application/json', requestToken: token },
+    });
+  }
+
+  async function ap(name: string, payload: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    // a Blob without a type: no Content-Type, as the OMS front end sends it
+    return fetch(`${gw.httpUrl}/AP/${name}`, {
+      method: 'POST',
+      body: new Blob([JSON.stringify(payload)]),
+      headers,
+    });
+  }
+
+  it('a CLI token resets a password through the entry point’s page, and an unknown e-mail gets the same answer and no mail', async () => {
+    const created = await runCli(['token', 'create', '--name', 'Pilgrim portal', '--entry', 'pilgrim'], {
+      REDIS_URL: testRedisUrl(),
+      REDIS_PREFIX: gw.config.redis!.prefix,
+    });
+    expect(created.code).toBe(0);
+    const printed = JSON.parse(created.stdout) as { Name: string; Entries: string[]; Token: string };
+    expect(printed).toEqual({ Name: 'Pilgrim portal', Entries: ['pilgrim'], Token: expect.any(String) });
+    const token = printed.Token;
+
+    // only the token's SHA-256 reaches Redis: neither a key nor a value holds the token itself
+    const redis = new Redis(testRedisUrl());
+    try {
+      const keys = await redis.keys(`${gw.config.redis!.prefix}api-token:*`);
+      expect(keys).toEqual([`${gw.config.redis!.prefix}api-token:${hashApiToken(token)}`]);
+      expect(JSON.stringify(await redis.hgetall(keys[0]!))).not.toContain(token);
+    } finally {
+      redis.disconnect();
+    }
+
+    // the unknown address first: had it queued a mail, that mail would reach SendGrid first (the queue is FIFO)
+    const unknown = await authReset(token, 'nobody@test.invalid');
+    const known = await authReset(token, 'alice@test.invalid');
+    expect(unknown.status).toBe(200);
+    expect(known.status).toBe(200);
+    expect(await unknown.text()).toBe(await known.text());
+    expect(await (await authReset(token, 'bob@test.invalid')).json()).toEqual(SUCCESS);
+
+    const [toAlice, toBob] = await sendgrid.waitForMessages(2);
+    expect(toAlice!.personalizations[0]!.to[0]!.email).toBe('alice@test.invalid');
+    expect(toBob!.personalizations[0]!.to[0]!.email).toBe('bob@test.invalid');
+    expect(toAlice!.from).toEqual({ email: 'security@oms.example', name: 'Pilgrim Payments' });
+    const link = resetLinkOf(toAlice!);
+    expect(link.link.startsWith(`${PILGRIM_ORIGIN}/account/reset#UserId=`)).toBe(true);
+
+    // the entry point's page, in the browser, posts the link's values to <base>/ResetPassword2
+    const reset = await ap(
+      'ResetPassword2',
+      { PendingCode: link.pendingCode, Password: NEW_PASSWORD, UserId: link.userId },
+      { Origin: PILGRIM_ORIGIN },
+    );
+    expect(reset.status).toBe(200);
+    expect(reset.headers.get('access-control-allow-origin')).toBe(PILGRIM_ORIGIN);
+    expect(await reset.json()).toMatchObject({ result: true, errorcode: 0 });
+
+    const login = await ap('AuthenticateUser', { UserName: 'alice', Password: NEW_PASSWORD });
+    expect(await login.json()).toMatchObject({ Authenticated: true });
+
+    const audit = await gw.gateway.services.resets.recentAudit(20);
+    expect(
+      audit
+        .filter((event) => event.step === 'User/authreset')
+        .map((event) => [event.caller, event.reason])
+        .sort(),
+    ).toEqual([
+      ['token:Pilgrim portal', 'mail queued'],
+      ['token:Pilgrim portal', 'mail queued'],
+      ['token:Pilgrim portal', 'unknown e-mail'],
+    ]);
+    expect(audit.find((event) => event.step === 'ResetPassword2')).toMatchObject({ outcome: 'ok' });
+
+    const logs = gw.logs.lines.join('\n');
+    for (const secret of [token, link.pendingCode, NEW_PASSWORD]) expect(logs).not.toContain(secret);
+  });
+});
