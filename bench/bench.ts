@@ -4,20 +4,32 @@ import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { formatColumns } from '../load/report';
 import { runLoad } from '../load/runner';
 import type { LoadReport } from '../load/runner';
+import type { Scenario } from '../load/scenario';
 import { pingScenario } from '../load/scenarios/ping';
+import {
+  benchResetRequestScenario,
+  floodResetPassword2,
+  measureArgon2,
+  measureRoundTrips,
+  openBenchRedis,
+  resetBenchEnv,
+  seedCodes,
+  writeSeedFile,
+} from './reset-bench';
+import type { Argon2Ceiling, FloodResult, RoundTrips } from './reset-bench';
 import type { ChildMessage, ParentMessage, ServerKind } from './server-child';
 
-/** One measured row: a scenario at a load on a server. ResetPassword / ResetPassword2 rows join this list (issue 4). */
+/** One measured row: a scenario at a load on a server. */
 interface BenchCase {
   readonly server: ServerKind;
-  readonly scenario: typeof pingScenario;
+  readonly scenario: Scenario;
   readonly connections: number;
   readonly inflight: number;
 }
@@ -111,11 +123,12 @@ async function startServer(
   kind: ServerKind,
   redisUrl: string,
   profileDir: string | undefined,
+  gatewayEnv: Record<string, string> = {},
 ): Promise<ServerProcess> {
   const execArgv = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   const child: ChildProcess = fork(join(__dirname, 'server-child.js'), [kind], {
     execArgv,
-    env: { ...process.env, BENCH_REDIS_URL: redisUrl },
+    env: { ...process.env, BENCH_REDIS_URL: redisUrl, BENCH_GATEWAY_ENV: JSON.stringify(gatewayEnv) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -268,8 +281,20 @@ function summarise(benchCase: BenchCase, rounds: readonly Round[]): CaseResult {
   };
 }
 
-/** The issue's targets that this bench can check today (ResetPassword / ResetPassword2 / argon2 come with issue 4). */
-function checkTargets(results: readonly CaseResult[], memory: readonly MemoryResult[]): TargetCheck[] {
+/** The issue's targets, each checked against this run's figures. */
+/** What the reset rows measured, when the Redis gateway ran them. */
+interface ResetMeasures {
+  readonly roundTrips: RoundTrips;
+  readonly argon2: Argon2Ceiling;
+  readonly flood: FloodResult;
+  readonly floodLoad: readonly [number, number];
+}
+
+function checkTargets(
+  results: readonly CaseResult[],
+  memory: readonly MemoryResult[],
+  reset: ResetMeasures | null,
+): TargetCheck[] {
   const find = (server: ServerKind, c: number, k: number) =>
     results.find((r) => r.server === server && r.connections === c && r.inflight === k);
   const checks: TargetCheck[] = [];
@@ -305,16 +330,109 @@ function checkTargets(results: readonly CaseResult[], memory: readonly MemoryRes
       });
     }
   }
-  const failures = [...results, ...memory].reduce(
-    (sum, r) => sum + r.failedConnects + ('errors' in r ? r.errors : 0),
-    0,
-  );
+  const base50 = find('baseline', 50, 10);
+  const reset50 = results.find((r) => r.scenario.name === 'reset-request' && r.connections === 50);
+  if (base50 && reset50) {
+    const ratio = reset50.callsPerSecond / base50.callsPerSecond;
+    checks.push({
+      target: 'gateway-redis: ResetPassword calls/s at 50×10 ≥ 35% of baseline Ping',
+      actual: `${(ratio * 100).toFixed(0)}%`,
+      ok: ratio >= 0.35,
+    });
+    const spread = reset50.p99Ms / reset50.p50Ms;
+    checks.push({
+      target: 'gateway-redis: ResetPassword p99 ≤ 3.5× its p50 at 50×10',
+      actual: `${spread.toFixed(2)}×`,
+      ok: spread <= 3.5,
+    });
+  }
+  let resetFailures = 0;
+  if (reset) {
+    const trips = Object.values(reset.roundTrips.perCallByConnection).reduce((sum, n) => sum + n, 0);
+    checks.push({
+      target: 'gateway-redis: Redis round trips per ResetPassword call = 1',
+      actual: `${trips.toFixed(1)} (mail delivery included)`,
+      ok: trips <= 1.05,
+    });
+    const hashRate = rateOf(reset.flood.reset2);
+    const ratio = hashRate / reset.argon2.hashesPerSecond;
+    checks.push({
+      target: 'gateway-redis: ResetPassword2 hashes/s ≥ 90% of @node-rs/argon2 alone',
+      actual: `${(ratio * 100).toFixed(0)}%`,
+      ok: ratio >= 0.9,
+    });
+    const pingP99 = reset.flood.ping.functions[0]?.p99Ms ?? NaN;
+    checks.push({
+      target: 'Ping p99 on another connection during the ResetPassword2 flood < 20 ms',
+      actual: `${pingP99.toFixed(2)} ms`,
+      ok: pingP99 < 20,
+    });
+    for (const report of [reset.flood.reset2, reset.flood.ping]) {
+      resetFailures += report.totals.errors + report.connects.failed;
+    }
+  }
+  const failures =
+    resetFailures +
+    [...results, ...memory].reduce((sum, r) => sum + r.failedConnects + ('errors' in r ? r.errors : 0), 0);
   checks.push({
     target: 'zero failed connects and zero errors at every load',
     actual: String(failures),
     ok: failures === 0,
   });
   return checks;
+}
+
+/** Successful calls per second of a run. */
+function rateOf(report: LoadReport): number {
+  return report.elapsedS > 0 ? (report.totals.calls - report.totals.errors) / report.elapsedS : 0;
+}
+
+function formatReset(reset: ResetMeasures, argon2Params: string): string {
+  const trips = reset.roundTrips;
+  const total = Object.values(trips.perCallByConnection).reduce((sum, n) => sum + n, 0);
+  const byConnection = Object.entries(trips.perCallByConnection)
+    .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+    .join(', ');
+  const commands = Object.entries(trips.commandsPerCall)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+    .join(', ');
+  const { reset2, ping } = reset.flood;
+  const row = (report: LoadReport, label: string): string[] => {
+    const f = report.functions[0];
+    return [
+      label,
+      `${report.connections}×${report.inflight}`,
+      rateOf(report).toFixed(1),
+      f ? f.p50Ms.toFixed(3) : '',
+      f ? f.p99Ms.toFixed(3) : '',
+      String(report.totals.errors),
+      String(report.connects.failed),
+    ];
+  };
+  const hashRows = [
+    ['ResetPassword2 and argon2id', 'load (C×K)', 'per s', 'p50 ms', 'p99 ms', 'errors', 'failed connects'],
+    [
+      `@node-rs/argon2 alone (${reset.argon2.slots} threadpool slots)`,
+      '',
+      reset.argon2.hashesPerSecond.toFixed(1),
+      '',
+      '',
+      '0',
+      '0',
+    ],
+    row(reset2, 'gateway-redis ResetPassword2 (one hash each)'),
+    row(ping, 'gateway-redis Ping on another socket, same time'),
+  ];
+  return [
+    `Redis round trips per ResetPassword call (1×1, ${trips.calls} calls, each call's mail delivered): ` +
+      `${total.toFixed(2)} = ${byConnection}`,
+    `Redis commands per call (INFO commandstats, commands inside scripts counted too): ${commands}`,
+    '',
+    `argon2id ${argon2Params}; ResetPassword2 ${reset.floodLoad[0]}×${reset.floodLoad[1]}, ${reset2.totals.calls} calls ` +
+      `in ${reset2.elapsedS.toFixed(1)} s; ratio to argon2 alone ${(rateOf(reset2) / reset.argon2.hashesPerSecond).toFixed(2)}`,
+    formatColumns(hashRows),
+  ].join('\n');
 }
 
 function formatTable(
@@ -387,7 +505,75 @@ function formatTable(
 
 function machine(): string {
   const model = cpus()[0]?.model ?? 'unknown CPU';
-  return `${cpus().length} × ${model}, Node ${process.version}, ${process.platform}`;
+  const load = loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
+  return `${cpus().length} × ${model}, Node ${process.version}, ${process.platform}, load average at the end ${load}`;
+}
+
+/** The gateway's argon2 parameters as configured by default (gateway/config.ts). */
+const ARGON2_PARAMS = 'm=19456 KiB, t=2, p=1 (the gateway defaults)';
+
+/** ResetPassword 50×10 (rounds, medians), its Redis round trips, and ResetPassword2 against argon2 alone. */
+async function runResetRows(
+  server: ServerProcess,
+  redisUrl: string,
+  options: {
+    durationS: number;
+    warmupS: number;
+    roundCount: number;
+    resetDurationS: number;
+    log: (line: string) => void;
+  },
+): Promise<{ row: CaseResult; reset: ResetMeasures }> {
+  const { log } = options;
+  const benchRedis = openBenchRedis(redisUrl);
+  try {
+    const scenario = benchResetRequestScenario();
+    const rounds: Round[] = [];
+    for (let round = 0; round < options.roundCount; round++) {
+      log(`gateway-redis: ResetPassword 50×10, round ${round + 1}/${options.roundCount}…`);
+      let cpuBefore = 0;
+      const report = await runLoad({
+        url: server.url,
+        scenario,
+        connections: 50,
+        inflight: 10,
+        durationS: options.durationS,
+        warmupS: options.warmupS,
+        timeoutMs: 10_000,
+        onMeasureStart: () => (cpuBefore = cpuMicros(server.pid)),
+      });
+      rounds.push({ report, serverCpuMicros: cpuMicros(server.pid) - cpuBefore });
+      // the next round starts without the last one's mail backlog (sending it is part of each round's load)
+      await benchRedis.drainMail();
+    }
+    const row = summarise({ server: 'gateway-redis', scenario, connections: 50, inflight: 10 }, rounds);
+    log('gateway-redis: Redis round trips of ResetPassword…');
+    const roundTrips = await measureRoundTrips(
+      server.url,
+      benchRedis,
+      scenario,
+      async () => (await server.request({ type: 'redis-writes' }, 'redis-writes')).byLocalPort,
+      200,
+    );
+    log('@node-rs/argon2 alone…');
+    const argon2 = await measureArgon2(benchRedis.config, options.resetDurationS);
+    log('gateway-redis: ResetPassword2 flood with Ping alongside…');
+    const codes = await seedCodes(benchRedis);
+    await benchRedis.drainMail();
+    const floodLoad = [20, 10] as const;
+    const flood = await floodResetPassword2(
+      server.url,
+      codes,
+      floodLoad[0],
+      floodLoad[1],
+      options.resetDurationS,
+    );
+    return { row, reset: { roundTrips, argon2, flood, floodLoad } };
+  } finally {
+    await benchRedis.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -399,9 +585,13 @@ async function main(): Promise<void> {
       idle: { type: 'string', default: '5000' },
       only: { type: 'string' },
       profile: { type: 'string' },
+      'no-reset': { type: 'boolean', default: false },
+      'reset-duration': { type: 'string', default: '3' },
       json: { type: 'boolean', default: false },
     },
   });
+  const resetRows = !values['no-reset'];
+  const resetDurationS = Number(values['reset-duration']);
   const durationS = Number(values.duration);
   const warmupS = Number(values.warmup);
   const idle = Number(values.idle);
@@ -410,13 +600,19 @@ async function main(): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
   const redis = await startRedis();
+  const seedFile = resetRows ? writeSeedFile() : null;
   const results: CaseResult[] = [];
   const memory: MemoryResult[] = [];
   const running: ServerProcess[] = [];
+  let reset: ResetMeasures | null = null;
   try {
     // all servers up at once (an idle one costs nothing), so rounds can alternate between them: drift in the
     // machine's load (other processes, CPU clocks) then spreads over all servers instead of favouring one
-    for (const kind of servers) running.push(await startServer(kind, redis.url, values.profile));
+    for (const kind of servers) {
+      if (kind === 'gateway-redis' && seedFile) log(`gateway-redis: loading the seed users…`);
+      const env = kind === 'gateway-redis' && seedFile ? resetBenchEnv(seedFile.path) : {};
+      running.push(await startServer(kind, redis.url, values.profile, env));
+    }
     if (idle > 0) {
       for (const server of running) {
         log(`${server.kind}: ${idle} idle connections…`);
@@ -449,17 +645,33 @@ async function main(): Promise<void> {
         results.push(summarise(benchCase, rounds.get(server.kind)!));
       }
     }
+    const redisGateway = running.find((server) => server.kind === 'gateway-redis');
+    if (resetRows && redisGateway) {
+      const measured = await runResetRows(redisGateway, redis.url, {
+        durationS,
+        warmupS,
+        roundCount,
+        resetDurationS,
+        log,
+      });
+      results.push(measured.row);
+      reset = measured.reset;
+    }
   } finally {
     await Promise.all(running.map((server) => server.stop()));
     await redis.stop();
+    seedFile?.remove();
   }
 
-  const checks = checkTargets(results, memory);
+  const checks = checkTargets(results, memory, reset);
   if (values.json) {
     const plain = results.map(({ scenario, ...rest }) => ({ ...rest, scenario: scenario.name }));
-    process.stdout.write(`${JSON.stringify({ machine: machine(), results: plain, memory, checks })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ machine: machine(), results: plain, memory, reset, checks })}\n`,
+    );
   } else {
-    process.stdout.write(`machine: ${machine()}\n\n${formatTable(results, memory, checks)}`);
+    const resetText = reset ? `\n${formatReset(reset, ARGON2_PARAMS)}\n` : '';
+    process.stdout.write(`machine: ${machine()}\n\n${formatTable(results, memory, checks)}${resetText}`);
   }
 }
 

@@ -1,16 +1,20 @@
 // A benchmarked server in its own process (its RSS is its own; load generation does not share its event loop).
-// Started by bench.ts with fork(); talks over IPC: ready {port} → stats/gc requests → stop.
+// Started by bench.ts with fork(); talks over IPC: ready {port} → stats/gc/redis-writes requests → stop.
+import { Socket } from 'node:net';
 import { loadConfig } from '../gateway/config';
+import { loadStartupUsers } from '../gateway/demo-users';
 import { createGateway } from '../gateway/server';
 import { startBaselineServer } from './baseline-server';
 
 export type ServerKind = 'baseline' | 'gateway-memory' | 'gateway-redis';
 
-export type ParentMessage = { type: 'stats' } | { type: 'gc' } | { type: 'stop' };
+export type ParentMessage = { type: 'stats' } | { type: 'gc' } | { type: 'redis-writes' } | { type: 'stop' };
 export type ChildMessage =
   | { type: 'ready'; port: number }
   | { type: 'stats'; connections: number }
   | { type: 'gc-done' }
+  /** socket writes to Redis so far, by the local port of the connection (one write is one round trip) */
+  | { type: 'redis-writes'; byLocalPort: Record<string, number> }
   | { type: 'error'; message: string };
 
 interface Running {
@@ -19,16 +23,50 @@ interface Running {
   close(): Promise<void>;
 }
 
+const redisWrites = new Map<number, number>();
+let countingRedisWrites = false;
+
+/**
+ * Counts writes on sockets to the bench's Redis. ioredis writes a command, a pipeline or a MULTI…EXEC block in
+ * one socket write, and the gateway awaits each before the next of the same call, so at one call in flight the
+ * writes per call are its round trips. Installed only when asked (after the Ping rows), so Ping never pays for it.
+ */
+function countRedisWrites(redisPort: number): void {
+  if (countingRedisWrites) return;
+  countingRedisWrites = true;
+  // a wrapper on the prototype: the bench has no handle on the gateway's ioredis sockets, and this is its own process
+  const prototype = Socket.prototype as unknown as { write: (this: Socket, ...args: unknown[]) => boolean };
+  const write = prototype.write;
+  prototype.write = function countingWrite(this: Socket, ...args: unknown[]): boolean {
+    if (this.remotePort === redisPort && this.localPort !== undefined) {
+      redisWrites.set(this.localPort, (redisWrites.get(this.localPort) ?? 0) + 1);
+    }
+    return write.apply(this, args);
+  };
+}
+
 async function start(kind: ServerKind, redisUrl: string | undefined): Promise<Running> {
   if (kind === 'baseline') return startBaselineServer();
-  // the gateway as deployed, except: port 0, and warn-level logs (info logs one line per connect and close)
+  // the gateway as deployed, except: port 0, warn-level logs (info logs one line per connect and close), and
+  // for the Redis gateway what the bench's ResetPassword rows need (BENCH_GATEWAY_ENV: raised reset limits,
+  // a SEED_FILE of load users)
+  const extra = kind === 'gateway-redis' ? (JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as object) : {};
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     REDIS_URL: kind === 'gateway-redis' ? redisUrl : undefined,
+    ...extra,
   });
   const gateway = createGateway(config);
+  if (config.seedFile !== null) {
+    await loadStartupUsers(
+      gateway.services.store,
+      gateway.services.hasher,
+      config.seedFile,
+      gateway.services.logger,
+    );
+  }
   const address = await gateway.listen();
   return { port: address.port, connections: () => gateway.connections.size, close: () => gateway.close() };
 }
@@ -39,12 +77,16 @@ function send(message: ChildMessage): void {
 
 async function main(): Promise<void> {
   const kind = process.argv[2] as ServerKind;
-  const running = await start(kind, process.env.BENCH_REDIS_URL);
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  const running = await start(kind, redisUrl);
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'stats') send({ type: 'stats', connections: running.connections() });
     else if (message.type === 'gc') {
       (globalThis as { gc?: () => void }).gc?.();
       send({ type: 'gc-done' });
+    } else if (message.type === 'redis-writes') {
+      if (redisUrl !== undefined) countRedisWrites(Number(new URL(redisUrl).port));
+      send({ type: 'redis-writes', byLocalPort: Object.fromEntries(redisWrites) });
     } else if (message.type === 'stop') {
       // exit normally (not kill) so that --cpu-prof writes its profile
       void running.close().finally(() => process.exit(0));

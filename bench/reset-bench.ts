@@ -1,0 +1,270 @@
+// The bench's reset rows on the Redis gateway: ResetPassword at 50×10, its Redis round trips, and ResetPassword2
+// against the argon2 ceiling of this machine with a Ping connection alongside.
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { connect } from '../client/node';
+import { loadConfig } from '../gateway/config';
+import type { Config } from '../gateway/config';
+import { createLogger } from '../gateway/logger';
+import { hashPendingCode } from '../gateway/reset-store/pending-code';
+import { openRedisResetStore } from '../gateway/reset-store/redis-reset-store';
+import { createRedisStore } from '../gateway/store/redis-store';
+import { runLoad } from '../load/runner';
+import type { LoadReport } from '../load/runner';
+import type { Scenario } from '../load/scenario';
+import { pingScenario } from '../load/scenarios/ping';
+import { resetRequestScenario } from '../load/scenarios/reset-request';
+import { LOAD_SEED_DEFAULTS, loadSeedUsers } from '../load/seed-users';
+
+/**
+ * Users the Redis gateway loads (SEED_FILE): more than ResetPassword reaches in one RESET_TARGET_INTERVAL_SECONDS
+ * at the bench's rate, so round robin never asks for a user inside its interval.
+ */
+export const RESET_BENCH_USERS = 20_000;
+
+/** Codes seeded for ResetPassword2: more than the flood can use in its seconds (argon2: ~100/s on 2 cores). */
+const RESET2_CODES = 1500;
+
+/** The Redis gateway's extra settings for the reset rows (the rest as deployed, argon2 at its defaults). */
+export function resetBenchEnv(seedFile: string): Record<string, string> {
+  return {
+    SEED_FILE: seedFile,
+    RESET_TARGET_INTERVAL_SECONDS: '1',
+    RESET_TARGET_HOURLY_LIMIT: '1000',
+    RESET_CALLER_LIMIT: '1000000',
+    RESET_CALLER_WINDOW_SECONDS: '3600',
+  };
+}
+
+/** Writes the seed file in a fresh temporary folder; `remove` deletes it. */
+export function writeSeedFile(): { path: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'oms-bench-'));
+  const path = join(dir, 'seed-users.json');
+  writeFileSync(path, JSON.stringify(loadSeedUsers(RESET_BENCH_USERS)));
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export const resetParams: Readonly<Record<string, string>> = {
+  operator: LOAD_SEED_DEFAULTS.operator,
+  operatorPassword: LOAD_SEED_DEFAULTS.operatorPassword,
+  users: LOAD_SEED_DEFAULTS.pattern,
+  count: String(RESET_BENCH_USERS),
+};
+
+/** One scenario for every ResetPassword run of the bench, so its round robin goes on across rounds. */
+export function benchResetRequestScenario(): Scenario {
+  return resetRequestScenario(resetParams);
+}
+
+/** Bench-side access to the bench's Redis: the same stores the gateway uses, on the same prefix. */
+export interface BenchRedis {
+  readonly config: Config;
+  readonly admin: Redis;
+  /** Resolves when the gateway's delivery loop has sent every queued mail (bounded, 60 s). */
+  drainMail(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function openBenchRedis(url: string): BenchRedis {
+  const config = loadConfig({ REDIS_URL: url });
+  const logger = createLogger('warn');
+  const resets = openRedisResetStore(config.redis!, logger);
+  const admin = new Redis(url);
+  return {
+    config,
+    admin,
+    drainMail: async () => {
+      const deadline = Date.now() + 60_000;
+      while ((await resets.queuedMailCount()) > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    close: async () => {
+      await resets.close();
+      admin.disconnect();
+    },
+  };
+}
+
+function parseCommandStats(info: string): Map<string, number> {
+  const calls = new Map<string, number>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1]!, Number(match[2]));
+  return calls;
+}
+
+export interface RoundTrips {
+  readonly calls: number;
+  /** socket writes to Redis per call, by the gateway's connection name */
+  readonly perCallByConnection: Readonly<Record<string, number>>;
+  /** commands Redis ran per call (INFO commandstats deltas, commands inside scripts included) */
+  readonly commandsPerCall: Readonly<Record<string, number>>;
+}
+
+/**
+ * ResetPassword one call at a time over one logged-in socket: writes on each of the gateway's Redis connections
+ * (from the child's count), named through CLIENT LIST, and INFO commandstats, each divided by the calls. The mail
+ * queued by each call is delivered (dev outbox) before the second reading, so its round trips are in the figures.
+ */
+export async function measureRoundTrips(
+  wsUrl: string,
+  redis: BenchRedis,
+  scenario: Scenario,
+  redisWrites: () => Promise<Record<string, number>>,
+  calls: number,
+): Promise<RoundTrips> {
+  const client = await connect(wsUrl, { timeoutMs: 10_000 });
+  try {
+    await scenario.setup?.(client, { connectionIndex: 0, connections: 1, url: wsUrl, params: {}, state: {} });
+    await redis.drainMail();
+    const step = scenario.steps[0]!;
+    const context = { connectionIndex: 0, connections: 1, url: wsUrl, params: {}, state: {} };
+    const writesBefore = await redisWrites();
+    const statsBefore = parseCommandStats(await redis.admin.info('commandstats'));
+    for (let i = 0; i < calls; i++) await step.run(client, context);
+    await redis.drainMail();
+    const writesAfter = await redisWrites();
+    const statsAfter = parseCommandStats(await redis.admin.info('commandstats'));
+    const names = new Map<string, string>();
+    for (const line of String(await redis.admin.client('LIST')).split('\n')) {
+      const port = /addr=[^ ]*:(\d+) /.exec(line)?.[1];
+      const name = / name=(\S*)/.exec(line)?.[1];
+      if (port !== undefined) names.set(port, name || '(unnamed)');
+    }
+    const perCallByConnection: Record<string, number> = {};
+    for (const [port, after] of Object.entries(writesAfter)) {
+      const delta = after - (writesBefore[port] ?? 0);
+      if (delta === 0) continue;
+      const name = names.get(port) ?? `port ${port}`;
+      perCallByConnection[name] = (perCallByConnection[name] ?? 0) + delta / calls;
+    }
+    const commandsPerCall: Record<string, number> = {};
+    for (const [command, after] of statsAfter) {
+      const delta = after - (statsBefore.get(command) ?? 0);
+      // the readings themselves (INFO, CLIENT) are not the gateway's
+      if (delta > 0 && command !== 'info' && command !== 'client|list')
+        commandsPerCall[command] = delta / calls;
+    }
+    return { calls, perCallByConnection, commandsPerCall };
+  } finally {
+    await client.close();
+  }
+}
+
+export interface Argon2Ceiling {
+  readonly hashesPerSecond: number;
+  readonly slots: number;
+}
+
+/** @node-rs/argon2 alone in its own process with the gateway's parameters, every threadpool slot busy. */
+export function measureArgon2(config: Config, seconds: number): Promise<Argon2Ceiling> {
+  const { memoryKib, iterations, parallelism } = config.argon2;
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [
+        join(__dirname, 'argon2-child.js'),
+        String(seconds),
+        String(memoryKib),
+        String(iterations),
+        String(parallelism),
+      ],
+      (error, stdout) => {
+        if (error) reject(error as Error);
+        else resolve(JSON.parse(stdout) as Argon2Ceiling);
+      },
+    );
+  });
+}
+
+/**
+ * Live codes for the last RESET2_CODES seeded users, issued straight through the reset store (as ResetPassword
+ * would, known codes instead of mailed ones), so each ResetPassword2 call of the flood hashes exactly once.
+ */
+export async function seedCodes(redis: BenchRedis): Promise<{ userId: number; code: string }[]> {
+  const logger = createLogger('warn');
+  const store = createRedisStore(redis.config.redis!, logger);
+  const resets = openRedisResetStore(redis.config.redis!, logger);
+  try {
+    const codes: { userId: number; code: string }[] = [];
+    for (let n = RESET_BENCH_USERS; n > RESET_BENCH_USERS - RESET2_CODES; n--) {
+      const user = await store.users.findByName(LOAD_SEED_DEFAULTS.pattern.replace('{n}', String(n)));
+      if (user === null) throw new Error(`seed user ${n} missing`);
+      const code = randomUUID();
+      await resets.issueCode(user.userId, hashPendingCode(code), 3_600_000, {
+        kind: 'reset',
+        to: user.email,
+        userId: user.userId,
+        userName: user.userName,
+        link: 'http://bench.invalid/reset (code seeded by the bench)',
+        expiresInMinutes: 60,
+      });
+      codes.push({ userId: user.userId, code });
+    }
+    return codes;
+  } finally {
+    await resets.close();
+    await store.close();
+  }
+}
+
+/** ResetPassword2 with the seeded codes, one each, and a fresh 24-character password each. */
+export function resetPassword2Scenario(codes: readonly { userId: number; code: string }[]): Scenario {
+  let next = 0;
+  return {
+    name: 'ResetPassword2',
+    steps: [
+      {
+        name: 'ResetPassword2',
+        run: (client) => {
+          const entry = codes[next++];
+          if (entry === undefined) return Promise.reject(new Error('the bench ran out of seeded codes'));
+          return client.resetPassword2({
+            UserId: entry.userId,
+            Password: randomBytes(18).toString('base64url'),
+            PendingCode: entry.code,
+          });
+        },
+      },
+    ],
+  };
+}
+
+export interface FloodResult {
+  readonly reset2: LoadReport;
+  readonly ping: LoadReport;
+}
+
+/** The ResetPassword2 flood (C×K in flight, bounded by the codes) and, at the same time, Ping 1×1 on its own socket. */
+export async function floodResetPassword2(
+  wsUrl: string,
+  codes: readonly { userId: number; code: string }[],
+  connections: number,
+  inflight: number,
+  durationS: number,
+): Promise<FloodResult> {
+  const [reset2, ping] = await Promise.all([
+    runLoad({
+      url: wsUrl,
+      scenario: resetPassword2Scenario(codes),
+      connections,
+      inflight,
+      durationS,
+      maxCalls: codes.length,
+      // queued behind HASH_CONCURRENCY hashes, by design: the wait is long, not a failure
+      timeoutMs: 60_000,
+    }),
+    runLoad({
+      url: wsUrl,
+      scenario: pingScenario,
+      connections: 1,
+      inflight: 1,
+      durationS,
+      timeoutMs: 10_000,
+    }),
+  ]);
+  return { reset2, ping };
+}
