@@ -134,8 +134,16 @@ export function createDispatcher<Services>(
     connection: Connection,
     signal: AbortSignal,
   ): Promise<InvokeResult> {
-    const started = process.hrtime.bigint();
-    const handler = findHandler(name);
+    return invokeHandler(findHandler(name), o, connection, signal, process.hrtime.bigint());
+  }
+
+  async function invokeHandler(
+    handler: HandlerDefinition<Services>,
+    o: unknown,
+    connection: Connection,
+    signal: AbortSignal,
+    started: bigint,
+  ): Promise<InvokeResult> {
     try {
       const { payload, caller } = await runHandler(handler, o, connection, signal);
       report(handler.name, connection, started, 0, null, caller);
@@ -170,8 +178,10 @@ export function createDispatcher<Services>(
       report(frame.n, connection, started, 100, response.detail, null);
       return errorReply(frame.i, frame.n, response);
     }
-    if (!byName.has(frame.n.toLowerCase())) return notSupported();
-    const { payload } = await invoke(frame.n, frame.o, connection, signal);
+    // one lookup per call: the handler found here is the one run
+    const handler = byName.get(frame.n.toLowerCase());
+    if (handler === undefined) return notSupported();
+    const { payload } = await invokeHandler(handler, frame.o, connection, signal, started);
     return { text: encodeFrame(MessageType.Reply, frame.i, frame.n, payload), m: MessageType.Reply };
   }
 
