@@ -154,9 +154,7 @@ export async function main(argv: readonly string[], io: LoadCliIo = process): Pr
   const report = await runLoad({
     ...options.load,
     scenario,
-    onProgress: options.quiet
-      ? undefined
-      : (progress) => io.stderr.write(`${formatProgress(progress)}\n`),
+    onProgress: options.quiet ? undefined : (progress) => io.stderr.write(`${formatProgress(progress)}\n`),
   });
   io.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   return report.connects.ok === 0 ? 1 : 0;

@@ -37,7 +37,10 @@ export function roundRobin(names: readonly string[]): () => string {
 }
 
 /** Logs the connection in as the operator (`operator`, `operatorPassword`; default the demo operator). */
-export async function logInOperator(client: OmsClient, params: Readonly<Record<string, string>>): Promise<void> {
+export async function logInOperator(
+  client: OmsClient,
+  params: Readonly<Record<string, string>>,
+): Promise<void> {
   const userName = params.operator ?? DEMO_OPERATOR.userName;
   const reply = await client.authenticateUser({
     UserName: userName,

@@ -28,7 +28,12 @@ const params = {
 
 async function startLoadGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const gw = await startGateway({ ...LOAD_LIMITS_ENV, ...env });
-  await seedUsers(gw.gateway.services.store, gw.gateway.services.hasher, loadSeedUsers(USERS), gw.logs.logger);
+  await seedUsers(
+    gw.gateway.services.store,
+    gw.gateway.services.hasher,
+    loadSeedUsers(USERS),
+    gw.logs.logger,
+  );
   return gw;
 }
 
