@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { CallContext, Services } from '../handlers/context';
 import { startReset } from '../handlers/reset-password';
-import type { ResetMailSettings, ResetOutcome } from '../handlers/reset-password';
-import { audit, limitTarget } from '../handlers/reset-limits';
+import type { ResetAuditBase, ResetMailSettings, ResetOutcome } from '../handlers/reset-password';
+import { audit, enforceLimits, targetLimits } from '../handlers/reset-limits';
 import { ErrorCodes, OmsError } from '../protocol/codes';
 import { matchKeys } from '../protocol/payload';
 import { hashApiToken } from './api-tokens';
@@ -83,16 +83,22 @@ async function resetByEmail(
   email: string,
   context: CallContext,
   mail: ResetMailSettings,
+  audit: ResetAuditBase,
 ): Promise<ResetOutcome> {
-  const target = await context.services.store.users.findByEmail(email);
-  try {
-    await limitTarget(email, context, 'email');
-  } catch (error) {
-    if (!(error instanceof OmsError) || error.code !== ErrorCodes.OperationFailed.code) throw error;
-    return { targetUserId: target?.userId ?? null, outcome: 'refused', reason: 'rate limited' };
-  }
+  // the lookup and the limits do not depend on each other: one round trip
+  const [target, limited] = await Promise.all([
+    context.services.store.users.findByEmail(email),
+    enforceLimits(targetLimits(email, context, 'email'), context).then(
+      () => false,
+      (error: unknown) => {
+        if (error instanceof OmsError && error.code === ErrorCodes.OperationFailed.code) return true;
+        throw error;
+      },
+    ),
+  ]);
+  if (limited) return { targetUserId: target?.userId ?? null, outcome: 'refused', reason: 'rate limited' };
   if (target === null) return { targetUserId: null, outcome: 'refused', reason: 'unknown e-mail' };
-  return startReset(target, context, { quiet: true, mail });
+  return startReset(target, context, { quiet: true, mail, audit });
 }
 
 export interface AuthResetEnv {
@@ -173,8 +179,9 @@ export function authResetRoutes(env: AuthResetEnv): Route[] {
         point === undefined
           ? {}
           : { pageUrl: point.resetPageUrl, ...(point.fromName === null ? {} : { fromName: point.fromName }) };
-      const outcome = await resetByEmail(email, context, mail);
-      await audit(context, { step: 'User/authreset', caller: started.caller, ...outcome });
+      const base = { step: 'User/authreset', caller: started.caller } as const;
+      const outcome = await resetByEmail(email, context, mail, base);
+      if (!outcome.recorded) await audit(context, { ...base, ...outcome });
       return reply(200, 'Success');
     } catch (error) {
       if (started) {

@@ -45,8 +45,18 @@ export async function findTargetUser(
       : query.userName !== undefined
         ? await users.findByName(query.userName)
         : await users.get(caller.userId);
+  return authorizeTarget(caller, target, scopedPermissions);
+}
+
+/** findTargetUser's check, on a user already looked up (null: no such user). */
+export function authorizeTarget(
+  caller: Caller,
+  target: UserRecord | null,
+  scopedPermissions: readonly string[] = ACCOUNT_SCOPED_PERMISSIONS,
+): UserRecord {
   if (target && canActOn(caller, target, scopedPermissions)) return target;
-  if (!target && caller.permissions.includes('Operator'))
+  if (!target && caller.permissions.includes('Operator')) {
     throw new OmsError('ResourceNotFound', 'User not found');
+  }
   throw new OmsError('NotAuthorized', 'Permission denied');
 }

@@ -1,7 +1,7 @@
 // The rate limits of the reset flow, and the audit record both of its steps leave.
 import type { CallContext } from './context';
 import { recordAudit } from '../gateway/reset-store/audit';
-import type { RateDecision } from '../gateway/store/store';
+import type { LimitHit, RateDecision } from '../gateway/store/store';
 import { OmsError } from '../protocol/codes';
 import type { Caller } from '../protocol/handler';
 
@@ -20,10 +20,9 @@ export function callerLabel(caller: Caller | null, context: CallContext): string
 }
 
 /** 20 requests per caller per 10 minutes (configurable): per user when logged in, else per client address. */
-export async function limitCaller(caller: Caller | null, context: CallContext): Promise<void> {
-  const { callerLimit, callerWindowSeconds } = context.services.config.reset;
-  const key = `reset:caller:${callerLabel(caller, context)}`;
-  enforce(await context.services.store.limits.hit(key, callerLimit, callerWindowSeconds));
+export function callerLimit(caller: Caller | null, context: CallContext): LimitHit {
+  const { callerLimit: limit, callerWindowSeconds } = context.services.config.reset;
+  return { key: `reset:caller:${callerLabel(caller, context)}`, limit, windowSeconds: callerWindowSeconds };
 }
 
 /**
@@ -31,16 +30,18 @@ export async function limitCaller(caller: Caller | null, context: CallContext): 
  * (lower-cased), so a name that does not exist is limited exactly like one that does. `by: 'email'`
  * keys on an e-mail address as asked instead (POST /api/User/authreset).
  */
-export async function limitTarget(
-  asked: string,
-  context: CallContext,
-  by: 'name' | 'email' = 'name',
-): Promise<void> {
+export function targetLimits(asked: string, context: CallContext, by: 'name' | 'email' = 'name'): LimitHit[] {
   const { targetIntervalSeconds, targetHourlyLimit } = context.services.config.reset;
-  const { limits } = context.services.store;
   const subject = `${by === 'name' ? 'reset:target' : 'reset:target-email'}:${asked.trim().toLowerCase()}`;
-  enforce(await limits.hit(`${subject}:interval`, 1, targetIntervalSeconds));
-  enforce(await limits.hit(`${subject}:hour`, targetHourlyLimit, 3600));
+  return [
+    { key: `${subject}:interval`, limit: 1, windowSeconds: targetIntervalSeconds },
+    { key: `${subject}:hour`, limit: targetHourlyLimit, windowSeconds: 3600 },
+  ];
+}
+
+/** Counts the limits in order, in one store step, and throws 101 at the first that refuses. */
+export async function enforceLimits(hits: readonly LimitHit[], context: CallContext): Promise<void> {
+  enforce(await context.services.store.limits.hitAll(hits));
 }
 
 export interface ResetAudit {

@@ -11,6 +11,16 @@ export async function recordAudit(
   logger: Logger,
   event: AuditEvent,
 ): Promise<void> {
+  const fields = logAudit(logger, event);
+  try {
+    await store.appendAudit(event);
+  } catch (error) {
+    logger.error({ ...fields, err: error }, 'reset audit not stored');
+  }
+}
+
+/** The log half of an audit record (for a store step that appends the event itself); returns the fields. */
+export function logAudit(logger: Logger, event: AuditEvent): Record<string, unknown> {
   const fields = {
     audit: 'reset',
     step: event.step,
@@ -20,9 +30,5 @@ export async function recordAudit(
     reason: event.reason,
   };
   logger.info(fields, 'reset audit');
-  try {
-    await store.appendAudit(event);
-  } catch (error) {
-    logger.error({ ...fields, err: error }, 'reset audit not stored');
-  }
+  return fields;
 }

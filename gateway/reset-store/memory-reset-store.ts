@@ -60,9 +60,17 @@ export class MemoryResetStore implements ResetStore {
     this.deadLetterMaxLen = options.deadLetterMaxLen ?? DEFAULT_DEAD_LETTER_MAXLEN;
   }
 
-  issueCode(userId: number, codeHash: string, ttlMs: number, mail: MailJob): Promise<string> {
+  async issueCode(
+    userId: number,
+    codeHash: string,
+    ttlMs: number,
+    mail: MailJob,
+    audit?: AuditEvent,
+  ): Promise<string> {
     this.codes.set(userId, { hash: codeHash, wrongTries: 0 }, ttlMs);
-    return Promise.resolve(this.enqueue(mail));
+    const id = this.enqueue(mail);
+    if (audit) await this.appendAudit(audit);
+    return id;
   }
 
   checkCode(userId: number, codeHash: string, maxWrongTries = MAX_WRONG_TRIES): Promise<CodeCheck> {

@@ -16,7 +16,8 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import type { MailJob } from '../mail/mail-job';
-import { connectRedis, guarded, watchRedis } from '../store/redis-store';
+import { connectRedis, defineScript, guarded, watchRedis } from '../store/redis-store';
+import type { ScriptCall } from '../store/redis-store';
 import type { RedisOptions } from '../store/redis-store';
 import { DEFAULT_AUDIT_MAXLEN, DEFAULT_DEAD_LETTER_MAXLEN, MAX_WRONG_TRIES } from './reset-store';
 import type {
@@ -54,7 +55,8 @@ function codeKey(userId: number): string {
 // The Redis clock in ms: every gateway schedules on the same clock, whatever their own clocks say.
 const NOW_MS = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-// KEYS: code, due, jobs, attempts, leases. ARGV: code hash, ttl ms, entry id, job JSON.
+// KEYS: code, due, jobs, attempts, leases[, audit]. ARGV: code hash, ttl ms, entry id, job JSON[, audit max
+// length, audit field/value pairs…].
 // Writes only after the type checks, so a script error leaves neither the code nor the job behind
 // (Redis does not roll back a script's earlier writes when a later command fails).
 const ISSUE_SCRIPT = `
@@ -66,11 +68,18 @@ for i = 2, 5 do
     return redis.error_reply('WRONGTYPE mail queue key holds a ' .. kind)
   end
 end
+if #KEYS == 6 then
+  local kind = redis.call('TYPE', KEYS[6]).ok
+  if kind ~= 'none' and kind ~= 'stream' then return redis.error_reply('WRONGTYPE audit key holds a ' .. kind) end
+end
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 redis.call('ZADD', KEYS[2], now, ARGV[3])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'h', ARGV[1], 'w', 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if #KEYS == 6 then
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[5], '*', unpack(ARGV, 6))
+end
 return 1
 `;
 
@@ -154,17 +163,22 @@ redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[4]) - 1)
 return 1
 `;
 
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
-
 /** A Lua script sent once and then run by its SHA (ioredis defineCommand); keyPrefix applies to its keys. */
-function defineScript(redis: Redis, name: string, numberOfKeys: number, lua: string): ScriptCall {
-  redis.defineCommand(name, { numberOfKeys, lua });
-  const call = (redis as unknown as Record<string, ScriptCall | undefined>)[name];
-  if (call === undefined) throw new Error(`ioredis did not define ${name}`);
-  return call.bind(redis);
-}
 
 const AUDIT_FIELDS = ['at', 'step', 'caller', 'target', 'outcome', 'reason'] as const;
+
+/** The stream entry's field/value pairs of an event. */
+function auditFields(event: AuditEvent): string[] {
+  const values: Record<(typeof AUDIT_FIELDS)[number], string> = {
+    at: String(event.at),
+    step: event.step,
+    caller: event.caller,
+    target: event.targetUserId === null ? '' : String(event.targetUserId),
+    outcome: event.outcome,
+    reason: event.reason,
+  };
+  return AUDIT_FIELDS.flatMap((field) => [field, values[field]]);
+}
 
 function auditFromFields(fields: string[]): AuditEvent {
   const map = new Map<string, string>();
@@ -198,7 +212,7 @@ export class RedisResetStore implements ResetStore {
     this.auditMaxLen = options.auditMaxLen ?? DEFAULT_AUDIT_MAXLEN;
     this.deadLetterMaxLen = options.deadLetterMaxLen ?? DEFAULT_DEAD_LETTER_MAXLEN;
     this.scripts = {
-      issue: defineScript(redis, 'omsResetIssue', 5, ISSUE_SCRIPT),
+      issue: defineScript(redis, 'omsResetIssue', 'dynamic', ISSUE_SCRIPT),
       enqueue: defineScript(redis, 'omsMailEnqueue', 2, ENQUEUE_SCRIPT),
       code: defineScript(redis, 'omsResetCode', 1, CODE_SCRIPT),
       claim: defineScript(redis, 'omsMailClaim', 4, CLAIM_SCRIPT),
@@ -208,18 +222,18 @@ export class RedisResetStore implements ResetStore {
     };
   }
 
-  async issueCode(userId: number, codeHash: string, ttlMs: number, mail: MailJob): Promise<string> {
+  async issueCode(
+    userId: number,
+    codeHash: string,
+    ttlMs: number,
+    mail: MailJob,
+    audit?: AuditEvent,
+  ): Promise<string> {
     const id = randomUUID();
-    await guarded(() =>
-      this.scripts.issue(
-        codeKey(userId),
-        ...QUEUE_KEYS,
-        codeHash,
-        Math.max(1, Math.round(ttlMs)),
-        id,
-        JSON.stringify(mail),
-      ),
-    );
+    const keys = audit ? [codeKey(userId), ...QUEUE_KEYS, AUDIT_KEY] : [codeKey(userId), ...QUEUE_KEYS];
+    const args = [codeHash, Math.max(1, Math.round(ttlMs)), id, JSON.stringify(mail)];
+    if (audit) args.push(this.auditMaxLen, ...auditFields(audit));
+    await guarded(() => this.scripts.issue(keys.length, ...keys, ...args));
     this.notifyQueued();
     return id;
   }
@@ -304,23 +318,8 @@ export class RedisResetStore implements ResetStore {
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
-    const values: Record<(typeof AUDIT_FIELDS)[number], string> = {
-      at: String(event.at),
-      step: event.step,
-      caller: event.caller,
-      target: event.targetUserId === null ? '' : String(event.targetUserId),
-      outcome: event.outcome,
-      reason: event.reason,
-    };
     await guarded(() =>
-      this.redis.xadd(
-        AUDIT_KEY,
-        'MAXLEN',
-        '~',
-        this.auditMaxLen,
-        '*',
-        ...AUDIT_FIELDS.flatMap((f) => [f, values[f]]),
-      ),
+      this.redis.xadd(AUDIT_KEY, 'MAXLEN', '~', this.auditMaxLen, '*', ...auditFields(event)),
     );
   }
 

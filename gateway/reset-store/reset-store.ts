@@ -77,9 +77,16 @@ export interface ResetStore extends MailQueue {
   readonly kind: 'redis' | 'memory';
   /**
    * In one atomic step: replaces the user's live code (any earlier code stops working) with `codeHash`,
-   * wrong tries 0, expiring in `ttlMs`, and queues `mail`. Both happen or neither. Resolves with the mail's id.
+   * wrong tries 0, expiring in `ttlMs`, and queues `mail`; with `audit`, appends that event too. All happen or
+   * none. Resolves with the mail's id.
    */
-  issueCode(userId: number, codeHash: string, ttlMs: number, mail: MailJob): Promise<string>;
+  issueCode(
+    userId: number,
+    codeHash: string,
+    ttlMs: number,
+    mail: MailJob,
+    audit?: AuditEvent,
+  ): Promise<string>;
   /**
    * Checks a code without using it, so the handler can refuse a bad new password and leave the code
    * live. A wrong code still counts as a wrong try (and the last one destroys the code): otherwise this

@@ -3,6 +3,7 @@ import type { Clock } from '../clock';
 import { ExpiringMap } from './expiring-map';
 import { DuplicateUserError } from './store';
 import type {
+  LimitHit,
   ApiKeyRecord,
   ApiKeyStore,
   ApiTokenRecord,
@@ -26,15 +27,20 @@ class MemoryRateLimiter implements RateLimiter {
   }
 
   hit(key: string, limit: number, windowSeconds: number): Promise<RateDecision> {
-    const count = (this.counters.get(key) ?? 0) + 1;
-    if (!this.counters.update(key, count)) this.counters.set(key, count, windowSeconds * 1000);
-    const ttlMs = this.counters.ttl(key) ?? 0;
-    const allowed = count <= limit;
-    return Promise.resolve({
-      allowed,
-      count,
-      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(ttlMs / 1000)),
-    });
+    return this.hitAll([{ key, limit, windowSeconds }]);
+  }
+
+  hitAll(hits: readonly LimitHit[]): Promise<RateDecision> {
+    let decision: RateDecision = { allowed: true, count: 0, retryAfterSeconds: 0 };
+    for (const { key, limit, windowSeconds } of hits) {
+      const count = (this.counters.get(key) ?? 0) + 1;
+      if (!this.counters.update(key, count)) this.counters.set(key, count, windowSeconds * 1000);
+      const ttlMs = this.counters.ttl(key) ?? 0;
+      const allowed = count <= limit;
+      decision = { allowed, count, retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(ttlMs / 1000)) };
+      if (!allowed) break;
+    }
+    return Promise.resolve(decision);
   }
 
   reset(key: string): Promise<void> {

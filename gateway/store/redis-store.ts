@@ -20,6 +20,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import { DuplicateUserError, StoreUnavailableError } from './store';
 import type {
+  LimitHit,
   ApiKeyRecord,
   ApiKeyStore,
   ApiTokenRecord,
@@ -54,6 +55,9 @@ export function connectRedis(options: RedisOptions, name: string): Redis {
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
     lazyConnect: false,
+    // commands issued in one event-loop turn (one call's independent reads, many connections' calls) leave
+    // in one write: one round trip instead of one each
+    enableAutoPipelining: true,
   });
 }
 
@@ -71,13 +75,22 @@ export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
-// INCR and the window's expiry in one round trip; returns the count and the window's ms left.
-const HIT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {count, ttl}
+// For each key in turn: INCR, and the window's expiry on the first hit. Stops at the first count over its
+// limit, so later limits are not charged for a hit that is refused. Returns {index, count, ms left} of
+// the last key counted (index 1-based). ARGV: per key, its limit and window ms.
+const HIT_ALL_SCRIPT = `
+local last = {0, 0, 0}
+for i = 1, #KEYS do
+  local limit = tonumber(ARGV[2 * i - 1])
+  local window = tonumber(ARGV[2 * i])
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('PEXPIRE', KEYS[i], window) end
+  local ttl = redis.call('PTTL', KEYS[i])
+  if ttl < 0 then redis.call('PEXPIRE', KEYS[i], window); ttl = window end
+  last = {i, count, ttl}
+  if count > limit then return last end
+end
+return last
 `;
 
 const PEEK_SCRIPT = `
@@ -85,18 +98,46 @@ local count = tonumber(redis.call('GET', KEYS[1]) or '0')
 return {count, redis.call('PTTL', KEYS[1])}
 `;
 
+export type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Registers a Lua script once per connection (EVALSHA: the script text is not sent with every call).
+ * 'dynamic': the call passes the number of keys first. Keys get the connection's prefix either way.
+ */
+export function defineScript(
+  redis: Redis,
+  name: string,
+  numberOfKeys: number | 'dynamic',
+  lua: string,
+): ScriptCall {
+  if (!(name in redis)) {
+    redis.defineCommand(name, numberOfKeys === 'dynamic' ? { lua } : { numberOfKeys, lua });
+  }
+  const call = (redis as unknown as Record<string, ScriptCall | undefined>)[name];
+  if (call === undefined) throw new Error(`ioredis did not define ${name}`);
+  return call.bind(redis);
+}
+
 class RedisRateLimiter implements RateLimiter {
-  constructor(private readonly redis: Redis) {}
+  private readonly hitScript: ScriptCall;
+
+  constructor(private readonly redis: Redis) {
+    this.hitScript = defineScript(redis, 'omsLimitHitAll', 'dynamic', HIT_ALL_SCRIPT);
+  }
 
   hit(key: string, limit: number, windowSeconds: number): Promise<RateDecision> {
+    return this.hitAll([{ key, limit, windowSeconds }]);
+  }
+
+  hitAll(hits: readonly LimitHit[]): Promise<RateDecision> {
+    if (hits.length === 0) return Promise.resolve({ allowed: true, count: 0, retryAfterSeconds: 0 });
     return guarded(async () => {
-      const [count, ttlMs] = (await this.redis.eval(
-        HIT_SCRIPT,
-        1,
-        `limit:{${key}}`,
-        windowSeconds * 1000,
-      )) as [number, number];
-      const allowed = count <= limit;
+      const [index, count, ttlMs] = (await this.hitScript(
+        hits.length,
+        ...hits.map((hit) => `limit:{${hit.key}}`),
+        ...hits.flatMap((hit) => [hit.limit, hit.windowSeconds * 1000]),
+      )) as [number, number, number];
+      const allowed = count <= hits[index - 1]!.limit;
       return { allowed, count, retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(ttlMs / 1000)) };
     });
   }
@@ -179,11 +220,29 @@ function toUserRecord(
 
 const flag = (value: boolean): string => (value ? '1' : '0');
 
+// One user with its sets, found by an index key (KEYS[1]) or by id (ARGV[2]); ARGV[1] is the key prefix
+// (the user's keys are derived here, so this script, like CREATE_USER_SCRIPT, needs a single Redis node).
+const READ_USER_SCRIPT = `
+local id = ARGV[2]
+if #KEYS == 1 then
+  id = redis.call('GET', KEYS[1])
+  if not id then return false end
+end
+local user = ARGV[1] .. 'user:{' .. id .. '}'
+local hash = redis.call('HGETALL', user)
+if #hash == 0 then return false end
+return { id, hash, redis.call('SMEMBERS', user .. ':permissions'), redis.call('SMEMBERS', user .. ':accounts') }
+`;
+
 class RedisUserStore implements UserStore {
+  private readonly readScript: ScriptCall;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.readScript = defineScript(redis, 'omsUserRead', 'dynamic', READ_USER_SCRIPT);
+  }
 
   create(user: NewUser): Promise<UserRecord> {
     return guarded(async () => {
@@ -210,40 +269,34 @@ class RedisUserStore implements UserStore {
       )) as number;
       if (result === -1) throw new DuplicateUserError('UserName');
       if (result === -2) throw new DuplicateUserError('Email');
-      const created = await this.read(result);
+      const created = await this.read({ userId: result });
       if (!created) throw new Error(`user ${result} vanished right after creation`);
       return created;
     });
   }
 
   /** The hash and both sets in one MULTI (one slot), so a reader never sees half an update. */
-  private async read(userId: number): Promise<UserRecord | null> {
-    if (!Number.isSafeInteger(userId) || userId <= 0) return null;
-    const key = userKey(userId);
-    const replies = await this.redis
-      .multi()
-      .hgetall(key)
-      .smembers(`${key}:permissions`)
-      .smembers(`${key}:accounts`)
-      .exec();
-    if (!replies) throw new Error('MULTI was aborted');
-    const [hash, permissions, accounts] = replies.map(([error, value]) => {
-      if (error) throw error;
-      return value;
-    }) as [Record<string, string>, string[], string[]];
-    if (Object.keys(hash).length === 0) return null;
-    return toUserRecord(userId, hash, permissions, accounts);
+  /** One user in one round trip: by an index key (name or e-mail), or by id. */
+  private async read(
+    by: { readonly index: string } | { readonly userId: number },
+  ): Promise<UserRecord | null> {
+    if ('userId' in by && (!Number.isSafeInteger(by.userId) || by.userId <= 0)) return null;
+    const reply = (await ('index' in by
+      ? this.readScript(1, by.index, this.prefix, '')
+      : this.readScript(0, this.prefix, by.userId))) as [string, string[], string[], string[]] | null;
+    if (reply === null) return null;
+    const [id, flat, permissions, accounts] = reply;
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+    return toUserRecord(Number(id), hash, permissions, accounts);
   }
 
   get(userId: number): Promise<UserRecord | null> {
-    return guarded(() => this.read(userId));
+    return guarded(() => this.read({ userId }));
   }
 
-  private findByIndex(key: string): Promise<UserRecord | null> {
-    return guarded(async () => {
-      const id = await this.redis.get(key);
-      return id === null ? null : this.read(Number(id));
-    });
+  private findByIndex(index: string): Promise<UserRecord | null> {
+    return guarded(() => this.read({ index }));
   }
 
   findByName(userName: string): Promise<UserRecord | null> {
@@ -257,7 +310,7 @@ class RedisUserStore implements UserStore {
   list(): Promise<UserRecord[]> {
     return guarded(async () => {
       const ids = (await this.redis.smembers('users:all')).map(Number).sort((a, b) => a - b);
-      const users = await Promise.all(ids.map((id) => this.read(id)));
+      const users = await Promise.all(ids.map((id) => this.read({ userId: id })));
       return users.filter((user): user is UserRecord => user !== null);
     });
   }
@@ -266,7 +319,7 @@ class RedisUserStore implements UserStore {
   private change(userId: number, script: string, keys: string[], args: string[]): Promise<UserRecord | null> {
     return guarded(async () => {
       const changed = (await this.redis.eval(script, keys.length, ...keys, ...args)) as number;
-      return changed === 1 ? this.read(userId) : null;
+      return changed === 1 ? this.read({ userId }) : null;
     });
   }
 

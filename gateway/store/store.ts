@@ -10,9 +10,21 @@ export interface RateDecision {
 }
 
 /** Fixed-window counters, shared by every gateway on the same Redis. */
+/** One limit to count a hit against. */
+export interface LimitHit {
+  readonly key: string;
+  readonly limit: number;
+  readonly windowSeconds: number;
+}
+
 export interface RateLimiter {
   /** Counts one hit against `key` and says whether it is within `limit` per `windowSeconds`. */
   hit(key: string, limit: number, windowSeconds: number): Promise<RateDecision>;
+  /**
+   * Counts a hit against each limit in order, in one step, and stops at the first that says no (the
+   * limits after it are not counted): the decision of that one, or of the last when all allow.
+   */
+  hitAll(hits: readonly LimitHit[]): Promise<RateDecision>;
   /** Forgets the key (a successful login clears its failures). */
   reset(key: string): Promise<void>;
   /** Says whether one more hit would still be within `limit`, without counting one (failed-login limits). */

@@ -218,6 +218,13 @@ function describeResetStore(name: string, open: () => Harness): void {
         reason: `event ${i}`,
       });
 
+      it('records an event given with issueCode in the same step as the code and the mail', async () => {
+        await store.issueCode(30, hash, 60_000, resetJob(30, code), event(30));
+        expect(await store.recentAudit(5)).toEqual([event(30)]);
+        expect(await store.checkCode(30, hash)).toBe('valid');
+        expect(await store.queuedMailCount()).toBe(1);
+      });
+
       it('lists the last events newest first', async () => {
         for (let i = 0; i < 3; i += 1) await store.appendAudit(event(i));
         expect(await store.recentAudit(2)).toEqual([event(2), event(1)]);

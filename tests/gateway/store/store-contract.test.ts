@@ -244,6 +244,23 @@ function runStoreContract(kind: string, open: () => StoreUnderTest): void {
         expect(await store.limits.peek('k', 2)).toMatchObject({ allowed: true, count: 0 });
       });
 
+      it('counts several limits in order in one step and stops at the first that refuses', async () => {
+        const hits = [
+          { key: 'caller', limit: 3, windowSeconds: 60 },
+          { key: 'target', limit: 1, windowSeconds: 60 },
+          { key: 'hour', limit: 5, windowSeconds: 3600 },
+        ];
+        expect(await store.limits.hitAll(hits)).toEqual({ allowed: true, count: 1, retryAfterSeconds: 0 });
+        const refused = await store.limits.hitAll(hits);
+        expect(refused).toMatchObject({ allowed: false, count: 2 });
+        expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+        expect(refused.retryAfterSeconds).toBeLessThanOrEqual(60);
+        // the refusal came from 'target': 'hour' was not charged for it, 'caller' was
+        expect(await store.limits.peek('hour', 5)).toMatchObject({ count: 1 });
+        expect(await store.limits.peek('caller', 3)).toMatchObject({ count: 2 });
+        expect(await store.limits.hitAll([])).toEqual({ allowed: true, count: 0, retryAfterSeconds: 0 });
+      });
+
       it('forgets failures when the window ends', async () => {
         await store.limits.hit('w', 1, 1);
         expect((await store.limits.peek('w', 1)).allowed).toBe(false);
