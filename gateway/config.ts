@@ -41,6 +41,8 @@ const EnvSchema = z.object({
   REDIS_PREFIX: z.string().max(64).default('oms:'),
   /** bound on one Redis command, so an outage answers instead of hanging, default 2000 ms */
   REDIS_COMMAND_TIMEOUT_MS: integer(50, 60_000).default(2000),
+  /** how long a socket reuses its last session check before asking the store again, default 1000 ms */
+  SESSION_RECHECK_MS: integer(0, 60_000).default(1000),
   /** idle lifetime of a session, refreshed on every call, default 3600 s */
   SESSION_TTL_SECONDS: integer(1, 30 * 24 * 3600).default(3600),
   /** argon2id memory per hash, default 19456 KiB (OWASP's minimum); tests lower it for speed */
@@ -135,6 +137,7 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly redis: { readonly url: string; readonly prefix: string; readonly commandTimeoutMs: number } | null;
   readonly sessionTtlSeconds: number;
+  readonly sessionRecheckMs: number;
   readonly argon2: { readonly memoryKib: number; readonly iterations: number; readonly parallelism: number };
   readonly hashConcurrency: number;
   readonly loginLimit: { readonly attempts: number; readonly windowSeconds: number };
@@ -235,6 +238,7 @@ export function loadConfig(env: Env = process.env): Config {
         })
       : null,
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+    sessionRecheckMs: e.SESSION_RECHECK_MS,
     argon2: Object.freeze({
       memoryKib: e.ARGON2_MEMORY_KIB,
       iterations: e.ARGON2_ITERATIONS,

@@ -5,6 +5,7 @@ import type { Dispatcher } from '../protocol/dispatch';
 import { errorReply } from '../protocol/dispatch';
 import { MessageType } from '../protocol/frame';
 import type { Caller, Connection } from '../protocol/handler';
+import type { Clock } from './clock';
 import type { Config } from './config';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -26,6 +27,8 @@ export interface ConnectionEnv {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly resolveSession: SessionResolver;
+  /** the store's clock: the session recheck window runs on the same time as the session TTL */
+  readonly clock: Clock;
   /** True once shutdown has begun: new calls are refused, calls in flight finish. */
   isShuttingDown(): boolean;
 }
@@ -67,15 +70,33 @@ export function serveConnection(
   let alive = true;
   let sessionToken: string | null = null;
   let sessionId: string | null = null;
+  /**
+   * The last check of the bound session against the store, reused for SESSION_RECHECK_MS: a busy socket
+   * does not pay a store round trip per call. A revocation unbinds the session at once (bindSession);
+   * what the window delays is only the idle-TTL refresh and a permission change made elsewhere.
+   */
+  let checked: { readonly at: number; readonly caller: Promise<Caller | null> } | null = null;
 
   const connection: Connection = {
     id,
     transport: 'ws',
     clientAddress,
-    currentCaller: () => (sessionToken === null ? Promise.resolve(null) : env.resolveSession(sessionToken)),
+    currentCaller: () => {
+      if (sessionToken === null) return Promise.resolve(null);
+      if (checked !== null && env.clock.now() - checked.at < config.sessionRecheckMs) return checked.caller;
+      const token = sessionToken;
+      const caller = env.resolveSession(token);
+      checked = { at: env.clock.now(), caller };
+      // a failed check (store away) is not kept: the next call asks again
+      caller.catch(() => {
+        if (sessionToken === token) checked = null;
+      });
+      return caller;
+    },
     bindSession: (token) => {
       sessionToken = token;
       sessionId = token === null ? null : sessionIdOf(token);
+      checked = null;
     },
   };
 

@@ -242,6 +242,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
           dispatcher,
           logger,
           metrics,
+          clock,
           resolveSession: resolveCaller,
           isShuttingDown: () => shuttingDown,
         },

@@ -1,6 +1,7 @@
 // GetUserInfo and GetUserPermissions: the replies field by field, and who may ask about whom (the scoping matrix).
 import { openClient } from '../support/ws-client';
 import type { TestClient } from '../support/ws-client';
+import { ManualClock } from '../../gateway/clock';
 import { startUserGateway } from './users-fixture';
 import type { UserGateway } from './users-fixture';
 
@@ -116,14 +117,26 @@ describe('GetUserInfo and GetUserPermissions', () => {
     });
   });
 
-  it('sees a permission change on the next call, without logging in again', async () => {
-    const { store } = gw.gateway.services;
-    const plainId = gw.users.plain!.userId;
-    await store.users.grant(plainId, 'Trading');
-    expect(await sockets.plain!.call('GetUserInfo', { UserName: 'trader2' })).toMatchObject({
-      UserName: 'trader2',
-    });
-    await store.users.revoke(plainId, 'Trading');
-    expect(await sockets.plain!.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
+  it('sees a permission change once SESSION_RECHECK_MS has passed, without logging in again', async () => {
+    const clock = new ManualClock();
+    const own = await startUserGateway({}, { clock });
+    try {
+      const { client } = await own.login('plain');
+      const plainId = own.users.plain!.userId;
+      const { store } = own.gateway.services;
+      // this call checks the session against the store; the socket reuses that answer within the window
+      expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
+      await store.users.grant(plainId, 'Trading');
+      expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
+      clock.advance(own.config.sessionRecheckMs);
+      expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toMatchObject({
+        UserName: 'trader2',
+      });
+      await store.users.revoke(plainId, 'Trading');
+      clock.advance(own.config.sessionRecheckMs);
+      expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
+    } finally {
+      await own.close();
+    }
   });
 });
