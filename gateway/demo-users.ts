@@ -26,7 +26,7 @@ export type SeedUser = z.input<typeof SeedUserSchema>;
 export const SeedFileSchema = z.array(SeedUserSchema);
 
 /**
- * The demo set (docs/users.md): an Operator, two Trading users sharing account 1, a Trading user of
+ * The demo set (README, Demo users): an Operator, two Trading users sharing account 1, a Trading user of
  * account 2 and a read-only user of account 1. Passwords are public: the embedded store only.
  */
 export const DEMO_USERS: readonly SeedUser[] = [

@@ -15,7 +15,7 @@
 //   api-token:<sha256 hex>      HASH name, entries (JSON array), createdAt: authreset API tokens, never the token
 // Revocations are PUBLISHed on the channel `<prefix>session-revoked` by the script that deletes the sessions.
 // The unique indexes and session keys live in other slots than the user's, so user creation and session
-// scripts assume one Redis node (or a Cluster with all keys under one tag): documented in docs/users.md.
+// scripts assume one Redis node (or a Cluster with all keys under one tag): documented in the README (Known limits).
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import { DuplicateUserError, StoreUnavailableError } from './store';
