@@ -1,10 +1,9 @@
 // The Payabli-style reset end to end: a token from the real CLI, POST /api/User/authreset, the mail at a local
 // SendGrid-compatible server, the OMS front end's POST /AP/ResetPassword2, and a login with the new password.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { join } from 'node:path';
+import { runProgram } from '../support/bundle';
 import { Redis } from 'ioredis';
 import { hashApiToken } from '../../gateway/api-tokens';
 import type { TestGateway } from '../support/gateway';
@@ -13,19 +12,15 @@ import { startResetGateway } from '../support/reset';
 import { resetLinkOf, startSendGridServer } from '../support/sendgrid-server';
 import type { SendGridServer } from '../support/sendgrid-server';
 
-const ROOT = resolve(__dirname, '../..');
 const PILGRIM_ORIGIN = 'https://pilgrim.example';
 const NEW_PASSWORD = 'tangerine submarine orchestra';
 const SUCCESS = { isSuccess: true, responseText: 'Success' };
 
 let workDir: string;
-let cliPath: string;
 let entryPointsFile: string;
 
-// the shipped command is tsc's dist/gateway/cli.js; esbuild compiles the same source in milliseconds
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'oms-payabli-'));
-  cliPath = join(workDir, 'cli.js');
   entryPointsFile = join(workDir, 'entrypoints.json');
   await writeFile(
     entryPointsFile,
@@ -33,34 +28,16 @@ beforeAll(async () => {
       pilgrim: { resetPageUrl: `${PILGRIM_ORIGIN}/account/reset`, fromName: 'Pilgrim Payments' },
     }),
   );
-  await build({
-    entryPoints: [join(ROOT, 'gateway/cli.ts')],
-    outfile: cliPath,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    packages: 'external',
-    logLevel: 'silent',
-  });
 });
 afterAll(() => rm(workDir, { recursive: true, force: true }));
 
-function runCli(
+/** The shipped command's source, bundled (tests/support/bundle.ts), run as a process. */
+async function runCli(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      // NODE_PATH: the bundle lives in a temp dir but its packages are the checkout's
-      env: { PATH: process.env.PATH ?? '', NODE_PATH: join(ROOT, 'node_modules'), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.resume();
-    child.once('error', reject);
-    child.once('close', (code) => resolvePromise({ code, stdout }));
-  });
+  const { code, stdout } = await runProgram('gateway/cli.ts', args, env);
+  return { code, stdout };
 }
 
 describe('Payabli-style password reset end to end', () => {

@@ -1,56 +1,20 @@
 // The oms-gateway command end to end: spawned as a process against the test redis-server, checked through a gateway.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bundleEntry, processEnv, ROOT, runProgram } from '../support/bundle';
+import type { ProgramRun } from '../support/bundle';
 import { signApiLogin } from '../../handlers/login';
 import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
 import { openClient } from '../support/ws-client';
 
-const ROOT = resolve(__dirname, '../..');
-let bundleDir: string;
-let cliPath: string;
+type Run = ProgramRun;
 
 // the shipped command is tsc's dist/gateway/cli.js; esbuild compiles the same source in milliseconds,
 // so the test runs the real program as a process without a full build
-beforeAll(async () => {
-  bundleDir = await mkdtemp(join(tmpdir(), 'oms-cli-'));
-  cliPath = join(bundleDir, 'cli.js');
-  await build({
-    entryPoints: [join(ROOT, 'gateway/cli.ts')],
-    outfile: cliPath,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    packages: 'external',
-    logLevel: 'silent',
-  });
-});
-afterAll(() => rm(bundleDir, { recursive: true, force: true }));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function runCli(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      // NODE_PATH: the bundle lives in a temp dir but its packages are the checkout's
-      env: { PATH: process.env.PATH ?? '', NODE_PATH: join(ROOT, 'node_modules'), ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return runProgram('gateway/cli.ts', args, env, input);
 }
 
 describe('oms-gateway CLI', () => {
@@ -259,14 +223,8 @@ describe('oms-gateway CLI', () => {
   });
 
   it('serves the gateway with `serve`, with the demo users when there is no Redis, until SIGTERM', async () => {
-    const child = spawn(process.execPath, [cliPath, 'serve'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        NODE_PATH: join(ROOT, 'node_modules'),
-        PORT: '0',
-        ...env,
-        REDIS_URL: '',
-      },
+    const child = spawn(process.execPath, [await bundleEntry('gateway/cli.ts'), 'serve'], {
+      env: processEnv({ PORT: '0', ...env, REDIS_URL: '' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolveExit) =>

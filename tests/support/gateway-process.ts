@@ -1,13 +1,9 @@
-// Runs the real gateway entry point (gateway/main.ts) as a child process, bundled once with esbuild, so tests
-// can send it signals, kill it, and read its exit code and stdout.
+// Runs the real gateway entry point (gateway/main.ts) as a child process (bundled by ./bundle), so tests can
+// send it signals, kill it, and read its exit code and stdout.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build } from 'esbuild';
+import { bundleEntry, processEnv, ROOT } from './bundle';
 
-let bundled: Promise<string> | undefined;
 const running = new Set<ChildProcess>();
 
 /** Kills every gateway process a test started and did not stop (call in afterEach). */
@@ -24,24 +20,6 @@ export async function killGatewayProcesses(): Promise<void> {
   );
 }
 
-/** Bundles gateway/main.ts (dependencies stay in node_modules) into a temp dir, once per test file. */
-function bundleMain(): Promise<string> {
-  bundled ??= (async () => {
-    const outfile = join(mkdtempSync(join(tmpdir(), 'oms-gateway-')), 'main.js');
-    await build({
-      entryPoints: [join(__dirname, '../../gateway/main.ts')],
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      packages: 'external',
-      outfile,
-      logLevel: 'silent',
-    });
-    return outfile;
-  })();
-  return bundled;
-}
-
 export interface GatewayProcess {
   readonly child: ChildProcess;
   /** Every JSON line it printed to stdout, parsed. */
@@ -54,10 +32,10 @@ export interface GatewayProcess {
 }
 
 export async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
-  const main = await bundleMain();
+  const main = await bundleEntry('gateway/main.ts');
   const child = spawn(process.execPath, [main], {
-    cwd: join(__dirname, '../..'),
-    env: { PATH: process.env.PATH ?? '', NODE_PATH: join(__dirname, '../../node_modules'), ...env },
+    cwd: ROOT,
+    env: processEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);

@@ -1,0 +1,66 @@
+// Bundles a TypeScript entry point (gateway/main.ts, gateway/cli.ts) with esbuild into a temp file, once per test
+// file, so tests can run the real program as a process without a full build. Dependencies stay in node_modules.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { build } from 'esbuild';
+
+/** The checkout's root. */
+export const ROOT = resolve(__dirname, '../..');
+
+const bundles = new Map<string, Promise<string>>();
+
+/** The path of the bundled entry (relative to the root, e.g. 'gateway/cli.ts'), built on first use. */
+export function bundleEntry(entry: string): Promise<string> {
+  let bundled = bundles.get(entry);
+  if (bundled === undefined) {
+    const outfile = join(mkdtempSync(join(tmpdir(), 'oms-bundle-')), basename(entry).replace(/\.ts$/, '.js'));
+    bundled = build({
+      entryPoints: [join(ROOT, entry)],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      packages: 'external',
+      outfile,
+      logLevel: 'silent',
+    }).then(() => outfile);
+    bundles.set(entry, bundled);
+  }
+  return bundled;
+}
+
+/** The environment a bundled program needs to find the checkout's node_modules, plus `env`. */
+export function processEnv(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', NODE_PATH: join(ROOT, 'node_modules'), ...env };
+}
+
+export interface ProgramRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a bundled entry point to its end with `args`, `env` (and `input` on stdin); resolves with its output. */
+export async function runProgram(
+  entry: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  input = '',
+): Promise<ProgramRun> {
+  const path = await bundleEntry(entry);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [path, ...args], {
+      env: processEnv(env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
