@@ -36,7 +36,8 @@ export interface ResetMailSettings {
 
 /**
  * Creates the code (only its SHA-256 is stored), queues the mail and appends the audit event, in one
- * atomic store step (one round trip on Redis). The event is logged first, as every audit event is.
+ * atomic store step (one round trip on Redis), then logs the event: if the step fails, none of it happened,
+ * and the caller's refusal is what gets audited.
  */
 async function issueCode(
   target: UserRecord,
@@ -47,7 +48,6 @@ async function issueCode(
   const { config, resets, clock, logger } = context.services;
   const code = newPendingCode();
   const record = { at: clock.now(), ...event };
-  logAudit(logger, record);
   await resets.issueCode(
     target.userId,
     hashPendingCode(code),
@@ -63,6 +63,7 @@ async function issueCode(
     },
     record,
   );
+  logAudit(logger, record);
 }
 
 /**
