@@ -1,4 +1,5 @@
 // The gateway's configuration: read from the environment once, validated with zod, frozen. The only file that reads process.env.
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { loadEntryPoints } from './entrypoints';
 import type { EntryPoints } from './entrypoints';
@@ -51,8 +52,8 @@ const EnvSchema = z.object({
   ARGON2_ITERATIONS: integer(1, 100).default(2),
   /** argon2id lanes, default 1 */
   ARGON2_PARALLELISM: integer(1, 255).default(1),
-  /** password hashes computed at once; more wait in line, default 4 (the libuv threadpool size) */
-  HASH_CONCURRENCY: integer(1, 1024).default(4),
+  /** password hashes computed at once (at most one per core); more wait in line, default os.availableParallelism() */
+  HASH_CONCURRENCY: integer(1, 1024).default(availableParallelism()),
   /** failed logins per user name and per client address in one window before errorcode 101, default 10 */
   LOGIN_LIMIT_ATTEMPTS: integer(1, 1_000_000).default(10),
   /** the failed-login window, default 900 s (15 minutes) */

@@ -1,5 +1,16 @@
 // The argon2id hasher: explicit parameters in every hash, verification, the dummy check, and the bound on hashes in flight.
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { createPasswordHasher } from '../../gateway/password-hasher';
+
+/** The nice value of each thread of this process (Linux: /proc/self/task/<tid>/stat, field 19). */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // the fields after the command name (which may hold spaces, hence the last ')'); nice is the 17th of them
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
 
 const DEFAULTS = { memoryKib: 19456, iterations: 2, parallelism: 1, concurrency: 4 };
 
@@ -40,5 +51,22 @@ describe('password hasher', () => {
     expect(new Set(done).size).toBe(10);
     expect(hasher.running).toBe(0);
     expect(hasher.queued).toBe(0);
+  });
+
+  it('hashes on threads niced 10 below the event loop, so a flood of hashes cannot take its CPU (Linux)', async () => {
+    const hasher = createPasswordHasher({ ...DEFAULTS, memoryKib: 64, iterations: 1 });
+    await hasher.hash('started a hash thread');
+    const loopNice = getPriority(process.pid);
+    expect(threadNiceValues()).toContain(Math.min(19, loopNice + 10));
+    expect(getPriority(process.pid)).toBe(loopNice);
+  });
+
+  it("rejects a hash argon2 refuses with argon2's reason, and the next hash still works", async () => {
+    // argon2 needs at least 8 KiB per lane: 1 KiB is refused inside the hash thread
+    const refused = createPasswordHasher({ ...DEFAULTS, memoryKib: 1, iterations: 1 });
+    await expect(refused.hash('too little memory')).rejects.toThrow(/memory/i);
+    expect(refused.running).toBe(0);
+    const hasher = createPasswordHasher({ ...DEFAULTS, memoryKib: 64, iterations: 1 });
+    expect(await hasher.hash('after a refusal')).toMatch(/^\$argon2id\$v=19\$m=64,t=1,p=1\$/);
   });
 });
