@@ -233,24 +233,25 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       return refuseUpgrade(socket, 403, 'Forbidden');
     }
     if (shuttingDown) return refuseUpgrade(socket, 503, 'Service Unavailable');
-    wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
-      const live = serveConnection(
-        ws,
-        clientAddressOf(request),
-        {
-          config,
-          dispatcher,
-          logger,
-          metrics,
-          clock,
-          resolveSession: resolveCaller,
-          isShuttingDown: () => shuttingDown,
-        },
-        (closed) => connections.delete(closed),
-      );
-      connections.add(live);
-    });
+    const clientAddress = clientAddressOf(request);
+    wss.handleUpgrade(request, socket, head, (ws: WebSocket) => acceptConnection(ws, clientAddress));
   });
+
+  // Made once, outside the upgrade handler: closures created in that handler's scope would keep its request
+  // (headers, raw headers, URL) alive for the socket's whole life, 1.2 KiB per idle connection (bench, issue 6)
+  const connectionEnv = {
+    config,
+    dispatcher,
+    logger,
+    metrics,
+    clock,
+    resolveSession: resolveCaller,
+    isShuttingDown: () => shuttingDown,
+  };
+  const forgetConnection = (closed: LiveConnection): void => void connections.delete(closed);
+  function acceptConnection(ws: WebSocket, clientAddress: string): void {
+    connections.add(serveConnection(ws, clientAddress, connectionEnv, forgetConnection));
+  }
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
