@@ -156,11 +156,15 @@ export async function measureRoundTrips(
 
 export interface Argon2Ceiling {
   readonly hashesPerSecond: number;
+  /** hashes kept in flight: the child's libuv threadpool size */
   readonly slots: number;
 }
 
-/** @node-rs/argon2 alone in its own process with the gateway's parameters, every threadpool slot busy. */
-export function measureArgon2(config: Config, seconds: number): Promise<Argon2Ceiling> {
+/**
+ * @node-rs/argon2 alone in its own process with the gateway's parameters, `slots` hashes always in flight (the
+ * child's UV_THREADPOOL_SIZE), nothing else of the bench running meanwhile.
+ */
+export function measureArgon2(config: Config, seconds: number, slots: number): Promise<Argon2Ceiling> {
   const { memoryKib, iterations, parallelism } = config.argon2;
   return new Promise((resolve, reject) => {
     execFile(
@@ -172,6 +176,7 @@ export function measureArgon2(config: Config, seconds: number): Promise<Argon2Ce
         String(iterations),
         String(parallelism),
       ],
+      { env: { ...process.env, UV_THREADPOOL_SIZE: String(slots) } },
       (error, stdout) => {
         if (error) reject(new Error(`argon2 bench failed: ${error.message}`));
         else resolve(JSON.parse(stdout) as Argon2Ceiling);

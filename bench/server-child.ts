@@ -12,7 +12,8 @@ export type ParentMessage = { type: 'stats' } | { type: 'gc' } | { type: 'redis-
 export type ChildMessage =
   | { type: 'ready'; port: number }
   | { type: 'stats'; connections: number }
-  | { type: 'gc-done' }
+  /** after a full GC: the V8 heap in use, a cross-check on RSS (which also holds freed pages not yet returned) */
+  | { type: 'gc-done'; heapUsedBytes: number }
   /** socket writes to Redis so far, by the local port of the connection (one write is one round trip) */
   | { type: 'redis-writes'; byLocalPort: Record<string, number> }
   | { type: 'error'; message: string };
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
     if (message.type === 'stats') send({ type: 'stats', connections: running.connections() });
     else if (message.type === 'gc') {
       (globalThis as { gc?: () => void }).gc?.();
-      send({ type: 'gc-done' });
+      send({ type: 'gc-done', heapUsedBytes: process.memoryUsage().heapUsed });
     } else if (message.type === 'redis-writes') {
       if (redisUrl !== undefined) countRedisWrites(Number(new URL(redisUrl).port));
       send({ type: 'redis-writes', byLocalPort: Object.fromEntries(redisWrites) });
