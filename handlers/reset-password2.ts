@@ -31,12 +31,13 @@ async function changePassword(
   const userId = payload.UserId;
   const codeHash = hashPendingCode(payload.PendingCode);
   const maxWrongTries = config.reset.maxWrongTries;
-  // a wrong code counts against the live one here, so this check is no free guessing oracle
-  if ((await resets.checkCode(userId, codeHash, maxWrongTries)) !== 'valid') {
-    throw new OmsError('ResourceNotFound', INVALID_LINK);
-  }
-  const user = await store.users.get(userId);
-  if (user === null) throw new OmsError('ResourceNotFound', INVALID_LINK);
+  // a wrong code counts against the live one here, so this check is no free guessing oracle; the user is
+  // read in the same round trip (an unknown user has no code, so the answer is the same 104 either way)
+  const [check, user] = await Promise.all([
+    resets.checkCode(userId, codeHash, maxWrongTries),
+    store.users.get(userId),
+  ]);
+  if (check !== 'valid' || user === null) throw new OmsError('ResourceNotFound', INVALID_LINK);
   // a refused password leaves the code live, so the user can try another with the same link
   const problem = passwordProblem(payload.Password, user, config.passwordPolicy);
   if (problem !== null) throw new OmsError('InvalidRequest', problem);
@@ -45,9 +46,12 @@ async function changePassword(
   if ((await resets.consumeCode(userId, codeHash, maxWrongTries)) !== 'consumed') {
     throw new OmsError('ResourceNotFound', INVALID_LINK);
   }
-  await store.users.setPasswordHash(userId, passwordHash);
-  // every session of the user ends, on every gateway sharing the store; this call logs no one in
-  const ended = await store.sessions.revokeAllForUser(userId);
+  // the new hash, and the end of every session of the user on every gateway sharing the store (this call
+  // logs no one in), together; the "changed" mail only once both are done
+  const [, ended] = await Promise.all([
+    store.users.setPasswordHash(userId, passwordHash),
+    store.sessions.revokeAllForUser(userId),
+  ]);
   await resets.enqueueMail({ kind: 'password-changed', to: user.email, userId, userName: user.userName });
   return { outcome: 'ok', reason: `password changed; ${ended} session(s) ended` };
 }
