@@ -43,6 +43,11 @@ export interface LiveConnection {
   close(code: number, reason: string): Promise<void>;
   /** The store's id (SHA-256) of the bound session, or null; a revocation names the sessions it ended. */
   sessionId(): string | null;
+  /**
+   * One heartbeat tick (the gateway runs one timer for all sockets, as ws's README does): a peer that did not
+   * answer the last ping is terminated; otherwise it is pinged again.
+   */
+  heartbeat(): void;
 }
 
 export function newConnectionId(): string {
@@ -57,7 +62,12 @@ export function serveConnection(
 ): LiveConnection {
   const { config, dispatcher, logger, metrics } = env;
   const id = newConnectionId();
-  const log = logger.child({ conn: id });
+  // a child logger per socket would be kept for the socket's whole life: bind the id per line instead
+  const log = {
+    info: (fields: object, message: string) => logger.info({ conn: id, ...fields }, message),
+    warn: (fields: object, message: string) => logger.warn({ conn: id, ...fields }, message),
+    error: (fields: object, message: string) => logger.error({ conn: id, ...fields }, message),
+  };
   const openedAt = Date.now();
   const abort = new AbortController();
   const waiting: string[] = [];
@@ -186,16 +196,6 @@ export function serveConnection(
   ws.on('pong', () => {
     alive = true;
   });
-  const heartbeat = setInterval(() => {
-    if (!alive) {
-      log.warn('terminating connection: no pong within the heartbeat interval');
-      ws.terminate();
-      return;
-    }
-    alive = false;
-    ws.ping();
-  }, config.heartbeatIntervalMs);
-  heartbeat.unref();
 
   // errors (bad UTF-8, oversize frames, resets) are followed by 'close'; without a listener they would crash
   ws.on('error', (error: Error & { code?: string }) => {
@@ -203,7 +203,6 @@ export function serveConnection(
   });
 
   ws.on('close', (code: number, reason: Buffer) => {
-    clearInterval(heartbeat);
     abort.abort();
     waiting.length = 0;
     metrics.connectionsOpen.dec();
@@ -232,6 +231,15 @@ export function serveConnection(
       return closed;
     },
     sessionId: () => sessionId,
+    heartbeat: () => {
+      if (!alive) {
+        log.warn({}, 'terminating connection: no pong within the heartbeat interval');
+        ws.terminate();
+        return;
+      }
+      alive = false;
+      ws.ping();
+    },
   };
   return live;
 }

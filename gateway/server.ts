@@ -106,6 +106,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const handlers = deps.handlers ?? defaultHandlers;
   const dispatcher = createDispatcher(handlers, { services, onCall: (outcome) => recordCall(outcome) });
   const connections = new Set<LiveConnection>();
+  // one heartbeat timer for every socket (ws's README recipe), not one per socket
+  const heartbeat = setInterval(() => {
+    for (const live of connections) live.heartbeat();
+  }, config.heartbeatIntervalMs);
+  heartbeat.unref();
   let shuttingDown = false;
   let closedPromise: Promise<void> | undefined;
 
@@ -288,6 +293,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 
   async function shutdown(): Promise<void> {
     shuttingDown = true;
+    clearInterval(heartbeat);
     const stopListening = new Promise<void>((resolve) =>
       server.listening ? server.close(() => resolve()) : resolve(),
     );
