@@ -62,14 +62,12 @@ export function serveConnection(
 ): LiveConnection {
   const { config, dispatcher, logger, metrics } = env;
   const id = newConnectionId();
-  // a child logger per socket would be kept for the socket's whole life: bind the id per line instead
-  const log = {
-    info: (fields: object, message: string) => logger.info({ conn: id, ...fields }, message),
-    warn: (fields: object, message: string) => logger.warn({ conn: id, ...fields }, message),
-    error: (fields: object, message: string) => logger.error({ conn: id, ...fields }, message),
-  };
+  // the connection id is bound per line: a child logger (or a closure) per socket would live as long as it
+  const log = (level: 'info' | 'warn' | 'error', fields: object, message: string): void =>
+    logger[level]({ conn: id, ...fields }, message);
   const openedAt = Date.now();
-  const abort = new AbortController();
+  // made on the first call: an idle socket needs none (memory per idle socket is a benchmark target)
+  let abort: AbortController | undefined;
   const waiting: string[] = [];
   const idleWaiters: (() => void)[] = [];
   let inflight = 0;
@@ -110,7 +108,7 @@ export function serveConnection(
     },
   };
 
-  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  let closed: Promise<void> | undefined;
 
   function closeWith(code: number, reason: string): void {
     if (closing) return;
@@ -123,10 +121,14 @@ export function serveConnection(
     ws.send(text);
     badInARow = m === MessageType.Error ? badInARow + 1 : 0;
     if (badInARow >= config.maxBadFrames) {
-      log.warn({ badFrames: badInARow }, 'closing connection: too many bad frames in a row');
+      log('warn', { badFrames: badInARow }, 'closing connection: too many bad frames in a row');
       closeWith(CloseCode.PolicyViolation, 'Too many bad frames');
     } else if (ws.bufferedAmount > config.maxBufferedBytes) {
-      log.warn({ bufferedBytes: ws.bufferedAmount }, 'closing connection: client is not reading its replies');
+      log(
+        'warn',
+        { bufferedBytes: ws.bufferedAmount },
+        'closing connection: client is not reading its replies',
+      );
       closeWith(CloseCode.PolicyViolation, 'Client not reading');
     }
   }
@@ -166,9 +168,9 @@ export function serveConnection(
     inflight++;
     calls++;
     dispatcher
-      .dispatch(text, connection, abort.signal)
+      .dispatch(text, connection, (abort ??= new AbortController()).signal)
       .then((reply) => send(reply.text, reply.m))
-      .catch((error: unknown) => log.error({ err: error }, 'dispatch failed')) // dispatch never throws; kept for safety
+      .catch((error: unknown) => log('error', { err: error }, 'dispatch failed')) // dispatch never throws; kept for safety
       .finally(() => {
         inflight--;
         pump();
@@ -199,14 +201,15 @@ export function serveConnection(
 
   // errors (bad UTF-8, oversize frames, resets) are followed by 'close'; without a listener they would crash
   ws.on('error', (error: Error & { code?: string }) => {
-    log.info({ reason: error.code ?? error.message }, 'connection error');
+    log('info', { reason: error.code ?? error.message }, 'connection error');
   });
 
   ws.on('close', (code: number, reason: Buffer) => {
-    abort.abort();
+    abort?.abort();
     waiting.length = 0;
     metrics.connectionsOpen.dec();
-    log.info(
+    log(
+      'info',
       { code, reason: reason.toString('utf8').slice(0, 120), calls, seconds: (Date.now() - openedAt) / 1000 },
       'connection closed',
     );
@@ -216,7 +219,7 @@ export function serveConnection(
 
   metrics.connectionsOpen.inc();
   metrics.connectionsTotal.inc();
-  log.info({ address: clientAddress }, 'connection open');
+  log('info', { address: clientAddress }, 'connection open');
 
   const live: LiveConnection = {
     id,
@@ -227,13 +230,14 @@ export function serveConnection(
         : new Promise<void>((resolve) => idleWaiters.push(resolve)),
     close: (code, reason) => {
       if (ws.readyState === ws.CLOSED) return Promise.resolve();
+      closed ??= new Promise<void>((resolve) => ws.once('close', () => resolve()));
       closeWith(code, reason);
       return closed;
     },
     sessionId: () => sessionId,
     heartbeat: () => {
       if (!alive) {
-        log.warn({}, 'terminating connection: no pong within the heartbeat interval');
+        log('warn', {}, 'terminating connection: no pong within the heartbeat interval');
         ws.terminate();
         return;
       }
