@@ -10,7 +10,7 @@ const ARGON2ID = 2;
 /**
  * How much lower the hash threads' priority is than the process's (Linux nice, per thread; 19 at most).
  * At +10 a thread weighs about a tenth of a normal one, so the event loop (and Redis beside it) gets a core
- * as soon as it has work, and hashes use every cycle left over. Measured in the bench (docs/performance.md):
+ * as soon as it has work, and hashes use every cycle left over. Measured in the bench (docs/performance.md, README Performance):
  * Ping p99 during a ResetPassword2 flood 7–14 ms against 12–39 ms on the libuv threadpool, and more hashes/s.
  */
 const HASH_THREAD_NICE_DELTA = 10;
