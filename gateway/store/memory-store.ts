@@ -1,7 +1,7 @@
 // The embedded store: everything in this process's memory, same behaviour (TTLs included) as Redis, nothing kept.
 import type { Clock } from '../clock';
 import { ExpiringMap } from './expiring-map';
-import { DuplicateUserError } from './store';
+import { DuplicateUserError, sortTokens } from './store';
 import type {
   LimitHit,
   ApiKeyRecord,
@@ -227,27 +227,34 @@ class MemorySessionStore implements SessionStore {
 }
 
 class MemoryApiKeyStore implements ApiKeyStore {
-  private readonly keys = new Map<string, { secret: string; lastNonce: number }>();
-
-  private static keyOf(userId: number, apiKey: string): string {
-    return `${userId}:${apiKey}`;
-  }
+  /** By user, then by key id. */
+  private readonly keys = new Map<number, Map<string, { secret: string; lastNonce: number }>>();
 
   create(userId: number, apiKey: string, secret: string): Promise<void> {
-    this.keys.set(MemoryApiKeyStore.keyOf(userId, apiKey), { secret, lastNonce: 0 });
+    const ofUser = this.keys.get(userId) ?? new Map<string, { secret: string; lastNonce: number }>();
+    ofUser.set(apiKey, { secret, lastNonce: 0 });
+    this.keys.set(userId, ofUser);
     return Promise.resolve();
   }
 
   get(userId: number, apiKey: string): Promise<ApiKeyRecord | null> {
-    const entry = this.keys.get(MemoryApiKeyStore.keyOf(userId, apiKey));
+    const entry = this.keys.get(userId)?.get(apiKey);
     return Promise.resolve(entry ? Object.freeze({ userId, apiKey, ...entry }) : null);
   }
 
   useNonce(userId: number, apiKey: string, nonce: number): Promise<boolean> {
-    const entry = this.keys.get(MemoryApiKeyStore.keyOf(userId, apiKey));
+    const entry = this.keys.get(userId)?.get(apiKey);
     if (!entry || nonce <= entry.lastNonce) return Promise.resolve(false);
     entry.lastNonce = nonce;
     return Promise.resolve(true);
+  }
+
+  list(userId: number): Promise<string[]> {
+    return Promise.resolve([...(this.keys.get(userId)?.keys() ?? [])].sort());
+  }
+
+  revoke(userId: number, apiKey: string): Promise<boolean> {
+    return Promise.resolve(this.keys.get(userId)?.delete(apiKey) ?? false);
   }
 }
 
@@ -269,6 +276,16 @@ class MemoryApiTokenStore implements ApiTokenStore {
 
   findByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
     return Promise.resolve(this.tokens.get(tokenHash) ?? null);
+  }
+
+  list(): Promise<ApiTokenRecord[]> {
+    return Promise.resolve(sortTokens([...this.tokens.values()]));
+  }
+
+  revokeByName(name: string): Promise<number> {
+    const named = [...this.tokens.values()].filter((record) => record.name === name);
+    for (const record of named) this.tokens.delete(record.tokenHash);
+    return Promise.resolve(named.length);
   }
 }
 

@@ -10,15 +10,17 @@
 //   user:{N}:accounts           SET
 //   user:{N}:sessions           SET of session ids (SHA-256 of the SessionToken); pruned when a session is created
 //   user:{N}:apikey:<APIKey>    HASH secret, lastNonce
+//   user:{N}:apikeys            SET of the user's APIKeys (listing); kept with the hashes by one script
 //   session:<sha256 hex>        → UserId, with the idle TTL (PX), refreshed by GETEX on every call
 //   limit:{<key>}               rate-limit counters
 //   api-token:<sha256 hex>      HASH name, entries (JSON array), createdAt: authreset API tokens, never the token
+//   api-tokens                  SET of those hashes (listing, revoking by name); kept with the hashes by scripts
 // Revocations are PUBLISHed on the channel `<prefix>session-revoked` by the script that deletes the sessions.
 // The unique indexes and session keys live in other slots than the user's, so user creation and session
 // scripts assume one Redis node (or a Cluster with all keys under one tag): documented in the README (Known limits).
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger';
-import { DuplicateUserError, StoreUnavailableError } from './store';
+import { DuplicateUserError, sortTokens, StoreUnavailableError } from './store';
 import type {
   LimitHit,
   ApiKeyRecord,
@@ -518,6 +520,18 @@ redis.call('HSET', KEYS[1], 'lastNonce', ARGV[1])
 return 1
 `;
 
+// The key and its index entry together (one slot: both carry the user's hash tag).
+const CREATE_API_KEY_SCRIPT = `
+redis.call('HSET', KEYS[1], 'secret', ARGV[1], 'lastNonce', '0')
+redis.call('SADD', KEYS[2], ARGV[2])
+return 1
+`;
+
+const REVOKE_API_KEY_SCRIPT = `
+redis.call('SREM', KEYS[2], ARGV[1])
+return redis.call('DEL', KEYS[1])
+`;
+
 class RedisApiKeyStore implements ApiKeyStore {
   constructor(private readonly redis: Redis) {}
 
@@ -525,9 +539,20 @@ class RedisApiKeyStore implements ApiKeyStore {
     return `${userKey(userId)}:apikey:${apiKey}`;
   }
 
+  private static indexOf(userId: number): string {
+    return `${userKey(userId)}:apikeys`;
+  }
+
   create(userId: number, apiKey: string, secret: string): Promise<void> {
     return guarded(async () => {
-      await this.redis.hset(RedisApiKeyStore.keyOf(userId, apiKey), { secret, lastNonce: '0' });
+      await this.redis.eval(
+        CREATE_API_KEY_SCRIPT,
+        2,
+        RedisApiKeyStore.keyOf(userId, apiKey),
+        RedisApiKeyStore.indexOf(userId),
+        secret,
+        apiKey,
+      );
     });
   }
 
@@ -550,10 +575,72 @@ class RedisApiKeyStore implements ApiKeyStore {
       return used === 1;
     });
   }
+
+  list(userId: number): Promise<string[]> {
+    return guarded(async () => (await this.redis.smembers(RedisApiKeyStore.indexOf(userId))).sort());
+  }
+
+  revoke(userId: number, apiKey: string): Promise<boolean> {
+    return guarded(async () => {
+      const deleted = (await this.redis.eval(
+        REVOKE_API_KEY_SCRIPT,
+        2,
+        RedisApiKeyStore.keyOf(userId, apiKey),
+        RedisApiKeyStore.indexOf(userId),
+        apiKey,
+      )) as number;
+      return deleted === 1;
+    });
+  }
+}
+
+const CREATE_TOKEN_SCRIPT = `
+redis.call('HSET', KEYS[1], 'name', ARGV[1], 'entries', ARGV[2], 'createdAt', ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[4])
+return 1
+`;
+
+// The tokens' keys are derived from the index (ARGV[1] is the key prefix): one Redis node, like the user scripts.
+const LIST_TOKENS_SCRIPT = `
+local tokens = {}
+for _, hash in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local fields = redis.call('HMGET', ARGV[1] .. 'api-token:' .. hash, 'name', 'entries', 'createdAt')
+  if fields[1] then table.insert(tokens, {hash, fields[1], fields[2] or '[]', fields[3] or ''}) end
+end
+return tokens
+`;
+
+// Deletes the tokens named ARGV[2], and drops index entries whose token is already gone.
+const REVOKE_TOKENS_SCRIPT = `
+local count = 0
+for _, hash in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = ARGV[1] .. 'api-token:' .. hash
+  local name = redis.call('HGET', key, 'name')
+  if not name then
+    redis.call('SREM', KEYS[1], hash)
+  elseif name == ARGV[2] then
+    redis.call('DEL', key)
+    redis.call('SREM', KEYS[1], hash)
+    count = count + 1
+  end
+end
+return count
+`;
+
+function toTokenRecord(tokenHash: string, name: string, entries: string, createdAt: string): ApiTokenRecord {
+  return Object.freeze({
+    tokenHash,
+    name,
+    entries: Object.freeze(JSON.parse(entries) as string[]),
+    createdAt,
+  });
 }
 
 class RedisApiTokenStore implements ApiTokenStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
 
   create(tokenHash: string, token: NewApiToken): Promise<ApiTokenRecord> {
     return guarded(async () => {
@@ -563,11 +650,16 @@ class RedisApiTokenStore implements ApiTokenStore {
         entries: Object.freeze([...new Set(token.entries ?? [])].sort()),
         createdAt: new Date().toISOString(),
       });
-      await this.redis.hset(`api-token:${tokenHash}`, {
-        name: record.name,
-        entries: JSON.stringify(record.entries),
-        createdAt: record.createdAt,
-      });
+      await this.redis.eval(
+        CREATE_TOKEN_SCRIPT,
+        2,
+        `api-token:${tokenHash}`,
+        'api-tokens',
+        record.name,
+        JSON.stringify(record.entries),
+        record.createdAt,
+        tokenHash,
+      );
       return record;
     });
   }
@@ -576,14 +668,26 @@ class RedisApiTokenStore implements ApiTokenStore {
     return guarded(async () => {
       const hash = await this.redis.hgetall(`api-token:${tokenHash}`);
       if (hash.name === undefined) return null;
-      const entries = JSON.parse(hash.entries ?? '[]') as string[];
-      return Object.freeze({
-        tokenHash,
-        name: hash.name,
-        entries: Object.freeze(entries),
-        createdAt: hash.createdAt ?? '',
-      });
+      return toTokenRecord(tokenHash, hash.name, hash.entries ?? '[]', hash.createdAt ?? '');
     });
+  }
+
+  list(): Promise<ApiTokenRecord[]> {
+    return guarded(async () => {
+      const rows = (await this.redis.eval(LIST_TOKENS_SCRIPT, 1, 'api-tokens', this.prefix)) as [
+        string,
+        string,
+        string,
+        string,
+      ][];
+      return sortTokens(rows.map((row) => toTokenRecord(...row)));
+    });
+  }
+
+  revokeByName(name: string): Promise<number> {
+    return guarded(
+      async () => (await this.redis.eval(REVOKE_TOKENS_SCRIPT, 1, 'api-tokens', this.prefix, name)) as number,
+    );
   }
 }
 
@@ -612,7 +716,7 @@ export function createRedisStore(options: RedisOptions, logger: Logger): Store {
     users: new RedisUserStore(redis, options.prefix),
     sessions,
     apiKeys: new RedisApiKeyStore(redis),
-    apiTokens: new RedisApiTokenStore(redis),
+    apiTokens: new RedisApiTokenStore(redis, options.prefix),
     ping: () =>
       guarded(async () => {
         await redis.ping();

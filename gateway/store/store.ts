@@ -144,6 +144,10 @@ export interface ApiKeyStore {
   get(userId: number, apiKey: string): Promise<ApiKeyRecord | null>;
   /** Atomically records `nonce` when it is greater than the last one used with the key; false otherwise (replay). */
   useNonce(userId: number, apiKey: string, nonce: number): Promise<boolean>;
+  /** The user's key ids, sorted (never the secrets). */
+  list(userId: number): Promise<string[]>;
+  /** Deletes the key and its secret; false when the user has no such key. */
+  revoke(userId: number, apiKey: string): Promise<boolean>;
 }
 
 /** An API token of POST /api/User/authreset (Payabli's `requestToken`), as stored: never the token itself. */
@@ -164,11 +168,25 @@ export interface NewApiToken {
   readonly entries?: readonly string[];
 }
 
+/** The order `ApiTokenStore.list` returns: by name, then creation time, then hash (ties stay stable). */
+export function sortTokens(records: ApiTokenRecord[]): ApiTokenRecord[] {
+  // code-unit order, not the locale's: the same list on every machine
+  const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return records.sort(
+    (a, b) =>
+      compare(a.name, b.name) || compare(a.createdAt, b.createdAt) || compare(a.tokenHash, b.tokenHash),
+  );
+}
+
 /** API tokens kept by the SHA-256 of the token (created by `oms-gateway token create`). */
 export interface ApiTokenStore {
   create(tokenHash: string, token: NewApiToken): Promise<ApiTokenRecord>;
   /** null for a hash no token has. */
   findByHash(tokenHash: string): Promise<ApiTokenRecord | null>;
+  /** Every token, by name then creation time. */
+  list(): Promise<ApiTokenRecord[]>;
+  /** Deletes every token with exactly this name (a leaked token is found by who it was issued to); returns how many. */
+  revokeByName(name: string): Promise<number>;
 }
 
 export interface Store {

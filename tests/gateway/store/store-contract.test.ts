@@ -203,6 +203,29 @@ function runStoreContract(kind: string, open: () => StoreUnderTest): void {
         expect((await store.apiKeys.get(1, 'key1'))?.lastNonce).toBe(1_700_000_000_001);
         expect(await store.apiKeys.useNonce(1, 'missing', 5)).toBe(false);
       });
+
+      it("lists a user's key ids, sorted, and only that user's", async () => {
+        expect(await store.apiKeys.list(1)).toEqual([]);
+        await store.apiKeys.create(1, 'key2', 'secret2');
+        await store.apiKeys.create(1, 'key1', 'secret1');
+        await store.apiKeys.create(2, 'key3', 'secret3');
+        expect(await store.apiKeys.list(1)).toEqual(['key1', 'key2']);
+        expect(await store.apiKeys.list(2)).toEqual(['key3']);
+      });
+
+      it('revokes one key: it is gone with its secret and nonces, the others stay', async () => {
+        await store.apiKeys.create(1, 'key1', 'secret1');
+        await store.apiKeys.create(1, 'key2', 'secret2');
+        expect(await store.apiKeys.useNonce(1, 'key1', 5)).toBe(true);
+        expect(await store.apiKeys.revoke(1, 'key1')).toBe(true);
+        expect(await store.apiKeys.get(1, 'key1')).toBeNull();
+        expect(await store.apiKeys.useNonce(1, 'key1', 6)).toBe(false);
+        expect(await store.apiKeys.list(1)).toEqual(['key2']);
+        expect(await store.apiKeys.get(1, 'key2')).toMatchObject({ secret: 'secret2' });
+        expect(await store.apiKeys.revoke(1, 'key1')).toBe(false);
+        expect(await store.apiKeys.revoke(2, 'key2')).toBe(false);
+        expect(await store.apiKeys.list(1)).toEqual(['key2']);
+      });
     });
 
     describe('API tokens', () => {
@@ -227,6 +250,25 @@ function runStoreContract(kind: string, open: () => StoreUnderTest): void {
         await store.apiTokens.create(HASH_B, { name: 'backoffice' });
         expect((await store.apiTokens.findByHash(HASH_B))?.entries).toEqual([]);
         expect(await store.apiTokens.findByHash(HASH_A)).toBeNull();
+      });
+
+      it('lists every token by name, with its entries and creation time', async () => {
+        expect(await store.apiTokens.list()).toEqual([]);
+        const portal = await store.apiTokens.create(HASH_A, { name: 'portal', entries: ['acme'] });
+        const backoffice = await store.apiTokens.create(HASH_B, { name: 'backoffice' });
+        expect(await store.apiTokens.list()).toEqual([backoffice, portal]);
+      });
+
+      it('revokes every token with a name, and only those: they are no longer found', async () => {
+        const HASH_C = 'f'.repeat(64);
+        await store.apiTokens.create(HASH_A, { name: 'portal' });
+        await store.apiTokens.create(HASH_B, { name: 'portal', entries: ['acme'] });
+        const kept = await store.apiTokens.create(HASH_C, { name: 'Portal' });
+        expect(await store.apiTokens.revokeByName('portal')).toBe(2);
+        expect(await store.apiTokens.findByHash(HASH_A)).toBeNull();
+        expect(await store.apiTokens.findByHash(HASH_B)).toBeNull();
+        expect(await store.apiTokens.list()).toEqual([kept]);
+        expect(await store.apiTokens.revokeByName('portal')).toBe(0);
       });
     });
 
