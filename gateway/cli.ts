@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The oms-gateway command: user admin (users, permissions, accounts, API keys) against REDIS_URL, and `serve`.
+// The oms-gateway command: user admin (users, permissions, accounts, API keys, authreset API tokens) against REDIS_URL, and `serve`.
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
@@ -25,9 +25,13 @@ export const USAGE = `Usage: oms-gateway <command>
   user revoke NAME PERMISSION
   user add-account NAME ACCOUNT_ID
   apikey create NAME        prints the key and its secret once
+  apikey list NAME          the user's API keys (the keys only, never their secrets)
+  apikey revoke NAME APIKEY the key no longer logs in
   token create --name NAME [--entry ENTRY]...
                             prints an API token for POST /api/User/authreset once (only its SHA-256 is kept);
                             with --entry it may name only those entry points
+  token list                every API token's name, entries and creation time (never the token)
+  token revoke --name NAME  deletes every API token with that name: authreset answers 401 to them
   serve                     starts the gateway (same as npm start)
   load --url ws://… [options] load-tests a gateway (same as npm run load; --help lists the options)
 
@@ -70,6 +74,8 @@ const TokenNameSchema = z
   .trim()
   .regex(/^[^\p{C}]{1,100}$/u, 'a token name is 1 to 100 characters, no control characters');
 const EntrySchema = z.string().regex(ENTRY_NAME, 'an entry is 1 to 100 letters, digits, ".", "_" or "-"');
+// the login's own bound on an APIKey (handlers/authenticate-user.ts), and no spaces
+const ApiKeySchema = z.string().regex(/^\S{1,256}$/, 'an API key is 1 to 256 characters, no spaces');
 const AccountIdSchema = z
   .string()
   .regex(/^[1-9]\d{0,9}$/, 'an account id is a positive integer')
@@ -266,28 +272,78 @@ async function runUserCommand(
 
 async function runApiKeyCommand(parsed: Parsed, io: CliIo, store: Store): Promise<void> {
   const { positionals } = parsed;
-  if (positionals[1] !== 'create') throw usageError(`unknown apikey command: ${positionals[1] ?? '(none)'}`);
-  expectArgs(positionals, 3);
-  const user = await requireUser(store, positionals[2]);
-  const apiKey = randomBytes(16).toString('hex');
-  const apiSecret = randomBytes(32).toString('hex');
-  await store.apiKeys.create(user.userId, apiKey, apiSecret);
-  io.stdout.write(
-    `${JSON.stringify({ UserId: user.userId, UserName: user.userName, APIKey: apiKey, APISecret: apiSecret })}\n`,
-  );
-  io.stderr.write('oms-gateway: keep the APISecret now; it is not shown again\n');
+  const [, action, name, apiKeyArg] = positionals;
+  const print = (line: object): void => void io.stdout.write(`${JSON.stringify(line)}\n`);
+  switch (action) {
+    case 'create': {
+      expectArgs(positionals, 3);
+      const user = await requireUser(store, name);
+      const apiKey = randomBytes(16).toString('hex');
+      const apiSecret = randomBytes(32).toString('hex');
+      await store.apiKeys.create(user.userId, apiKey, apiSecret);
+      print({ UserId: user.userId, UserName: user.userName, APIKey: apiKey, APISecret: apiSecret });
+      io.stderr.write('oms-gateway: keep the APISecret now; it is not shown again\n');
+      return;
+    }
+    case 'list': {
+      expectArgs(positionals, 3);
+      const user = await requireUser(store, name);
+      for (const apiKey of await store.apiKeys.list(user.userId)) {
+        print({ UserId: user.userId, UserName: user.userName, APIKey: apiKey });
+      }
+      return;
+    }
+    case 'revoke': {
+      expectArgs(positionals, 4);
+      const user = await requireUser(store, name);
+      const apiKey = check(ApiKeySchema, apiKeyArg, 'API key');
+      // the key is not echoed in the refusal: it may be a secret pasted in the wrong place
+      if (!(await store.apiKeys.revoke(user.userId, apiKey))) {
+        throw new CliError(`${user.userName} has no such API key (see apikey list ${user.userName})`, 1);
+      }
+      return print({ UserId: user.userId, UserName: user.userName, APIKey: apiKey, Revoked: true });
+    }
+    default:
+      throw usageError(`unknown apikey command: ${action ?? '(none)'}`);
+  }
 }
 
 async function runTokenCommand(parsed: Parsed, io: CliIo, store: Store): Promise<void> {
   const { positionals, values } = parsed;
-  if (positionals[1] !== 'create') throw usageError(`unknown token command: ${positionals[1] ?? '(none)'}`);
-  expectArgs(positionals, 2);
-  const name = check(TokenNameSchema, values.name, '--name');
-  const entries = (values.entry ?? []).map((entry) => check(EntrySchema, entry, '--entry'));
-  const token = newApiToken();
-  const record = await store.apiTokens.create(hashApiToken(token), { name, entries });
-  io.stdout.write(`${JSON.stringify({ Name: record.name, Entries: record.entries, Token: token })}\n`);
-  io.stderr.write('oms-gateway: keep the Token now; it is not shown again\n');
+  const print = (line: object): void => void io.stdout.write(`${JSON.stringify(line)}\n`);
+  switch (positionals[1]) {
+    case 'create': {
+      expectArgs(positionals, 2);
+      const name = check(TokenNameSchema, values.name, '--name');
+      const entries = (values.entry ?? []).map((entry) => check(EntrySchema, entry, '--entry'));
+      const token = newApiToken();
+      const record = await store.apiTokens.create(hashApiToken(token), { name, entries });
+      print({ Name: record.name, Entries: record.entries, Token: token });
+      io.stderr.write('oms-gateway: keep the Token now; it is not shown again\n');
+      return;
+    }
+    case 'list': {
+      expectArgs(positionals, 2);
+      // what an operator needs to find a token to revoke; the hash identifies nothing they hold
+      for (const record of await store.apiTokens.list()) {
+        print({
+          Name: record.name,
+          Entries: record.entries,
+          ...(record.createdAt === '' ? {} : { DateTimeCreated: record.createdAt }),
+        });
+      }
+      return;
+    }
+    case 'revoke': {
+      expectArgs(positionals, 2);
+      const name = check(TokenNameSchema, values.name, '--name');
+      const revoked = await store.apiTokens.revokeByName(name);
+      if (revoked === 0) throw new CliError(`no API token named ${name} (see token list)`, 1);
+      return print({ Name: name, Revoked: revoked });
+    }
+    default:
+      throw usageError(`unknown token command: ${positionals[1] ?? '(none)'}`);
+  }
 }
 
 /** Runs one command; resolves with the exit status. Never throws for a user's mistake. */

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleEntry, processEnv, ROOT, runProgram } from '../support/bundle';
 import type { ProgramRun } from '../support/bundle';
+import { hashApiToken } from '../../gateway/api-tokens';
 import { signApiLogin } from '../../handlers/login';
 import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
@@ -213,6 +214,111 @@ describe('oms-gateway CLI', () => {
     };
     expect(await client.call('AuthenticateUser', login)).toMatchObject({ Authenticated: true });
     await client.close();
+  });
+
+  it("lists a user's API keys without their secrets, and a revoked key fails to log in like a wrong key", async () => {
+    await cli(['user', 'add', '--username', 'hank', '--email', 'hank@example.com']);
+    const created = [
+      jsonLines(await cli(['apikey', 'create', 'hank']))[0],
+      jsonLines(await cli(['apikey', 'create', 'hank']))[0],
+    ] as { UserId: number; APIKey: string; APISecret: string }[];
+    const [revoked, kept] = created as [(typeof created)[0], (typeof created)[0]];
+    const list = await cli(['apikey', 'list', 'HANK']);
+    expect(list).toMatchObject({ code: 0, stderr: '' });
+    expect(jsonLines(list)).toEqual(
+      created
+        .map((key) => key.APIKey)
+        .sort()
+        .map((APIKey) => ({ UserId: 1, UserName: 'hank', APIKey })),
+    );
+    for (const key of created) expect(list.stdout).not.toContain(key.APISecret);
+
+    const { wsUrl } = await gatewayOnSameRedis();
+    const client = await openClient(wsUrl);
+    const login = (key: { APIKey: string; APISecret: string }, nonce: number) =>
+      client.call('AuthenticateUser', {
+        APIKey: key.APIKey,
+        UserId: 1,
+        Nonce: nonce,
+        Signature: signApiLogin(key.APISecret, String(nonce), 1, key.APIKey),
+      });
+    expect(await login(revoked, 1)).toMatchObject({ Authenticated: true });
+
+    expect(await cli(['apikey', 'revoke', 'hank', revoked.APIKey])).toEqual({
+      code: 0,
+      stdout: `${JSON.stringify({ UserId: 1, UserName: 'hank', APIKey: revoked.APIKey, Revoked: true })}\n`,
+      stderr: '',
+    });
+    const wrongKey = await login({ APIKey: 'f'.repeat(32), APISecret: 'not the secret' }, 2);
+    expect(wrongKey).toMatchObject({ Authenticated: false });
+    expect(await login(revoked, 3)).toEqual(wrongKey);
+    expect(await login(kept, 4)).toMatchObject({ Authenticated: true });
+    await client.close();
+
+    expect(jsonLines(await cli(['apikey', 'list', 'hank']))).toEqual([
+      { UserId: 1, UserName: 'hank', APIKey: kept.APIKey },
+    ]);
+    expect(await cli(['apikey', 'revoke', 'hank', revoked.APIKey])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'oms-gateway: hank has no such API key (see apikey list hank)\n',
+    });
+    expect((await cli(['apikey', 'revoke', 'hank'])).code).toBe(2);
+    expect((await cli(['apikey', 'list', 'nobody'])).code).toBe(1);
+  });
+
+  it('lists API tokens by name and entries, never the token, and a revoked token gets 401 from the gateway', async () => {
+    const tokens = ['backoffice', 'backoffice', 'Partner portal'].map(async (name) => {
+      const run = await cli([
+        'token',
+        'create',
+        '--name',
+        name,
+        ...(name === 'backoffice' ? [] : ['--entry', 'acme']),
+      ]);
+      return (jsonLines(run)[0] as { Token: string }).Token;
+    });
+    const [first, second, partner] = (await Promise.all(tokens)) as [string, string, string];
+    const list = await cli(['token', 'list']);
+    expect(list).toMatchObject({ code: 0, stderr: '' });
+    const created = { DateTimeCreated: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) };
+    expect(jsonLines(list)).toEqual([
+      { Name: 'Partner portal', Entries: ['acme'], ...created },
+      { Name: 'backoffice', Entries: [], ...created },
+      { Name: 'backoffice', Entries: [], ...created },
+    ]);
+    for (const token of [first, second, partner]) {
+      expect(list.stdout).not.toContain(token);
+      expect(list.stdout).not.toContain(hashApiToken(token));
+    }
+
+    const { httpUrl } = await gatewayOnSameRedis();
+    const authReset = (token: string) =>
+      fetch(`${httpUrl}/api/User/authreset`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', requestToken: token },
+        body: JSON.stringify({ email: 'nobody@example.com' }),
+      }).then((response) => response.status);
+    expect(await authReset(first)).toBe(200);
+
+    expect(await cli(['token', 'revoke', '--name', 'backoffice'])).toEqual({
+      code: 0,
+      stdout: `${JSON.stringify({ Name: 'backoffice', Revoked: 2 })}\n`,
+      stderr: '',
+    });
+    expect(await authReset(first)).toBe(401);
+    expect(await authReset(second)).toBe(401);
+    expect(jsonLines(await cli(['token', 'list']))).toEqual([
+      { Name: 'Partner portal', Entries: ['acme'], ...created },
+    ]);
+    expect(await cli(['token', 'revoke', '--name', 'backoffice'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'oms-gateway: no API token named backoffice (see token list)\n',
+    });
+    expect((await cli(['token', 'revoke'])).code).toBe(2);
+    expect((await cli(['token', 'revoke', '--name', 'Partner portal'])).code).toBe(0);
+    expect(await cli(['token', 'list'])).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
   it('answers an unknown command with the usage and exit 2', async () => {
