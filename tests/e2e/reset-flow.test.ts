@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { killGatewayProcesses, startGatewayProcess } from '../support/gateway-process';
 import type { TestGateway } from '../support/gateway';
 import { testRedisUrl, uniquePrefix } from '../support/gateway';
-import { ARGON2_TEST_ENV, RESET_USERS, clientAs, passwordOf, startResetGateway } from '../support/reset';
+import {
+  ARGON2_TEST_ENV,
+  RESET_USERS,
+  clientAs,
+  loginWorks,
+  passwordOf,
+  startResetGateway,
+  submitLink,
+} from '../support/reset';
 import { resetLinkOf, startSendGridServer } from '../support/sendgrid-server';
 import type { SendGridServer } from '../support/sendgrid-server';
 import { openClient } from '../support/ws-client';
@@ -54,14 +62,6 @@ describe('password reset end to end', () => {
     return client;
   }
 
-  async function loginWorks(gw: TestGateway, userName: string, password: string): Promise<boolean> {
-    const client = await socket(gw);
-    const reply = (await client.call('AuthenticateUser', { UserName: userName, Password: password })) as {
-      Authenticated: boolean;
-    };
-    return reply.Authenticated;
-  }
-
   it('operator asks, the mail arrives at SendGrid, the link sets the new password, the old one stops working', async () => {
     const gw = await gateway();
     const op = await socket(gw, 'op');
@@ -78,13 +78,7 @@ describe('password reset end to end', () => {
     );
 
     const page = await socket(gw);
-    expect(
-      await page.call('ResetPassword2', {
-        UserId: link.userId,
-        Password: NEW_PASSWORD,
-        PendingCode: link.pendingCode,
-      }),
-    ).toEqual(OK);
+    expect(await submitLink(page, link, NEW_PASSWORD)).toEqual(OK);
     expect(await loginWorks(gw, 'alice', NEW_PASSWORD)).toBe(true);
     expect(await loginWorks(gw, 'alice', passwordOf('alice'))).toBe(false);
 
@@ -168,13 +162,7 @@ describe('password reset end to end', () => {
     const [mail] = await sendgrid.waitForMessages(1);
     const link = resetLinkOf(mail!);
     const page = await socket(second);
-    expect(
-      await page.call('ResetPassword2', {
-        UserId: link.userId,
-        Password: NEW_PASSWORD,
-        PendingCode: link.pendingCode,
-      }),
-    ).toEqual(OK);
+    expect(await submitLink(page, link, NEW_PASSWORD)).toEqual(OK);
   });
 
   it('writes no code, password, session token or API key to any log line', async () => {
@@ -188,21 +176,9 @@ describe('password reset end to end', () => {
     await op.call('ResetPassword', { UserName: 'bob' });
     const link = resetLinkOf((await sendgrid.waitForMessages(1))[0]!);
     const page = await socket(gw);
-    await page.call('ResetPassword2', {
-      UserId: link.userId,
-      Password: 'short',
-      PendingCode: link.pendingCode,
-    });
-    await page.call('ResetPassword2', {
-      UserId: link.userId,
-      Password: NEW_PASSWORD,
-      PendingCode: 'wrong-code',
-    });
-    await page.call('ResetPassword2', {
-      UserId: link.userId,
-      Password: NEW_PASSWORD,
-      PendingCode: link.pendingCode,
-    });
+    await submitLink(page, link, 'short');
+    await submitLink(page, link, NEW_PASSWORD, 'wrong-code');
+    await submitLink(page, link, NEW_PASSWORD);
     await sendgrid.waitForMessages(2);
     await gw.logs.waitFor((line) => line.msg === 'mail sent' && line.mail === 'password-changed');
     const secrets = [

@@ -2,7 +2,14 @@
 import { ManualClock } from '../../gateway/clock';
 import { INVALID_LINK } from '../../handlers/reset-password2';
 import type { TestGateway } from '../support/gateway';
-import { clientAs, nextOutboxLink, passwordOf, startResetGateway } from '../support/reset';
+import {
+  clientAs,
+  loginWorks,
+  nextOutboxLink,
+  passwordOf,
+  startResetGateway,
+  submitLink,
+} from '../support/reset';
 import type { ResetLink } from '../support/reset';
 import { openClient } from '../support/ws-client';
 import { startRedisServer } from '../support/redis-server';
@@ -40,15 +47,7 @@ describe('ResetPassword2', () => {
   }
 
   function submit(socket: TestClient, link: ResetLink, password = NEW_PASSWORD, code = link.pendingCode) {
-    return socket.call('ResetPassword2', { UserId: link.userId, Password: password, PendingCode: code });
-  }
-
-  async function login(gw: TestGateway, userName: string, password: string): Promise<boolean> {
-    const socket = await client(gw);
-    const reply = (await socket.call('AuthenticateUser', { UserName: userName, Password: password })) as {
-      Authenticated: boolean;
-    };
-    return reply.Authenticated;
+    return submitLink(socket, link, password, code);
   }
 
   it('sets the new password from the mailed link (UserId as a string); the old one stops working', async () => {
@@ -56,8 +55,8 @@ describe('ResetPassword2', () => {
     const link = await requestLink(gw, 'bob');
     const page = await client(gw);
     expect(await submit(page, link)).toEqual(OK);
-    expect(await login(gw, 'bob', NEW_PASSWORD)).toBe(true);
-    expect(await login(gw, 'bob', passwordOf('bob'))).toBe(false);
+    expect(await loginWorks(gw, 'bob', NEW_PASSWORD)).toBe(true);
+    expect(await loginWorks(gw, 'bob', passwordOf('bob'))).toBe(false);
   });
 
   it('accepts UserId as a number, and logs no one in', async () => {
@@ -77,7 +76,7 @@ describe('ResetPassword2', () => {
     const gw = await gateway();
     const link = await requestLink(gw, 'bob');
     expect(await submit(await client(gw), link, 'ｆｕｌｌｗｉｄｔｈ ｐａｓｓｐｈｒａｓｅ')).toEqual(OK);
-    expect(await login(gw, 'bob', 'fullwidth passphrase')).toBe(true);
+    expect(await loginWorks(gw, 'bob', 'fullwidth passphrase')).toBe(true);
   });
 
   it('answers one 104 for a wrong code, an unknown user and a used code alike', async () => {

@@ -116,3 +116,26 @@ export async function nextOutboxLink(gw: TestGateway, to: string): Promise<Reset
   returned.set(to, skip + 1);
   return parseResetLink(entry.link as string);
 }
+
+/** Calls ResetPassword2 with a link's UserId and its code (or another code), as the reset page does. */
+export function submitLink(
+  socket: TestClient,
+  link: Pick<ResetLink, 'userId' | 'pendingCode'>,
+  password: string,
+  code: string = link.pendingCode,
+): Promise<unknown> {
+  return socket.call('ResetPassword2', { UserId: link.userId, Password: password, PendingCode: code });
+}
+
+/** Whether AuthenticateUser accepts `password` for `userName`, asked on a socket of its own (closed after). */
+export async function loginWorks(gw: TestGateway, userName: string, password: string): Promise<boolean> {
+  const socket = await openClient(gw.wsUrl);
+  try {
+    const reply = (await socket.call('AuthenticateUser', { UserName: userName, Password: password })) as {
+      Authenticated: boolean;
+    };
+    return reply.Authenticated;
+  } finally {
+    await socket.close();
+  }
+}
