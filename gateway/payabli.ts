@@ -2,10 +2,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { CallContext, Services } from '../handlers/context';
-import { startReset } from '../handlers/reset-password';
-import type { ResetAuditBase, ResetMailSettings, ResetOutcome } from '../handlers/reset-password';
-import { audit, enforceLimits, targetLimits } from '../handlers/reset-limits';
-import { ErrorCodes, OmsError } from '../protocol/codes';
+import { queueReset } from '../handlers/reset-password';
+import type { ResetAuditBase, ResetMailSettings } from '../handlers/reset-password';
+import { audit, targetLimits } from '../handlers/reset-limits';
 import { matchKeys } from '../protocol/payload';
 import { hashApiToken } from './api-tokens';
 import { newConnectionId } from './connection';
@@ -76,29 +75,23 @@ function contextFor(services: Services, request: IncomingMessage, clientAddress:
 
 /**
  * ResetPassword's reset for the user with this e-mail: the same per-target limits (keyed on the address as
- * asked), code, mail and audit outcome. Every refusal here is an outcome, not an answer: the caller's reply
- * is the same whether the address is known, unknown, locked or asked too often.
+ * asked), code, mail and audit outcome, in one store step. Every refusal there is an outcome, not an answer:
+ * the caller's reply is the same whether the address is known, unknown, locked or asked too often.
  */
 async function resetByEmail(
   email: string,
   context: CallContext,
   mail: ResetMailSettings,
   audit: ResetAuditBase,
-): Promise<ResetOutcome> {
-  // the lookup and the limits do not depend on each other: one round trip
-  const [target, limited] = await Promise.all([
-    context.services.store.users.findByEmail(email),
-    enforceLimits(targetLimits(email, context, 'email'), context).then(
-      () => false,
-      (error: unknown) => {
-        if (error instanceof OmsError && error.code === ErrorCodes.OperationFailed.code) return true;
-        throw error;
-      },
-    ),
-  ]);
-  if (limited) return { targetUserId: target?.userId ?? null, outcome: 'refused', reason: 'rate limited' };
-  if (target === null) return { targetUserId: null, outcome: 'refused', reason: 'unknown e-mail' };
-  return startReset(target, context, { quiet: true, mail, audit });
+): Promise<void> {
+  await queueReset(context, {
+    lookup: { by: 'email', value: email },
+    limits: targetLimits(email, context, 'email'),
+    reachLimits: [],
+    reach: null,
+    mail,
+    audit,
+  });
 }
 
 export interface AuthResetEnv {
@@ -180,8 +173,7 @@ export function authResetRoutes(env: AuthResetEnv): Route[] {
           ? {}
           : { pageUrl: point.resetPageUrl, ...(point.fromName === null ? {} : { fromName: point.fromName }) };
       const base = { step: 'User/authreset', caller: started.caller } as const;
-      const outcome = await resetByEmail(email, context, mail, base);
-      if (!outcome.recorded) await audit(context, { ...base, ...outcome });
+      await resetByEmail(email, context, mail, base);
       return reply(200, 'Success');
     } catch (error) {
       if (started) {

@@ -27,10 +27,13 @@ import type { PasswordHasher } from './password-hasher';
 import { resetPageRoutes } from './reset-page';
 import { resolveSession } from './sessions';
 import { createMemoryStore } from './store/memory-store';
-import { createRedisStore } from './store/redis-store';
+import { connectRedis, createRedisStore } from './store/redis-store';
 import type { Store } from './store/store';
 import { MemoryResetStore } from './reset-store/memory-reset-store';
-import { openRedisResetStore } from './reset-store/redis-reset-store';
+import { RedisResetFlow } from './reset-store/redis-reset-flow';
+import { openRedisResetStore, RedisResetStore } from './reset-store/redis-reset-store';
+import { composeResetFlow } from './reset-store/reset-flow';
+import type { ResetFlow } from './reset-store/reset-flow';
 import type { ResetStore } from './reset-store/reset-store';
 import { DevOutbox, devOutboxRoute } from './mail/dev-outbox';
 import { MailDelivery } from './mail/delivery';
@@ -77,28 +80,54 @@ function createMailer(config: Config, logger: Logger, clock: Clock): Mailer {
   });
 }
 
+/**
+ * The stores from configuration, unless given. On Redis the user store and the reset store share one
+ * connection, and the reset flow runs each step as one script on it; with a store given, or on the embedded
+ * store, the flow is composed from the stores' own operations.
+ */
+function openStores(
+  config: Config,
+  deps: GatewayDeps,
+  logger: Logger,
+  clock: Clock,
+): { store: Store; resets: ResetStore; resetFlow: ResetFlow } {
+  const auditMaxLen = config.auditMaxLength;
+  if (config.redis && deps.store === undefined && deps.resets === undefined) {
+    const redis = connectRedis(config.redis, 'oms-gateway');
+    const store = createRedisStore(config.redis, logger, redis);
+    // the store owns the connection and closes it
+    const resets = new RedisResetStore(redis, { auditMaxLen });
+    const onQueued = (): void => resets.noteQueued();
+    const resetFlow = new RedisResetFlow(redis, { prefix: config.redis.prefix, auditMaxLen, onQueued });
+    return { store, resets, resetFlow };
+  }
+  const store =
+    deps.store ?? (config.redis ? createRedisStore(config.redis, logger) : createMemoryStore(clock));
+  const resets =
+    deps.resets ??
+    (config.redis
+      ? openRedisResetStore(config.redis, logger, { auditMaxLen })
+      : new MemoryResetStore(clock, { auditMaxLen }));
+  return { store, resets, resetFlow: composeResetFlow(store, resets) };
+}
+
 const WS_PATH = /^\/(wsgateway\/?)?$/i;
 
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const clock = deps.clock ?? systemClock;
   const ownsStore = deps.store === undefined;
-  const store =
-    deps.store ?? (config.redis ? createRedisStore(config.redis, logger) : createMemoryStore(clock));
+  const ownsResets = deps.resets === undefined;
+  const { store, resets, resetFlow } = openStores(config, deps, logger, clock);
   const hasher =
     deps.hasher ?? createPasswordHasher({ ...config.argon2, concurrency: config.hashConcurrency });
-  const ownsResets = deps.resets === undefined;
-  const resets =
-    deps.resets ??
-    (config.redis
-      ? openRedisResetStore(config.redis, logger, { auditMaxLen: config.auditMaxLength })
-      : new MemoryResetStore(clock, { auditMaxLen: config.auditMaxLength }));
-  const services: Services = { config, store, clock, logger, hasher, resets };
+  const services: Services = { config, store, clock, logger, hasher, resets, resetFlow };
   const mailer = deps.mailer ?? createMailer(config, logger, clock);
   const delivery = new MailDelivery(resets, mailer, logger, {
     maxAttempts: config.mail.maxAttempts,
     retryBaseMs: config.mail.retryBaseMs,
     leaseMs: config.mail.leaseMs,
+    concurrency: config.mail.deliveryConcurrency,
   });
   const resolveCaller: SessionResolver =
     deps.resolveSession ?? ((token) => resolveSession(store, token, config.sessionTtlSeconds));

@@ -3,6 +3,7 @@ import type { Config } from '../gateway/config';
 import type { Clock } from '../gateway/clock';
 import type { Logger } from '../gateway/logger';
 import type { PasswordHasher } from '../gateway/password-hasher';
+import type { ResetFlow } from '../gateway/reset-store/reset-flow';
 import type { ResetStore } from '../gateway/reset-store/reset-store';
 import type { Store } from '../gateway/store/store';
 import { defineHandler as defineGeneric } from '../protocol/handler';
@@ -18,6 +19,8 @@ export interface Services {
   readonly hasher: PasswordHasher;
   /** Pending reset codes, the mail queue and the reset audit trail. */
   readonly resets: ResetStore;
+  /** The reset steps, each one atomic store step (one round trip on Redis). */
+  readonly resetFlow: ResetFlow;
 }
 
 export type CallContext = GenericCallContext<Services>;

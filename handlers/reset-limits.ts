@@ -39,11 +39,6 @@ export function targetLimits(asked: string, context: CallContext, by: 'name' | '
   ];
 }
 
-/** Counts the limits in order, in one store step, and throws 101 at the first that refuses. */
-export async function enforceLimits(hits: readonly LimitHit[], context: CallContext): Promise<void> {
-  enforce(await context.services.store.limits.hitAll(hits));
-}
-
 export interface ResetAudit {
   readonly step: 'ResetPassword' | 'ResetPassword2' | 'User/authreset';
   readonly caller: string;

@@ -1,15 +1,14 @@
 // ResetPassword {UserName}: issue a pending code for the user and queue the reset mail (seed 000).
 import { z } from 'zod';
-import { authorizeTarget } from './access';
 import { defineHandler } from './context';
 import type { CallContext } from './context';
-import { audit, callerLabel, callerLimit, enforceLimits, targetLimits } from './reset-limits';
+import { audit, callerLabel, callerLimit, enforce, targetLimits } from './reset-limits';
 import type { ResetAudit } from './reset-limits';
 import { wireUserName } from './user-wire';
-import { buildResetLink } from '../gateway/mail/templates';
+import { resetLinkParts } from '../gateway/mail/templates';
 import { logAudit } from '../gateway/reset-store/audit';
 import { hashPendingCode, newPendingCode } from '../gateway/reset-store/pending-code';
-import type { UserRecord } from '../gateway/store/store';
+import type { ResetRequest, ResetRequestResult } from '../gateway/reset-store/reset-flow';
 import { OmsError } from '../protocol/codes';
 import { isPermitted } from '../protocol/dispatch';
 import type { Caller } from '../protocol/handler';
@@ -18,12 +17,7 @@ const NAME = 'ResetPassword';
 /** As the seed says: Operator for anyone, Trading for users sharing one of its accounts. */
 const ACCESS = { permissions: ['Operator', 'Trading'] } as const;
 
-export type ResetOutcome = Pick<ResetAudit, 'targetUserId' | 'outcome' | 'reason'> & {
-  /** true when the audit event was already written (with the code, in one store step) */
-  readonly recorded?: boolean;
-};
-
-/** Who asked, for the audit event of whatever startReset decides. */
+/** Who asked, for the audit event of whatever the request's store step decides. */
 export type ResetAuditBase = Pick<ResetAudit, 'step' | 'caller'>;
 
 /** What a front door may change about the mail (an ENTRYPOINTS_FILE entry); the rest is configuration. */
@@ -34,84 +28,79 @@ export interface ResetMailSettings {
   readonly fromName?: string;
 }
 
+/** What a front door asks of a reset: whom (as asked), under which limits and reach, with which mail. */
+export type ResetAsk = Pick<ResetRequest, 'lookup' | 'limits' | 'reachLimits' | 'reach'> & {
+  readonly mail: ResetMailSettings;
+  readonly audit: ResetAuditBase;
+};
+
 /**
- * Creates the code (only its SHA-256 is stored), queues the mail and appends the audit event, in one
- * atomic store step (one round trip on Redis), then logs the event: if the step fails, none of it happened,
- * and the caller's refusal is what gets audited.
+ * Every front door's reset (ResetPassword, POST /api/User/authreset) ends here: a new code (only its SHA-256
+ * is stored), and the store decides and writes the rest in one atomic step (one round trip on Redis): the
+ * limits, the lookup, the reach, the code, the mail and the audit event. What it decided is logged here; what
+ * the caller is answered is the front door's to say.
  */
-async function issueCode(
-  target: UserRecord,
-  context: CallContext,
-  settings: ResetMailSettings,
-  event: ResetAudit,
-): Promise<void> {
-  const { config, resets, clock, logger } = context.services;
+export async function queueReset(context: CallContext, ask: ResetAsk): Promise<ResetRequestResult> {
+  const { config, resetFlow, clock, logger } = context.services;
   const code = newPendingCode();
-  const record = { at: clock.now(), ...event };
-  await resets.issueCode(
-    target.userId,
-    hashPendingCode(code),
-    config.reset.codeTtlSeconds * 1000,
-    {
-      kind: 'reset',
-      to: target.email,
-      userId: target.userId,
-      userName: target.userName,
-      link: buildResetLink(settings.pageUrl ?? config.reset.pageUrl, target.userId, code),
+  const result = await resetFlow.requestReset({
+    ...ask,
+    codeHash: hashPendingCode(code),
+    ttlMs: config.reset.codeTtlSeconds * 1000,
+    mail: {
+      link: resetLinkParts(ask.mail.pageUrl ?? config.reset.pageUrl, code),
       expiresInMinutes: Math.round(config.reset.codeTtlSeconds / 60),
-      ...(settings.fromName === undefined ? {} : { fromName: settings.fromName }),
+      ...(ask.mail.fromName === undefined ? {} : { fromName: ask.mail.fromName }),
     },
-    record,
-  );
-  logAudit(logger, record);
+    audit: { at: clock.now(), ...ask.audit },
+  });
+  logAudit(logger, result.audit);
+  return result;
 }
 
 /**
- * The reset of a user found, once the caller may ask and the limits allow: every front door (ResetPassword,
- * POST /api/User/authreset) ends here, and the outcome decided here is audited here. `quiet`: a locked
- * user is an outcome, not an error, so an anonymous caller's answer is the same whether or not the user
- * exists or is locked.
+ * The request of a caller who may ask at all. A Trading caller reaches itself and the users sharing one of
+ * its accounts, and its target limits count only for those, so it cannot use up the mail budget of users it
+ * may not reset; an Operator reaches anyone. An anonymous caller (RESET_ALLOW_PUBLIC) gets success whatever
+ * the name, so the answer says nothing about which names exist or are locked.
  */
-export async function startReset(
-  target: UserRecord,
-  context: CallContext,
-  options: { readonly quiet: boolean; readonly mail?: ResetMailSettings; readonly audit: ResetAuditBase },
-): Promise<ResetOutcome> {
-  if (target.locked) {
-    if (!options.quiet) throw new OmsError('OperationFailed', 'User is locked');
-    const outcome = { targetUserId: target.userId, outcome: 'refused', reason: 'user locked' } as const;
-    await audit(context, { ...options.audit, ...outcome });
-    return { ...outcome, recorded: true };
-  }
-  const outcome = { targetUserId: target.userId, outcome: 'ok', reason: 'mail queued' } as const;
-  await issueCode(target, context, options.mail ?? {}, { ...options.audit, ...outcome });
-  return { ...outcome, recorded: true };
-}
-
-/**
- * The request itself, after the caller may ask at all. The store calls that do not depend on each other
- * go out together (one round trip): the limits, counted caller first, and the lookup. A Trading caller's
- * target limits count only once the target is known to be in its reach, so it cannot use up the mail
- * budget of users it may not reset. An anonymous caller (RESET_ALLOW_PUBLIC) gets success whatever the
- * name, so the answer says nothing about which names exist.
- */
-async function requestReset(
+function requestReset(
   caller: Caller | null,
   userName: string,
   context: CallContext,
-  base: ResetAuditBase,
-): Promise<ResetOutcome> {
+  who: string,
+): Promise<ResetRequestResult> {
   const scoped = caller !== null && !caller.permissions.includes('Operator');
-  const limits = [callerLimit(caller, context), ...targetLimits(userName, context)];
-  const [, found] = await Promise.all([
-    enforceLimits(scoped ? limits.slice(0, 1) : limits, context),
-    context.services.store.users.findByName(userName),
-  ]);
-  // Trading reaches only users sharing an account: an unknown name is the same 20 as one out of reach
-  const target = caller === null ? found : authorizeTarget(caller, found, ['Trading']);
-  if (scoped) await enforceLimits(limits.slice(1), context);
-  if (target === null) return { targetUserId: null, outcome: 'refused', reason: 'unknown user name' };
-  return startReset(target, context, { quiet: caller === null, audit: base });
+  return queueReset(context, {
+    lookup: { by: 'name', value: userName },
+    limits: scoped
+      ? [callerLimit(caller, context)]
+      : [callerLimit(caller, context), ...targetLimits(userName, context)],
+    reachLimits: scoped ? targetLimits(userName, context) : [],
+    reach: scoped ? { self: caller.userId, accountIds: caller.accountIds } : null,
+    mail: {},
+    audit: { step: NAME, caller: who },
+  });
+}
+
+/** The answer to what the store step decided (and audited). */
+function answer(result: ResetRequestResult, caller: Caller | null): void {
+  switch (result.outcome) {
+    case 'queued':
+      return;
+    case 'limited':
+      return enforce({ allowed: false, count: 0, retryAfterSeconds: result.retryAfterSeconds });
+    case 'locked':
+      if (caller !== null) throw new OmsError('OperationFailed', 'User is locked');
+      return;
+    case 'unknown':
+    case 'out of reach':
+      if (caller === null) return;
+      // an Operator learns that a name is nobody's; a Trading caller gets the same 20 as for one out of reach
+      if (caller.permissions.includes('Operator') && result.outcome === 'unknown')
+        throw new OmsError('ResourceNotFound', 'User not found');
+      throw new OmsError('NotAuthorized', 'Permission denied');
+  }
 }
 
 export const resetPassword = defineHandler({
@@ -122,20 +111,22 @@ export const resetPassword = defineHandler({
   run: async ({ UserName }, context) => {
     const caller = await context.connection.currentCaller();
     const who = callerLabel(caller, context);
+    const refused = (reason: string): Promise<void> =>
+      audit(context, { step: NAME, caller: who, targetUserId: null, outcome: 'refused', reason });
+    if (caller === null ? !context.services.config.reset.allowPublic : !isPermitted(ACCESS, NAME, caller)) {
+      const refusal = new OmsError('NotAuthorized', caller === null ? 'Not logged in' : 'Permission denied');
+      await refused(refusal.detail ?? refusal.errormsg);
+      throw refusal;
+    }
+    let result: ResetRequestResult;
     try {
-      if (caller === null && !context.services.config.reset.allowPublic) {
-        throw new OmsError('NotAuthorized', 'Not logged in');
-      }
-      if (caller !== null && !isPermitted(ACCESS, NAME, caller)) {
-        throw new OmsError('NotAuthorized', 'Permission denied');
-      }
-      const outcome = await requestReset(caller, UserName, context, { step: NAME, caller: who });
-      if (!outcome.recorded) await audit(context, { step: NAME, caller: who, ...outcome });
-      return undefined;
+      result = await requestReset(caller, UserName, context, who);
     } catch (error) {
-      const reason = error instanceof OmsError ? (error.detail ?? error.errormsg) : 'server error';
-      await audit(context, { step: NAME, caller: who, targetUserId: null, outcome: 'refused', reason });
+      // the store step did not happen (it audits what it decides)
+      await refused(error instanceof OmsError ? (error.detail ?? error.errormsg) : 'server error');
       throw error;
     }
+    answer(result, caller);
+    return undefined;
   },
 });

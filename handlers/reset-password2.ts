@@ -4,9 +4,10 @@ import { defineHandler } from './context';
 import type { CallContext } from './context';
 import { passwordProblem } from './password-policy';
 import { audit, callerLabel } from './reset-limits';
-import type { ResetAudit } from './reset-limits';
 import { wireUserId } from './user-wire';
+import { logAudit } from '../gateway/reset-store/audit';
 import { hashPendingCode } from '../gateway/reset-store/pending-code';
+import type { PasswordChangeResult } from '../gateway/reset-store/reset-flow';
 import { OmsError } from '../protocol/codes';
 
 const NAME = 'ResetPassword2';
@@ -26,8 +27,9 @@ type Payload = z.infer<typeof input>;
 async function changePassword(
   payload: Payload,
   context: CallContext,
-): Promise<Pick<ResetAudit, 'outcome' | 'reason'>> {
-  const { store, resets, hasher, config } = context.services;
+  caller: string,
+): Promise<PasswordChangeResult> {
+  const { store, resets, resetFlow, hasher, config, clock } = context.services;
   const userId = payload.UserId;
   const codeHash = hashPendingCode(payload.PendingCode);
   const maxWrongTries = config.reset.maxWrongTries;
@@ -42,18 +44,19 @@ async function changePassword(
   const problem = passwordProblem(payload.Password, user, config.passwordPolicy);
   if (problem !== null) throw new OmsError('InvalidRequest', problem);
   const passwordHash = await hasher.hash(payload.Password);
-  // of many concurrent calls with this code exactly one gets here with 'consumed'
-  if ((await resets.consumeCode(userId, codeHash, maxWrongTries)) !== 'consumed') {
-    throw new OmsError('ResourceNotFound', INVALID_LINK);
-  }
-  // the new hash, and the end of every session of the user on every gateway sharing the store (this call
-  // logs no one in), together; the "changed" mail only once both are done
-  const [, ended] = await Promise.all([
-    store.users.setPasswordHash(userId, passwordHash),
-    store.sessions.revokeAllForUser(userId),
-  ]);
-  await resets.enqueueMail({ kind: 'password-changed', to: user.email, userId, userName: user.userName });
-  return { outcome: 'ok', reason: `password changed; ${ended} session(s) ended` };
+  // one store step: of many concurrent calls with this code exactly one changes the password; with it every
+  // session of the user ends on every gateway sharing the store (this call logs no one in), the "changed"
+  // mail is queued and the event audited
+  const result = await resetFlow.changePassword({
+    userId,
+    codeHash,
+    maxWrongTries,
+    passwordHash,
+    mail: { kind: 'password-changed', to: user.email, userId, userName: user.userName },
+    audit: { at: clock.now(), step: NAME, caller },
+  });
+  if (result.outcome !== 'changed') throw new OmsError('ResourceNotFound', INVALID_LINK);
+  return result;
 }
 
 export const resetPassword2 = defineHandler({
@@ -62,14 +65,14 @@ export const resetPassword2 = defineHandler({
   // public: the PendingCode is the credential
   access: 'public',
   run: async (payload, context) => {
-    const caller = await context.connection.currentCaller();
-    const base = { step: NAME, caller: callerLabel(caller, context), targetUserId: payload.UserId } as const;
+    const caller = callerLabel(await context.connection.currentCaller(), context);
     try {
-      await audit(context, { ...base, ...(await changePassword(payload, context)) });
+      const { audit: changed } = await changePassword(payload, context, caller);
+      if (changed !== null) logAudit(context.services.logger, changed);
       return undefined;
     } catch (error) {
       const reason = error instanceof OmsError ? (error.detail ?? error.errormsg) : 'server error';
-      await audit(context, { ...base, outcome: 'refused', reason });
+      await audit(context, { step: NAME, caller, targetUserId: payload.UserId, outcome: 'refused', reason });
       throw error;
     }
   },

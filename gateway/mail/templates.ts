@@ -8,9 +8,15 @@ import type { MailMessage } from './mailer';
  * open links). Built from configuration, never from a request's Host header.
  */
 export function buildResetLink(pageUrl: string, userId: number, code: string): string {
+  const [head, tail] = resetLinkParts(pageUrl, code);
+  return `${head}${encodeURIComponent(String(userId))}${tail}`;
+}
+
+/** The reset link before and after its UserId, for a store step that learns the id itself (reset-flow.ts). */
+export function resetLinkParts(pageUrl: string, code: string): [head: string, tail: string] {
   if (pageUrl.includes('#'))
     throw new Error('RESET_PAGE_URL must not have a #fragment: the link puts the code there');
-  return `${pageUrl}#UserId=${encodeURIComponent(String(userId))}&PendingCode=${encodeURIComponent(code)}`;
+  return [`${pageUrl}#UserId=`, `&PendingCode=${encodeURIComponent(code)}`];
 }
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = {

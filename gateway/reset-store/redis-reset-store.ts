@@ -39,74 +39,105 @@ export interface RedisResetStoreOptions {
   readonly ownsConnection?: boolean;
 }
 
-const QUEUE_KEYS = [
+export const QUEUE_KEYS = [
   'mail:{queue}:due',
   'mail:{queue}:jobs',
   'mail:{queue}:attempts',
   'mail:{queue}:leases',
 ] as const;
 const DEAD_KEY = 'mail:{queue}:dead';
-const AUDIT_KEY = 'audit:reset';
+export const AUDIT_KEY = 'audit:reset';
 
-function codeKey(userId: number): string {
+/** A user's live code (Lua builds the same name in redis-reset-flow.ts's request script). */
+export function codeKey(userId: number): string {
   return `reset:{u:${userId}}:code`;
 }
 
 // The Redis clock in ms: every gateway schedules on the same clock, whatever their own clocks say.
-const NOW_MS = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+export const NOW_MS = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-// KEYS: code, due, jobs, attempts, leases[, audit]. ARGV: code hash, ttl ms, entry id, job JSON[, audit max
-// length, audit field/value pairs…].
-// Writes only after the type checks, so a script error leaves neither the code nor the job behind
-// (Redis does not roll back a script's earlier writes when a later command fails).
+/**
+ * Lua: fails the script unless each key is absent or of its type; the writing scripts check first, so a
+ * script error leaves nothing half written (Redis does not roll back a script's earlier writes).
+ */
+export const CHECK_TYPES_LUA = `
+local function checkTypes(keys, types)
+  for i, key in ipairs(keys) do
+    local kind = redis.call('TYPE', key).ok
+    if kind ~= 'none' and kind ~= types[i] then
+      return redis.error_reply('WRONGTYPE ' .. key .. ' holds a ' .. kind)
+    end
+  end
+  return nil
+end
+`;
+
+/** Lua: queues a job due now (ARGV of the caller: the entry id and the job JSON). */
+export const ENQUEUE_LUA = `
+local function enqueueMail(dueKey, jobsKey, id, job, now)
+  redis.call('HSET', jobsKey, id, job)
+  redis.call('ZADD', dueKey, now, id)
+end
+`;
+
+/** Lua: one audit event on the bounded stream, fields as auditFields() writes them. */
+export const AUDIT_LUA = `
+local function appendAudit(key, maxLen, at, step, caller, target, outcome, reason)
+  redis.call('XADD', key, 'MAXLEN', '~', maxLen, '*', 'at', at, 'step', step, 'caller', caller,
+    'target', target, 'outcome', outcome, 'reason', reason)
+end
+`;
+
+/**
+ * Lua: judges a code against the user's live one: 'none' (no live code), 'right', or 'wrong' (counted;
+ * the maxWrong-th destroys the code). Plain string equality is not constant time, but it compares SHA-256
+ * digests: how many leading digits of a guess's digest match tells nothing useful about a code.
+ */
+export const JUDGE_CODE_LUA = `
+local function judgeCode(key, hash, maxWrong)
+  local stored = redis.call('HGET', key, 'h')
+  if not stored then return 'none' end
+  if stored == hash then return 'right' end
+  if redis.call('HINCRBY', key, 'w', 1) >= tonumber(maxWrong) then redis.call('DEL', key) end
+  return 'wrong'
+end
+`;
+
+// KEYS: code, due, jobs[, audit]. ARGV: code hash, ttl ms, entry id, job JSON[, audit max length, audit
+// field values in auditFields order]. Writes only after the type checks.
 const ISSUE_SCRIPT = `
 ${NOW_MS}
-local expected = { 'zset', 'hash', 'hash', 'hash' }
-for i = 2, 5 do
-  local kind = redis.call('TYPE', KEYS[i]).ok
-  if kind ~= 'none' and kind ~= expected[i - 1] then
-    return redis.error_reply('WRONGTYPE mail queue key holds a ' .. kind)
-  end
-end
-if #KEYS == 6 then
-  local kind = redis.call('TYPE', KEYS[6]).ok
-  if kind ~= 'none' and kind ~= 'stream' then return redis.error_reply('WRONGTYPE audit key holds a ' .. kind) end
-end
-redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
-redis.call('ZADD', KEYS[2], now, ARGV[3])
+${CHECK_TYPES_LUA}
+${ENQUEUE_LUA}
+${AUDIT_LUA}
+local failed = checkTypes({ KEYS[2], KEYS[3], KEYS[4] }, { 'zset', 'hash', 'stream' })
+if failed then return failed end
+enqueueMail(KEYS[2], KEYS[3], ARGV[3], ARGV[4], now)
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'h', ARGV[1], 'w', 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if #KEYS == 6 then
-  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[5], '*', unpack(ARGV, 6))
-end
+if #KEYS == 4 then appendAudit(KEYS[4], unpack(ARGV, 5)) end
 return 1
 `;
 
 // KEYS: due, jobs. ARGV: entry id, job JSON.
 const ENQUEUE_SCRIPT = `
 ${NOW_MS}
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[1], now, ARGV[1])
+${ENQUEUE_LUA}
+enqueueMail(KEYS[1], KEYS[2], ARGV[1], ARGV[2], now)
 return 1
 `;
 
 // KEYS: code. ARGV: code hash, max wrong tries, '1' to consume.
-// Plain string equality is not constant time, but it compares SHA-256 digests of the codes: how many leading
-// digits of a guess's digest match tells nothing useful about a code (finding a preimage is the hard part).
 const CODE_SCRIPT = `
-local stored = redis.call('HGET', KEYS[1], 'h')
-if not stored then return 'none' end
-if stored == ARGV[1] then
-  if ARGV[3] == '1' then
-    redis.call('DEL', KEYS[1])
-    return 'consumed'
-  end
-  return 'valid'
+${JUDGE_CODE_LUA}
+local verdict = judgeCode(KEYS[1], ARGV[1], ARGV[2])
+if verdict ~= 'right' then return verdict end
+if ARGV[3] == '1' then
+  redis.call('DEL', KEYS[1])
+  return 'consumed'
 end
-local wrong = redis.call('HINCRBY', KEYS[1], 'w', 1)
-if wrong >= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) end
-return 'wrong'
+return 'valid'
 `;
 
 // KEYS: due, jobs, attempts, leases. ARGV: lease ms, new token.
@@ -167,17 +198,22 @@ return 1
 
 const AUDIT_FIELDS = ['at', 'step', 'caller', 'target', 'outcome', 'reason'] as const;
 
+/** The stream entry's field values of an event, in AUDIT_FIELDS order (AUDIT_LUA's parameters). */
+export function auditValues(event: AuditEvent): string[] {
+  return [
+    String(event.at),
+    event.step,
+    event.caller,
+    event.targetUserId === null ? '' : String(event.targetUserId),
+    event.outcome,
+    event.reason,
+  ];
+}
+
 /** The stream entry's field/value pairs of an event. */
 function auditFields(event: AuditEvent): string[] {
-  const values: Record<(typeof AUDIT_FIELDS)[number], string> = {
-    at: String(event.at),
-    step: event.step,
-    caller: event.caller,
-    target: event.targetUserId === null ? '' : String(event.targetUserId),
-    outcome: event.outcome,
-    reason: event.reason,
-  };
-  return AUDIT_FIELDS.flatMap((field) => [field, values[field]]);
+  const values = auditValues(event);
+  return AUDIT_FIELDS.flatMap((field, i) => [field, values[i]!]);
 }
 
 function auditFromFields(fields: string[]): AuditEvent {
@@ -230,11 +266,12 @@ export class RedisResetStore implements ResetStore {
     audit?: AuditEvent,
   ): Promise<string> {
     const id = randomUUID();
-    const keys = audit ? [codeKey(userId), ...QUEUE_KEYS, AUDIT_KEY] : [codeKey(userId), ...QUEUE_KEYS];
+    const queue = [QUEUE_KEYS[0], QUEUE_KEYS[1]];
+    const keys = audit ? [codeKey(userId), ...queue, AUDIT_KEY] : [codeKey(userId), ...queue];
     const args = [codeHash, Math.max(1, Math.round(ttlMs)), id, JSON.stringify(mail)];
-    if (audit) args.push(this.auditMaxLen, ...auditFields(audit));
+    if (audit) args.push(this.auditMaxLen, ...auditValues(audit));
     await guarded(() => this.scripts.issue(keys.length, ...keys, ...args));
-    this.notifyQueued();
+    this.noteQueued();
     return id;
   }
 
@@ -251,11 +288,12 @@ export class RedisResetStore implements ResetStore {
   async enqueueMail(job: MailJob): Promise<string> {
     const id = randomUUID();
     await guarded(() => this.scripts.enqueue(QUEUE_KEYS[0], QUEUE_KEYS[1], id, JSON.stringify(job)));
-    this.notifyQueued();
+    this.noteQueued();
     return id;
   }
 
-  private notifyQueued(): void {
+  /** Wakes this process's delivery loop: a job was queued through this store's connection. */
+  noteQueued(): void {
     for (const listener of this.listeners) listener();
   }
 

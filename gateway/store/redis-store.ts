@@ -77,20 +77,30 @@ export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Lua: counts one hit on a rate-limit key and returns its count and the ms left in its window (the window
+ * starts with the first hit). Shared by the limiter's script and the reset request's (redis-reset-flow.ts).
+ */
+export const HIT_LIMIT_LUA = `
+local function hitLimit(key, window)
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('PEXPIRE', key, window) end
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = window end
+  return count, ttl
+end
+`;
+
 // For each key in turn: INCR, and the window's expiry on the first hit. Stops at the first count over its
 // limit, so later limits are not charged for a hit that is refused. Returns {index, count, ms left} of
 // the last key counted (index 1-based). ARGV: per key, its limit and window ms.
 const HIT_ALL_SCRIPT = `
+${HIT_LIMIT_LUA}
 local last = {0, 0, 0}
 for i = 1, #KEYS do
-  local limit = tonumber(ARGV[2 * i - 1])
-  local window = tonumber(ARGV[2 * i])
-  local count = redis.call('INCR', KEYS[i])
-  if count == 1 then redis.call('PEXPIRE', KEYS[i], window) end
-  local ttl = redis.call('PTTL', KEYS[i])
-  if ttl < 0 then redis.call('PEXPIRE', KEYS[i], window); ttl = window end
+  local count, ttl = hitLimit(KEYS[i], tonumber(ARGV[2 * i]))
   last = {i, count, ttl}
-  if count > limit then return last end
+  if count > tonumber(ARGV[2 * i - 1]) then return last end
 end
 return last
 `;
@@ -136,7 +146,7 @@ class RedisRateLimiter implements RateLimiter {
     return guarded(async () => {
       const [index, count, ttlMs] = (await this.hitScript(
         hits.length,
-        ...hits.map((hit) => `limit:{${hit.key}}`),
+        ...hits.map((hit) => limitKey(hit.key)),
         ...hits.flatMap((hit) => [hit.limit, hit.windowSeconds * 1000]),
       )) as [number, number, number];
       const allowed = count <= hits[index - 1]!.limit;
@@ -146,20 +156,28 @@ class RedisRateLimiter implements RateLimiter {
 
   reset(key: string): Promise<void> {
     return guarded(async () => {
-      await this.redis.del(`limit:{${key}}`);
+      await this.redis.del(limitKey(key));
     });
   }
 
   peek(key: string, limit: number): Promise<RateDecision> {
     return guarded(async () => {
-      const [count, ttlMs] = (await this.redis.eval(PEEK_SCRIPT, 1, `limit:{${key}}`)) as [number, number];
+      const [count, ttlMs] = (await this.redis.eval(PEEK_SCRIPT, 1, limitKey(key))) as [number, number];
       const allowed = count < limit;
       return { allowed, count, retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(ttlMs / 1000)) };
     });
   }
 }
 
-const userKey = (userId: number): string => `user:{${userId}}`;
+/** The key of a rate-limit counter (its own hash tag). */
+export const limitKey = (key: string): string => `limit:{${key}}`;
+
+/** A user's hash; its sets are this key with `:permissions`, `:accounts`, `:sessions`. */
+export const userKey = (userId: number): string => `user:{${userId}}`;
+
+/** The unique indexes: a lower-cased user name or e-mail → UserId. */
+export const userIndexKey = (by: 'name' | 'email', value: string): string =>
+  `${by === 'name' ? 'user-name' : 'user-email'}:${value.toLowerCase()}`;
 
 // Checks both unique indexes, takes the next UserId and writes the user, its sets and the indexes at once.
 // ARGV: prefix, userName, email, emailVerified, passwordHash, locked, accountId, createdAt, n, n permissions, accounts…
@@ -254,8 +272,8 @@ class RedisUserStore implements UserStore {
         CREATE_USER_SCRIPT,
         4,
         'users:next-id',
-        `user-name:${user.userName.toLowerCase()}`,
-        `user-email:${user.email.toLowerCase()}`,
+        userIndexKey('name', user.userName),
+        userIndexKey('email', user.email),
         'users:all',
         this.prefix,
         user.userName,
@@ -302,11 +320,11 @@ class RedisUserStore implements UserStore {
   }
 
   findByName(userName: string): Promise<UserRecord | null> {
-    return this.findByIndex(`user-name:${userName.toLowerCase()}`);
+    return this.findByIndex(userIndexKey('name', userName));
   }
 
   findByEmail(email: string): Promise<UserRecord | null> {
-    return this.findByIndex(`user-email:${email.toLowerCase()}`);
+    return this.findByIndex(userIndexKey('email', email));
   }
 
   list(): Promise<UserRecord[]> {
@@ -373,17 +391,31 @@ redis.call('PUBLISH', ARGV[3], '{"userId":' .. userId .. ',"sessionIds":["' .. A
 return 1
 `;
 
-const REVOKE_ALL_SCRIPT = `
-local live = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('DEL', ARGV[1] .. 'session:' .. id) == 1 then table.insert(live, id) end
+/**
+ * Lua: ends every session of a user (its `:sessions` set at `sessionsKey`) and publishes the revocation on
+ * `channel`; returns how many sessions were live. Shared with the password change (redis-reset-flow.ts).
+ */
+export const REVOKE_ALL_LUA = `
+local function revokeAllSessions(prefix, sessionsKey, userId, channel)
+  local live = {}
+  for _, id in ipairs(redis.call('SMEMBERS', sessionsKey)) do
+    if redis.call('DEL', prefix .. 'session:' .. id) == 1 then table.insert(live, id) end
+  end
+  redis.call('DEL', sessionsKey)
+  local ids = ''
+  if #live > 0 then ids = '"' .. table.concat(live, '","') .. '"' end
+  redis.call('PUBLISH', channel, '{"userId":' .. userId .. ',"sessionIds":[' .. ids .. ']}')
+  return #live
 end
-redis.call('DEL', KEYS[1])
-local ids = ''
-if #live > 0 then ids = '"' .. table.concat(live, '","') .. '"' end
-redis.call('PUBLISH', ARGV[3], '{"userId":' .. ARGV[2] .. ',"sessionIds":[' .. ids .. ']}')
-return #live
 `;
+
+const REVOKE_ALL_SCRIPT = `
+${REVOKE_ALL_LUA}
+return revokeAllSessions(ARGV[1], KEYS[1], ARGV[2], ARGV[3])
+`;
+
+/** The pub/sub channel of session revocations. */
+export const revocationChannel = (prefix: string): string => `${prefix}session-revoked`;
 
 /** Parses a revocation message; anything malformed is dropped (it did not come from this code). */
 export function parseRevocation(text: string): SessionRevocation | null {
@@ -411,7 +443,7 @@ class RedisSessionStore implements SessionStore {
   ) {}
 
   get channel(): string {
-    return `${this.options.prefix}session-revoked`;
+    return revocationChannel(this.options.prefix);
   }
 
   create(sessionId: string, userId: number, ttlMs: number): Promise<void> {
@@ -706,8 +738,16 @@ export function watchRedis(redis: Redis, logger: Logger, name: string): void {
   });
 }
 
-export function createRedisStore(options: RedisOptions, logger: Logger): Store {
-  const redis = connectRedis(options, 'oms-gateway');
+/**
+ * The store on its own connection, or on `redis` (made by connectRedis with the same options) when given:
+ * the gateway shares one connection with its reset store, so one call's commands to both leave in one write.
+ * Either way close() closes the connection.
+ */
+export function createRedisStore(
+  options: RedisOptions,
+  logger: Logger,
+  redis: Redis = connectRedis(options, 'oms-gateway'),
+): Store {
   watchRedis(redis, logger, 'store');
   const sessions = new RedisSessionStore(redis, options, logger);
   return {

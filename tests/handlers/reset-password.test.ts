@@ -213,7 +213,7 @@ describe('ResetPassword', () => {
     expect(events[0]).toMatchObject({
       step: 'ResetPassword',
       outcome: 'refused',
-      reason: 'Permission denied',
+      reason: 'out of reach',
     });
     expect(JSON.stringify(events)).not.toContain(mail.pendingCode);
     await op.close();

@@ -201,9 +201,7 @@ describe('ResetPassword2', () => {
       });
       const back = await redis.restart();
       try {
-        await gw.logs.waitFor(
-          (line) => line.msg === 'redis connection restored' && line.redis === 'reset-store',
-        );
+        await gw.logs.waitFor((line) => line.msg === 'redis connection restored' && line.redis === 'store');
         expect(await page.call('ResetPassword2', bogus)).toEqual(INVALID);
       } finally {
         await back.stop();

@@ -1,0 +1,196 @@
+// The two reset steps as one store operation each: all the reads and writes of one ResetPassword (or authreset)
+// request, and all the writes of one ResetPassword2 after its hash, decided and done in one atomic step. On
+// Redis that is one script, one round trip (redis-reset-flow.ts); composeResetFlow does the same with the
+// stores' own operations, for the embedded store. One contract suite tests both (tests/gateway/reset-store).
+import type { MailJob, ResetMailJob } from '../mail/mail-job';
+import type { LimitHit, Store } from '../store/store';
+import type { AuditEvent, ResetStore } from './reset-store';
+
+/** Who asked and when, for the audit event the step appends. */
+export type AuditBase = Pick<AuditEvent, 'at' | 'step' | 'caller'>;
+
+/** The reset mail less what only the lookup knows (recipient, name, the UserId in the link). */
+export interface ResetMailTemplate {
+  /** The link before and after the UserId (resetLinkParts): the step puts the target's id between. */
+  readonly link: readonly [head: string, tail: string];
+  readonly expiresInMinutes: number;
+  readonly fromName?: string;
+}
+
+export interface ResetRequest {
+  /** the target as asked */
+  readonly lookup: { readonly by: 'name' | 'email'; readonly value: string };
+  /** counted in order first, whoever the target; the first that refuses stops the request */
+  readonly limits: readonly LimitHit[];
+  /** counted next, and only for a target in reach (a scoped caller's target limits) */
+  readonly reachLimits: readonly LimitHit[];
+  /** null: any user; else only the user `self` and users sharing one of `accountIds` */
+  readonly reach: { readonly self: number; readonly accountIds: readonly number[] } | null;
+  /** SHA-256 of the new code (the code itself is only in the mail's link) */
+  readonly codeHash: string;
+  readonly ttlMs: number;
+  readonly mail: ResetMailTemplate;
+  readonly audit: AuditBase;
+}
+
+/**
+ * How a request ended. 'queued': the code replaced the target's live one and the mail is queued; the rest
+ * wrote nothing but their limits' counts and the audit event.
+ */
+export type ResetRequestOutcome = 'queued' | 'limited' | 'unknown' | 'out of reach' | 'locked';
+
+export interface ResetRequestResult {
+  readonly outcome: ResetRequestOutcome;
+  /** the user found (null when the name or e-mail is nobody's) */
+  readonly targetUserId: number | null;
+  /** 'limited': seconds until the limit that refused allows again; else 0 */
+  readonly retryAfterSeconds: number;
+  /** the event the step appended to the audit stream (for the log line) */
+  readonly audit: AuditEvent;
+}
+
+export interface PasswordChange {
+  readonly userId: number;
+  readonly codeHash: string;
+  readonly maxWrongTries: number;
+  /** the new password's PHC string */
+  readonly passwordHash: string;
+  /** the "password changed" mail, queued with the change */
+  readonly mail: MailJob;
+  readonly audit: AuditBase;
+}
+
+/** 'changed': code used, hash set, sessions ended, mail queued, audited; else nothing but a wrong try's count. */
+export type PasswordChangeOutcome = 'changed' | 'wrong' | 'none';
+
+export interface PasswordChangeResult {
+  readonly outcome: PasswordChangeOutcome;
+  readonly sessionsEnded: number;
+  /** 'changed': the event appended; else null (the caller audits its refusal) */
+  readonly audit: AuditEvent | null;
+}
+
+export interface ResetFlow {
+  /** ResetPassword's and authreset's whole store step: limits, lookup, reach, code, mail, audit. */
+  requestReset(request: ResetRequest): Promise<ResetRequestResult>;
+  /**
+   * ResetPassword2's step after hashing: of many concurrent changes with the right code exactly one gets
+   * 'changed'. A wrong code counts against the live one like consumeCode; a user gone since is 'none'.
+   */
+  changePassword(change: PasswordChange): Promise<PasswordChangeResult>;
+}
+
+/** The audit reason of each outcome ('unknown' names what was asked by). */
+export function requestReason(outcome: ResetRequestOutcome, by: 'name' | 'email'): string {
+  if (outcome === 'unknown') return by === 'name' ? 'unknown user name' : 'unknown e-mail';
+  return REQUEST_REASONS[outcome];
+}
+
+const REQUEST_REASONS: Readonly<Record<Exclude<ResetRequestOutcome, 'unknown'>, string>> = {
+  queued: 'mail queued',
+  limited: 'rate limited',
+  'out of reach': 'out of reach',
+  locked: 'user locked',
+};
+
+/** The audit reason of a change; `{n}` is the number of sessions ended. */
+export const CHANGED_REASON = 'password changed; {n} session(s) ended';
+
+/** The event a step appends. */
+export function requestAudit(
+  request: ResetRequest,
+  outcome: ResetRequestOutcome,
+  target: number | null,
+): AuditEvent {
+  return {
+    ...request.audit,
+    targetUserId: target,
+    outcome: outcome === 'queued' ? 'ok' : 'refused',
+    reason: requestReason(outcome, request.lookup.by),
+  };
+}
+
+/** The full reset mail of a template, for a target. */
+export function resetMailFor(
+  template: ResetMailTemplate,
+  target: { readonly userId: number; readonly email: string; readonly userName: string },
+): ResetMailJob {
+  return {
+    kind: 'reset',
+    to: target.email,
+    userId: target.userId,
+    userName: target.userName,
+    link: `${template.link[0]}${target.userId}${template.link[1]}`,
+    expiresInMinutes: template.expiresInMinutes,
+    ...(template.fromName === undefined ? {} : { fromName: template.fromName }),
+  };
+}
+
+/**
+ * The flow from the stores' own operations: for the embedded store, whose operations each run to the end
+ * before resolving. Not one atomic step on Redis (the gateway uses RedisResetFlow there).
+ */
+export function composeResetFlow(store: Store, resets: ResetStore): ResetFlow {
+  async function limited(hits: readonly LimitHit[]): Promise<number | null> {
+    const decision = await store.limits.hitAll(hits);
+    return decision.allowed ? null : decision.retryAfterSeconds;
+  }
+
+  async function requestReset(request: ResetRequest): Promise<ResetRequestResult> {
+    const { lookup, reach } = request;
+    const found =
+      lookup.by === 'name'
+        ? await store.users.findByName(lookup.value)
+        : await store.users.findByEmail(lookup.value);
+    const end = async (
+      outcome: ResetRequestOutcome,
+      retryAfterSeconds = 0,
+      record = true,
+    ): Promise<ResetRequestResult> => {
+      const audit = requestAudit(request, outcome, found?.userId ?? null);
+      if (record) await resets.appendAudit(audit);
+      return { outcome, targetUserId: audit.targetUserId, retryAfterSeconds, audit };
+    };
+    const wait = await limited(request.limits);
+    if (wait !== null) return end('limited', wait);
+    const inReach =
+      found !== null &&
+      (reach === null ||
+        found.userId === reach.self ||
+        found.accountIds.some((accountId) => reach.accountIds.includes(accountId)));
+    if (reach !== null && !inReach) return end(found === null ? 'unknown' : 'out of reach');
+    const reachWait = await limited(request.reachLimits);
+    if (reachWait !== null) return end('limited', reachWait);
+    if (found === null) return end('unknown');
+    if (found.locked) return end('locked');
+    const result = await end('queued', 0, false);
+    await resets.issueCode(
+      found.userId,
+      request.codeHash,
+      request.ttlMs,
+      resetMailFor(request.mail, found),
+      result.audit,
+    );
+    return result;
+  }
+
+  async function changePassword(change: PasswordChange): Promise<PasswordChangeResult> {
+    const used = await resets.consumeCode(change.userId, change.codeHash, change.maxWrongTries);
+    if (used !== 'consumed') return { outcome: used, sessionsEnded: 0, audit: null };
+    if ((await store.users.setPasswordHash(change.userId, change.passwordHash)) === null) {
+      return { outcome: 'none', sessionsEnded: 0, audit: null };
+    }
+    const sessionsEnded = await store.sessions.revokeAllForUser(change.userId);
+    await resets.enqueueMail(change.mail);
+    const audit: AuditEvent = {
+      ...change.audit,
+      targetUserId: change.userId,
+      outcome: 'ok',
+      reason: CHANGED_REASON.replace('{n}', String(sessionsEnded)),
+    };
+    await resets.appendAudit(audit);
+    return { outcome: 'changed', sessionsEnded, audit };
+  }
+
+  return { requestReset, changePassword };
+}
