@@ -112,6 +112,9 @@ const EnvSchema = z.object({
   MAIL_RETRY_BASE_MS: integer(1, 3_600_000).default(1000),
   /** how long a gateway holds a mail while sending before another may take it, default 60000 ms */
   MAIL_LEASE_MS: integer(100, 3_600_000).default(60_000),
+  /** mails this gateway sends at once, default 2; 0: it only queues, and gateways with 1 or more on the same
+   * Redis deliver (a front-end role; the embedded store has no other gateway, so 0 is refused there) */
+  MAIL_DELIVERY_CONCURRENCY: integer(0, 64).default(2),
   /** JSON file of entry points for POST /api/User/authreset: {"<entry>": {resetPageUrl, fromName?}}, default none */
   ENTRYPOINTS_FILE: z.string().min(1).optional(),
   /** POST /api/User/authreset requests per API token per window before 429, default 100 */
@@ -171,6 +174,8 @@ export interface Config {
     readonly maxAttempts: number;
     readonly retryBaseMs: number;
     readonly leaseMs: number;
+    /** mails sent at once; 0: this gateway only queues */
+    readonly deliveryConcurrency: number;
   };
   readonly auditMaxLength: number;
   /** ENTRYPOINTS_FILE, read and validated at start-up; empty without one. */
@@ -204,6 +209,11 @@ export function loadConfig(env: Env = process.env): Config {
   const e = parsed.data;
   if (e.SENDGRID_API_KEY && !e.MAIL_FROM) {
     throw new ConfigError('Invalid configuration: MAIL_FROM: required when SENDGRID_API_KEY is set');
+  }
+  if (e.MAIL_DELIVERY_CONCURRENCY === 0 && !e.REDIS_URL) {
+    throw new ConfigError(
+      'Invalid configuration: MAIL_DELIVERY_CONCURRENCY: 0 needs REDIS_URL (with the embedded store no other gateway would send the mail)',
+    );
   }
   // the gateway's own page, reachable where it listens (a wildcard address is reached as localhost)
   const pageHost = ['0.0.0.0', '::', '[::]'].includes(e.HOST) ? 'localhost' : e.HOST;
@@ -282,6 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxAttempts: e.MAIL_MAX_ATTEMPTS,
       retryBaseMs: e.MAIL_RETRY_BASE_MS,
       leaseMs: e.MAIL_LEASE_MS,
+      deliveryConcurrency: e.MAIL_DELIVERY_CONCURRENCY,
     }),
     auditMaxLength: e.AUDIT_STREAM_MAXLEN,
     entryPoints,

@@ -165,6 +165,22 @@ describe('password reset end to end', () => {
     expect(await submitLink(page, link, NEW_PASSWORD)).toEqual(OK);
   });
 
+  it('lets a front-end gateway only queue (MAIL_DELIVERY_CONCURRENCY=0) while another on the same Redis sends', async () => {
+    const prefix = uniquePrefix();
+    const front = await gateway({ REDIS_PREFIX: prefix, MAIL_DELIVERY_CONCURRENCY: '0' });
+    const op = await socket(front, 'op');
+    expect(await op.call('ResetPassword', { UserName: 'alice' })).toEqual(OK);
+    // nobody sends it yet: the front end has no delivery loop and no other gateway runs
+    expect(await front.gateway.services.resets.queuedMailCount()).toBe(1);
+    await gateway({ REDIS_PREFIX: prefix });
+    const [mail] = await sendgrid.waitForMessages(1);
+    const page = await socket(front);
+    expect(await submitLink(page, resetLinkOf(mail!), NEW_PASSWORD)).toEqual(OK);
+    const [, changed] = await sendgrid.waitForMessages(2);
+    expect(JSON.stringify(changed)).toContain('alice');
+    expect(await loginWorks(front, 'alice', NEW_PASSWORD)).toBe(true);
+  });
+
   it('writes no code, password, session token or API key to any log line', async () => {
     const gw = await gateway();
     const op = await socket(gw, 'op');

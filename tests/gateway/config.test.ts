@@ -53,6 +53,16 @@ describe('loadConfig', () => {
     expect(errorFor(env)).toContain(`${name}:`);
   });
 
+  it('lets a Redis gateway only queue mail (MAIL_DELIVERY_CONCURRENCY=0), and refuses that on the embedded store', () => {
+    expect(loadConfig({}).mail.deliveryConcurrency).toBe(2);
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6390', MAIL_DELIVERY_CONCURRENCY: '0' };
+    expect(loadConfig(redis).mail.deliveryConcurrency).toBe(0);
+    expect(errorFor({ MAIL_DELIVERY_CONCURRENCY: '0' })).toMatch(
+      /^Invalid configuration: MAIL_DELIVERY_CONCURRENCY: 0 needs REDIS_URL/,
+    );
+    expect(errorFor({ MAIL_DELIVERY_CONCURRENCY: '65' })).toContain('MAIL_DELIVERY_CONCURRENCY:');
+  });
+
   it('says what LOG_LEVEL allows', () => {
     expect(errorFor({ LOG_LEVEL: 'loud' })).toMatch(/LOG_LEVEL: .*"info"/);
   });
