@@ -1,0 +1,561 @@
+// One contract for both reset flows (the stores composed, for the embedded store; one script per step on Redis).
+import { ManualClock } from '../../../gateway/clock';
+import { createLogger } from '../../../gateway/logger';
+import type { MailJob, ResetMailJob } from '../../../gateway/mail/mail-job';
+import { resetLinkParts } from '../../../gateway/mail/templates';
+import { MemoryResetStore } from '../../../gateway/reset-store/memory-reset-store';
+import { hashPendingCode, newPendingCode } from '../../../gateway/reset-store/pending-code';
+import { RedisResetFlow } from '../../../gateway/reset-store/redis-reset-flow';
+import { RedisResetStore } from '../../../gateway/reset-store/redis-reset-store';
+import { composeResetFlow } from '../../../gateway/reset-store/reset-flow';
+import type {
+  AuditBase,
+  PasswordChange,
+  ResetFlow,
+  ResetRequest,
+} from '../../../gateway/reset-store/reset-flow';
+import type { ResetStore } from '../../../gateway/reset-store/reset-store';
+import { createMemoryStore } from '../../../gateway/store/memory-store';
+import { connectRedis, createRedisStore } from '../../../gateway/store/redis-store';
+import type { LimitHit, NewUser, Store, UserRecord } from '../../../gateway/store/store';
+import { testRedisUrl, uniquePrefix } from '../../support/gateway';
+
+interface Harness {
+  readonly store: Store;
+  readonly resets: ResetStore;
+  readonly flow: ResetFlow;
+  close(): Promise<void>;
+}
+
+const AUDIT_MAXLEN = 100;
+const PAGE_URL = 'https://reset.example.test/reset';
+const REQUEST_AUDIT: AuditBase = { at: 1_767_225_600_000, step: 'ResetPassword', caller: '203.0.113.9' };
+const CHANGE_AUDIT: AuditBase = { at: 1_767_225_660_000, step: 'ResetPassword2', caller: '203.0.113.9' };
+const SESSION_TTL_MS = 60_000;
+
+const alice: NewUser = {
+  userName: 'Alice',
+  email: 'Alice@Example.com',
+  permissions: ['Trading'],
+  accountIds: [7],
+  passwordHash: '$argon2id$old-alice',
+};
+const bob: NewUser = {
+  userName: 'bob',
+  email: 'bob@example.com',
+  permissions: ['Trading'],
+  accountIds: [7, 8],
+};
+const carol: NewUser = {
+  userName: 'carol',
+  email: 'carol@example.com',
+  permissions: ['Operator'],
+  accountIds: [8],
+};
+const dave: NewUser = {
+  userName: 'dave',
+  email: 'dave@example.com',
+  permissions: ['Trading'],
+  accountIds: [9],
+};
+
+const limit = (key: string, max: number): LimitHit => ({ key, limit: max, windowSeconds: 60 });
+
+/** A request for `code`: no limits, any user in reach, a reset mail with its own sender name. */
+function resetRequest(
+  lookup: ResetRequest['lookup'],
+  code: string,
+  overrides: Partial<ResetRequest> = {},
+): ResetRequest {
+  return {
+    lookup,
+    limits: [],
+    reachLimits: [],
+    reach: null,
+    codeHash: hashPendingCode(code),
+    ttlMs: 60_000,
+    mail: { link: resetLinkParts(PAGE_URL, code), expiresInMinutes: 30, fromName: 'Example Desk' },
+    audit: REQUEST_AUDIT,
+    ...overrides,
+  };
+}
+
+const byName = (value: string): ResetRequest['lookup'] => ({ by: 'name', value });
+const byEmail = (value: string): ResetRequest['lookup'] => ({ by: 'email', value });
+
+/** The user fields the mails name. */
+type Named = Pick<UserRecord, 'userId' | 'userName' | 'email'>;
+
+function changedMail(user: Named): MailJob {
+  return { kind: 'password-changed', to: user.email, userId: user.userId, userName: user.userName };
+}
+
+function passwordChange(user: Named, code: string, overrides: Partial<PasswordChange> = {}): PasswordChange {
+  return {
+    userId: user.userId,
+    codeHash: hashPendingCode(code),
+    maxWrongTries: 5,
+    passwordHash: '$argon2id$new',
+    mail: changedMail(user),
+    audit: CHANGE_AUDIT,
+    ...overrides,
+  };
+}
+
+function describeResetFlow(name: string, open: () => Harness): void {
+  describe(`${name} reset flow`, () => {
+    let harness: Harness;
+    let store: Store;
+    let resets: ResetStore;
+    let flow: ResetFlow;
+    /** How often the flow said a mail was queued (the delivery loop's wake-up). */
+    let queuedNotices: number;
+
+    beforeEach(() => {
+      harness = open();
+      ({ store, resets, flow } = harness);
+      queuedNotices = 0;
+      resets.onMailQueued(() => (queuedNotices += 1));
+    });
+    afterEach(() => harness.close());
+
+    /** The jobs queued now, each claimed (and so held back from a later call). */
+    async function claimAll(): Promise<MailJob[]> {
+      const jobs: MailJob[] = [];
+      for (;;) {
+        const claim = await resets.claimMail(30_000);
+        if (claim.mail === null) return jobs;
+        jobs.push(claim.mail.job);
+      }
+    }
+
+    /** Sends the queued mail: claims each job and completes it. */
+    async function deliverAll(): Promise<void> {
+      for (;;) {
+        const claim = await resets.claimMail(30_000);
+        if (claim.mail === null) return;
+        await resets.completeMail(claim.mail);
+      }
+    }
+
+    const peek = async (key: string): Promise<number> => (await store.limits.peek(key, 1000)).count;
+
+    describe('requestReset', () => {
+      it('queues the mail for a user found by name in any case, with the code live and the step audited', async () => {
+        const user = await store.users.create(alice);
+        const code = newPendingCode();
+        const result = await flow.requestReset(resetRequest(byName('aLICE'), code));
+        expect(result).toEqual({
+          outcome: 'queued',
+          targetUserId: user.userId,
+          retryAfterSeconds: 0,
+          audit: { ...REQUEST_AUDIT, targetUserId: user.userId, outcome: 'ok', reason: 'mail queued' },
+        });
+        expect(await resets.checkCode(user.userId, hashPendingCode(code))).toBe('valid');
+        const [head, tail] = resetLinkParts(PAGE_URL, code);
+        const job: ResetMailJob = {
+          kind: 'reset',
+          to: 'Alice@Example.com',
+          userId: user.userId,
+          userName: 'Alice',
+          link: `${head}${user.userId}${tail}`,
+          expiresInMinutes: 30,
+          fromName: 'Example Desk',
+        };
+        expect(await resets.queuedMailCount()).toBe(1);
+        expect(await claimAll()).toEqual([job]);
+        expect(queuedNotices).toBe(1);
+        expect(await resets.recentAudit(10)).toEqual([result.audit]);
+      });
+
+      it('finds the user by e-mail in any case, and leaves fromName out when the template has none', async () => {
+        const user = await store.users.create(alice);
+        const code = newPendingCode();
+        const request = resetRequest(byEmail('alice@example.COM'), code);
+        const result = await flow.requestReset({
+          ...request,
+          mail: { link: request.mail.link, expiresInMinutes: 15 },
+        });
+        expect(result).toMatchObject({ outcome: 'queued', targetUserId: user.userId, retryAfterSeconds: 0 });
+        expect(await resets.checkCode(user.userId, hashPendingCode(code))).toBe('valid');
+        expect(await claimAll()).toStrictEqual([
+          {
+            kind: 'reset',
+            to: 'Alice@Example.com',
+            userId: user.userId,
+            userName: 'Alice',
+            link: `${PAGE_URL}#UserId=${user.userId}&PendingCode=${code}`,
+            expiresInMinutes: 15,
+          },
+        ]);
+        expect(await resets.recentAudit(1)).toEqual([result.audit]);
+      });
+
+      it("replaces the user's live code with the second request's", async () => {
+        const user = await store.users.create(alice);
+        const first = newPendingCode();
+        const second = newPendingCode();
+        await flow.requestReset(resetRequest(byName('Alice'), first));
+        await flow.requestReset(resetRequest(byName('Alice'), second));
+        expect(await resets.checkCode(user.userId, hashPendingCode(first))).not.toBe('valid');
+        expect(await resets.checkCode(user.userId, hashPendingCode(second))).toBe('valid');
+        expect(await resets.queuedMailCount()).toBe(2);
+        expect(queuedNotices).toBe(2);
+      });
+
+      it('answers unknown for a name nobody has, queuing nothing and auditing the refusal', async () => {
+        await store.users.create(alice);
+        const result = await flow.requestReset(resetRequest(byName('mallory'), newPendingCode()));
+        expect(result).toEqual({
+          outcome: 'unknown',
+          targetUserId: null,
+          retryAfterSeconds: 0,
+          audit: { ...REQUEST_AUDIT, targetUserId: null, outcome: 'refused', reason: 'unknown user name' },
+        });
+        expect(await resets.queuedMailCount()).toBe(0);
+        expect(queuedNotices).toBe(0);
+        expect(await resets.recentAudit(10)).toEqual([result.audit]);
+      });
+
+      it('answers unknown for an e-mail nobody has, naming the e-mail in the audit', async () => {
+        await store.users.create(alice);
+        const result = await flow.requestReset(
+          resetRequest(byEmail('mallory@example.com'), newPendingCode()),
+        );
+        expect(result).toEqual({
+          outcome: 'unknown',
+          targetUserId: null,
+          retryAfterSeconds: 0,
+          audit: { ...REQUEST_AUDIT, targetUserId: null, outcome: 'refused', reason: 'unknown e-mail' },
+        });
+        expect(await resets.queuedMailCount()).toBe(0);
+        expect(await resets.recentAudit(10)).toEqual([result.audit]);
+      });
+
+      it('refuses a locked user without issuing a code or queuing mail', async () => {
+        const user = await store.users.create({ ...alice, locked: true });
+        const code = newPendingCode();
+        const result = await flow.requestReset(resetRequest(byName('Alice'), code));
+        expect(result).toEqual({
+          outcome: 'locked',
+          targetUserId: user.userId,
+          retryAfterSeconds: 0,
+          audit: { ...REQUEST_AUDIT, targetUserId: user.userId, outcome: 'refused', reason: 'user locked' },
+        });
+        expect(await resets.checkCode(user.userId, hashPendingCode(code))).toBe('none');
+        expect(await resets.queuedMailCount()).toBe(0);
+        expect(queuedNotices).toBe(0);
+        expect(await resets.recentAudit(10)).toEqual([result.audit]);
+      });
+    });
+
+    describe('limits', () => {
+      it('counts the limits, then the reach limits, in order for a request that is let through', async () => {
+        await store.users.create(alice);
+        await flow.requestReset(
+          resetRequest(byName('Alice'), newPendingCode(), {
+            limits: [limit('caller', 5), limit('target', 5)],
+            reachLimits: [limit('reach', 5)],
+          }),
+        );
+        expect([await peek('caller'), await peek('target'), await peek('reach')]).toEqual([1, 1, 1]);
+      });
+
+      it('refuses with the wait of the limit that says no, counting none after it and leaving the live code', async () => {
+        const user = await store.users.create(alice);
+        const first = newPendingCode();
+        const ask = (code: string): ResetRequest =>
+          resetRequest(byName('Alice'), code, {
+            limits: [limit('caller', 5), limit('target', 1), limit('after', 5)],
+            reachLimits: [limit('reach', 5)],
+          });
+        await flow.requestReset(ask(first));
+        const result = await flow.requestReset(ask(newPendingCode()));
+        expect(result).toMatchObject({
+          outcome: 'limited',
+          targetUserId: user.userId,
+          audit: { ...REQUEST_AUDIT, targetUserId: user.userId, outcome: 'refused', reason: 'rate limited' },
+        });
+        expect(result.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+        expect(result.retryAfterSeconds).toBeLessThanOrEqual(60);
+        expect([
+          await peek('caller'),
+          await peek('target'),
+          await peek('after'),
+          await peek('reach'),
+        ]).toEqual([2, 2, 1, 1]);
+        // the refused request issued nothing: the first code still works and only its mail is queued
+        expect(await resets.checkCode(user.userId, hashPendingCode(first))).toBe('valid');
+        expect(await resets.queuedMailCount()).toBe(1);
+        expect(queuedNotices).toBe(1);
+        expect(await resets.recentAudit(1)).toEqual([result.audit]);
+      });
+
+      it('refuses when a reach limit says no, with no code issued and no mail', async () => {
+        const user = await store.users.create(alice);
+        const code = newPendingCode();
+        const result = await flow.requestReset(
+          resetRequest(byName('Alice'), code, {
+            limits: [limit('caller', 5)],
+            reachLimits: [limit('reach', 0), limit('reach-after', 5)],
+          }),
+        );
+        expect(result).toMatchObject({ outcome: 'limited', targetUserId: user.userId });
+        expect(result.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+        expect(result.retryAfterSeconds).toBeLessThanOrEqual(60);
+        expect([await peek('caller'), await peek('reach'), await peek('reach-after')]).toEqual([1, 1, 0]);
+        expect(await resets.checkCode(user.userId, hashPendingCode(code))).toBe('none');
+        expect(await resets.queuedMailCount()).toBe(0);
+        expect(await resets.recentAudit(10)).toEqual([result.audit]);
+      });
+
+      it('limits a name nobody has exactly as it limits a user, when any user is in reach', async () => {
+        await store.users.create(alice);
+        const ask = (who: string, code: string): ResetRequest =>
+          resetRequest(byName(who), code, {
+            limits: [limit(`caller:${who}`, 1)],
+            reachLimits: [limit(`reach:${who}`, 5)],
+          });
+        const outcomes = [];
+        for (const who of ['Alice', 'mallory']) {
+          const first = await flow.requestReset(ask(who, newPendingCode()));
+          const second = await flow.requestReset(ask(who, newPendingCode()));
+          expect(second.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+          expect(second.retryAfterSeconds).toBeLessThanOrEqual(60);
+          expect(second.audit.reason).toBe('rate limited');
+          outcomes.push([
+            first.outcome,
+            second.outcome,
+            await peek(`caller:${who}`),
+            await peek(`reach:${who}`),
+          ]);
+        }
+        expect(outcomes).toEqual([
+          ['queued', 'limited', 2, 1],
+          ['unknown', 'limited', 2, 1],
+        ]);
+      });
+    });
+
+    describe('reach', () => {
+      const scoped = { limits: [limit('caller', 5)], reachLimits: [limit('reach', 5)] };
+
+      it('lets a scoped caller reset its own password', async () => {
+        const user = await store.users.create(alice);
+        const reach = { self: user.userId, accountIds: [99] };
+        const result = await flow.requestReset(
+          resetRequest(byName('alice'), newPendingCode(), { ...scoped, reach }),
+        );
+        expect(result).toMatchObject({ outcome: 'queued', targetUserId: user.userId });
+        expect([await peek('caller'), await peek('reach')]).toEqual([1, 1]);
+      });
+
+      it('lets a scoped caller reach a user sharing one of its accounts', async () => {
+        const target = await store.users.create(bob);
+        const caller = await store.users.create(carol);
+        const code = newPendingCode();
+        const reach = { self: caller.userId, accountIds: caller.accountIds };
+        const result = await flow.requestReset(resetRequest(byName('BOB'), code, { ...scoped, reach }));
+        expect(result).toMatchObject({ outcome: 'queued', targetUserId: target.userId });
+        expect(await resets.checkCode(target.userId, hashPendingCode(code))).toBe('valid');
+        expect([await peek('caller'), await peek('reach')]).toEqual([1, 1]);
+      });
+
+      it("answers out of reach for a user of another account, counting the caller's limits but not the reach limits", async () => {
+        const caller = await store.users.create(carol);
+        const target = await store.users.create(dave);
+        const code = newPendingCode();
+        const reach = { self: caller.userId, accountIds: caller.accountIds };
+        const result = await flow.requestReset(
+          resetRequest(byEmail('Dave@example.com'), code, { ...scoped, reach }),
+        );
+        expect(result).toEqual({
+          outcome: 'out of reach',
+          targetUserId: target.userId,
+          retryAfterSeconds: 0,
+          audit: {
+            ...REQUEST_AUDIT,
+            targetUserId: target.userId,
+            outcome: 'refused',
+            reason: 'out of reach',
+          },
+        });
+        expect([await peek('caller'), await peek('reach')]).toEqual([1, 0]);
+        expect(await resets.checkCode(target.userId, hashPendingCode(code))).toBe('none');
+        expect(await resets.queuedMailCount()).toBe(0);
+        expect(queuedNotices).toBe(0);
+        expect(await resets.recentAudit(10)).toEqual([result.audit]);
+      });
+
+      it('answers unknown for a name nobody has under a scoped reach, without counting the reach limits', async () => {
+        const caller = await store.users.create(carol);
+        const reach = { self: caller.userId, accountIds: caller.accountIds };
+        const result = await flow.requestReset(
+          resetRequest(byName('mallory'), newPendingCode(), { ...scoped, reach }),
+        );
+        expect(result).toEqual({
+          outcome: 'unknown',
+          targetUserId: null,
+          retryAfterSeconds: 0,
+          audit: { ...REQUEST_AUDIT, targetUserId: null, outcome: 'refused', reason: 'unknown user name' },
+        });
+        expect([await peek('caller'), await peek('reach')]).toEqual([1, 0]);
+        expect(await resets.queuedMailCount()).toBe(0);
+      });
+    });
+
+    describe('changePassword', () => {
+      /** A user with a live code from requestReset and its reset mail already sent. */
+      async function userWithCode(newUser: NewUser): Promise<{ user: UserRecord; code: string }> {
+        const user = await store.users.create(newUser);
+        const code = newPendingCode();
+        await flow.requestReset(resetRequest(byName(newUser.userName), code));
+        await deliverAll();
+        return { user, code };
+      }
+
+      it('sets the new hash, ends every session of the user, uses the code, queues the mail and audits', async () => {
+        const { user, code } = await userWithCode(alice);
+        const other = await store.users.create(bob);
+        const sessions = ['a', 'b', 'c'].map((c) => c.repeat(64));
+        for (const id of sessions) await store.sessions.create(id, user.userId, SESSION_TTL_MS);
+        const othersSession = 'd'.repeat(64);
+        await store.sessions.create(othersSession, other.userId, SESSION_TTL_MS);
+
+        const result = await flow.changePassword(passwordChange(user, code));
+        expect(result).toEqual({
+          outcome: 'changed',
+          sessionsEnded: 3,
+          audit: {
+            ...CHANGE_AUDIT,
+            targetUserId: user.userId,
+            outcome: 'ok',
+            reason: 'password changed; 3 session(s) ended',
+          },
+        });
+        expect((await store.users.get(user.userId))?.passwordHash).toBe('$argon2id$new');
+        for (const id of sessions) expect(await store.sessions.touch(id, SESSION_TTL_MS)).toBeNull();
+        expect(await store.sessions.touch(othersSession, SESSION_TTL_MS)).toBe(other.userId);
+        expect(await claimAll()).toEqual([changedMail(user)]);
+        expect(queuedNotices).toBe(2);
+        expect(await resets.recentAudit(1)).toEqual([result.audit]);
+
+        // the code is used: a second change with it finds none
+        expect(
+          await flow.changePassword(passwordChange(user, code, { passwordHash: '$argon2id$again' })),
+        ).toEqual({
+          outcome: 'none',
+          sessionsEnded: 0,
+          audit: null,
+        });
+        expect((await store.users.get(user.userId))?.passwordHash).toBe('$argon2id$new');
+      });
+
+      it('ends no session and says so when the user has none', async () => {
+        const { user, code } = await userWithCode(alice);
+        const result = await flow.changePassword(passwordChange(user, code));
+        expect(result).toMatchObject({ outcome: 'changed', sessionsEnded: 0 });
+        expect(result.audit?.reason).toBe('password changed; 0 session(s) ended');
+      });
+
+      it('refuses a wrong code without changing anything, until maxWrongTries of them destroy the code', async () => {
+        const { user, code } = await userWithCode(alice);
+        await store.sessions.create('a'.repeat(64), user.userId, SESSION_TTL_MS);
+        const wrong = passwordChange(user, newPendingCode(), { maxWrongTries: 3 });
+        for (let i = 0; i < 2; i += 1) {
+          expect(await flow.changePassword(wrong)).toEqual({
+            outcome: 'wrong',
+            sessionsEnded: 0,
+            audit: null,
+          });
+          expect(await resets.checkCode(user.userId, hashPendingCode(code))).toBe('valid');
+        }
+        expect((await store.users.get(user.userId))?.passwordHash).toBe('$argon2id$old-alice');
+        expect(await store.sessions.touch('a'.repeat(64), SESSION_TTL_MS)).toBe(user.userId);
+        expect(await resets.queuedMailCount()).toBe(0);
+        expect(await resets.recentAudit(10)).toHaveLength(1);
+
+        expect(await flow.changePassword(wrong)).toMatchObject({ outcome: 'wrong' });
+        expect(await resets.checkCode(user.userId, hashPendingCode(code))).toBe('none');
+        expect(await flow.changePassword(passwordChange(user, code))).toMatchObject({ outcome: 'none' });
+        expect((await store.users.get(user.userId))?.passwordHash).toBe('$argon2id$old-alice');
+      });
+
+      it('answers none when the user has no code', async () => {
+        const user = await store.users.create(alice);
+        expect(await flow.changePassword(passwordChange(user, newPendingCode()))).toEqual({
+          outcome: 'none',
+          sessionsEnded: 0,
+          audit: null,
+        });
+        expect((await store.users.get(user.userId))?.passwordHash).toBe('$argon2id$old-alice');
+        expect(await resets.queuedMailCount()).toBe(0);
+        expect(await resets.recentAudit(10)).toEqual([]);
+      });
+
+      it('answers none for a live code whose user is gone, using the code and queuing nothing', async () => {
+        const gone: Named = { userId: 999, userName: 'ghost', email: 'ghost@example.com' };
+        const code = newPendingCode();
+        await resets.issueCode(gone.userId, hashPendingCode(code), 60_000, changedMail(gone));
+        await deliverAll();
+        expect(await flow.changePassword(passwordChange(gone, code))).toEqual({
+          outcome: 'none',
+          sessionsEnded: 0,
+          audit: null,
+        });
+        expect(await store.users.get(gone.userId)).toBeNull();
+        expect(await resets.checkCode(gone.userId, hashPendingCode(code))).toBe('none');
+        expect(await resets.queuedMailCount()).toBe(0);
+        expect(await resets.recentAudit(10)).toEqual([]);
+      });
+
+      it('lets exactly one of 20 concurrent changes with the right code through', async () => {
+        const { user, code } = await userWithCode(alice);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            flow.changePassword(passwordChange(user, code, { passwordHash: `$argon2id$new-${i}` })),
+          ),
+        );
+        const changed = results.flatMap((result, i) => (result.outcome === 'changed' ? [i] : []));
+        expect(changed).toHaveLength(1);
+        expect(results.filter((result) => result.outcome === 'none')).toHaveLength(19);
+        expect((await store.users.get(user.userId))?.passwordHash).toBe(`$argon2id$new-${changed[0]}`);
+        expect(await resets.queuedMailCount()).toBe(1);
+        expect(await resets.recentAudit(10)).toHaveLength(2);
+      });
+    });
+  });
+}
+
+describeResetFlow('memory', () => {
+  const clock = new ManualClock();
+  const store = createMemoryStore(clock);
+  const resets = new MemoryResetStore(clock, { auditMaxLen: AUDIT_MAXLEN });
+  return {
+    store,
+    resets,
+    flow: composeResetFlow(store, resets),
+    close: async () => {
+      await resets.close();
+      await store.close();
+    },
+  };
+});
+
+describeResetFlow('redis', () => {
+  // wired as openStores wires them (gateway/server.ts): one connection, owned and closed by the store
+  const options = { url: testRedisUrl(), prefix: uniquePrefix(), commandTimeoutMs: 2000 };
+  const redis = connectRedis(options, 'test');
+  const store = createRedisStore(options, createLogger('silent'), redis);
+  const resets = new RedisResetStore(redis, { auditMaxLen: AUDIT_MAXLEN });
+  const onQueued = (): void => resets.noteQueued();
+  return {
+    store,
+    resets,
+    flow: new RedisResetFlow(redis, { prefix: options.prefix, auditMaxLen: AUDIT_MAXLEN, onQueued }),
+    close: async () => {
+      await resets.close();
+      await store.close();
+    },
+  };
+});
