@@ -23,8 +23,9 @@ import {
   resetPassword2Scenario,
   seedCodes,
   writeSeedFile,
+  DRAIN_CONCURRENCY,
 } from './reset-bench';
-import type { Argon2Ceiling, FloodResult, RoundTrips } from './reset-bench';
+import type { Argon2Ceiling, Drained, FloodResult, RoundTrips } from './reset-bench';
 import type { ChildMessage, ParentMessage, ServerKind } from './server-child';
 
 /** One measured row: a scenario at a load on a server. */
@@ -336,6 +337,8 @@ interface ResetMeasures {
   readonly flood: FloodResult;
   readonly floodLoad: readonly [number, number];
   readonly floodCpu: FloodCpu;
+  /** the mail the ResetPassword rounds queued, sent from the bench process between rounds */
+  readonly delivery: Drained;
 }
 
 /** The issue's targets, each checked against this run's figures. */
@@ -400,7 +403,7 @@ function checkTargets(
     const trips = Object.values(reset.roundTrips.perCallByConnection).reduce((sum, n) => sum + n, 0);
     checks.push({
       target: 'gateway-redis: Redis round trips per ResetPassword call = 1',
-      actual: `${trips.toFixed(1)} (mail delivery included)`,
+      actual: `${trips.toFixed(1)} (mail sent by another process)`,
       ok: trips <= 1.05,
     });
     const hashRate = rateOf(reset.flood.reset2);
@@ -446,7 +449,7 @@ function formatRoundTrips(name: string, trips: RoundTrips): string {
     .map(([command, n]) => `${command} ${n.toFixed(2)}`)
     .join(', ');
   return [
-    `Redis round trips per ${name} call (1×1, ${trips.calls} calls, each call's mail delivered): ` +
+    `Redis round trips per ${name} call (1×1, ${trips.calls} calls, its mail sent by another process): ` +
       `${total.toFixed(2)} = ${byConnection}`,
     `Redis commands per ${name} call (INFO commandstats, commands inside scripts counted too): ${commands}`,
   ].join('\n');
@@ -489,6 +492,9 @@ function formatReset(reset: ResetMeasures, argon2Params: string): string {
   ];
   return [
     formatRoundTrips('ResetPassword', reset.roundTrips),
+    `Mail delivery (claim, render, send to a dev outbox, complete; ${DRAIN_CONCURRENCY} at once, from the bench ` +
+      `process after each ResetPassword round): ${reset.delivery.mails} mails, ` +
+      `${(reset.delivery.mails / Math.max(0.001, reset.delivery.seconds)).toFixed(0)} mails/s`,
     formatRoundTrips('ResetPassword2', reset.reset2RoundTrips),
     '',
     `argon2id ${argon2Params}; ResetPassword2 ${reset.floodLoad[0]}×${reset.floodLoad[1]}, ${reset2.totals.calls} calls ` +
@@ -606,6 +612,7 @@ async function runResetRows(
   try {
     const scenario = benchResetRequestScenario();
     const rounds: Round[] = [];
+    let delivery: Drained = { mails: 0, seconds: 0 };
     for (let round = 0; round < options.roundCount; round++) {
       log(`gateway-redis: ResetPassword 50×10, round ${round + 1}/${options.roundCount}…`);
       let cpuBefore = 0;
@@ -620,8 +627,10 @@ async function runResetRows(
         onMeasureStart: () => (cpuBefore = cpuMicros(server.pid)),
       });
       rounds.push({ report, serverCpuMicros: cpuMicros(server.pid) - cpuBefore });
-      // the next round starts without the last one's mail backlog (sending it is part of each round's load)
-      await benchRedis.drainMail();
+      // the gateway only queues (MAIL_DELIVERY_CONCURRENCY=0, the front-end role): the bench sends the
+      // round's mail before the next round, and times it
+      const drained = await benchRedis.drainMail();
+      delivery = { mails: delivery.mails + drained.mails, seconds: delivery.seconds + drained.seconds };
     }
     const row = summarise({ server: 'gateway-redis', scenario, connections: 50, inflight: 10 }, rounds);
     log('gateway-redis: Redis round trips of ResetPassword…');
@@ -682,7 +691,7 @@ async function runResetRows(
       redis: msPerCall(cpuAfter.redis - cpuBefore.redis),
       bench: msPerCall(benchCpu.user + benchCpu.system),
     };
-    return { row, reset: { roundTrips, reset2RoundTrips, argon2, flood, floodLoad, floodCpu } };
+    return { row, reset: { roundTrips, reset2RoundTrips, argon2, flood, floodLoad, floodCpu, delivery } };
   } finally {
     await benchRedis.close();
   }
