@@ -339,6 +339,16 @@ interface ResetMeasures {
   readonly floodCpu: FloodCpu;
   /** the mail the ResetPassword rounds queued, sent from the bench process between rounds */
   readonly delivery: Drained;
+  /** CPU per ResetPassword call at 50×10, over the measured seconds of its rounds */
+  readonly requestCpu: RequestCpu;
+}
+
+/** µs of CPU per call, by process. */
+interface RequestCpu {
+  readonly gateway: number;
+  readonly redis: number;
+  /** the bench process: the load generator */
+  readonly generator: number;
 }
 
 /** The issue's targets, each checked against this run's figures. */
@@ -491,6 +501,10 @@ function formatReset(reset: ResetMeasures, argon2Params: string): string {
     row(ping, 'gateway-redis Ping on another socket, same time'),
   ];
   return [
+    `CPU per ResetPassword call at 50×10, µs: gateway ${reset.requestCpu.gateway.toFixed(1)}, redis-server ` +
+      `${reset.requestCpu.redis.toFixed(1)}, load generator ${reset.requestCpu.generator.toFixed(1)}; all ` +
+      `on ${availableParallelism()} cores, so at most ` +
+      `${((availableParallelism() * 1e6) / (reset.requestCpu.gateway + reset.requestCpu.redis + reset.requestCpu.generator)).toFixed(0)} calls/s here`,
     formatRoundTrips('ResetPassword', reset.roundTrips),
     `Mail delivery (claim, render, send to a dev outbox, complete; ${DRAIN_CONCURRENCY} at once, from the bench ` +
       `process after each ResetPassword round): ${reset.delivery.mails} mails, ` +
@@ -613,9 +627,12 @@ async function runResetRows(
     const scenario = benchResetRequestScenario();
     const rounds: Round[] = [];
     let delivery: Drained = { mails: 0, seconds: 0 };
+    const split = { calls: 0, gateway: 0, redis: 0, generator: 0 };
     for (let round = 0; round < options.roundCount; round++) {
       log(`gateway-redis: ResetPassword 50×10, round ${round + 1}/${options.roundCount}…`);
       let cpuBefore = 0;
+      let redisBefore = 0;
+      let benchBefore = process.cpuUsage();
       const report = await runLoad({
         url: server.url,
         scenario,
@@ -624,15 +641,30 @@ async function runResetRows(
         durationS: options.durationS,
         warmupS: options.warmupS,
         timeoutMs: 10_000,
-        onMeasureStart: () => (cpuBefore = cpuMicros(server.pid)),
+        onMeasureStart: () => {
+          cpuBefore = cpuMicros(server.pid);
+          redisBefore = cpuMicros(redis.pid);
+          benchBefore = process.cpuUsage();
+        },
       });
+      const benchCpu = process.cpuUsage(benchBefore);
       rounds.push({ report, serverCpuMicros: cpuMicros(server.pid) - cpuBefore });
+      split.calls += report.totals.calls;
+      split.gateway += cpuMicros(server.pid) - cpuBefore;
+      split.redis += cpuMicros(redis.pid) - redisBefore;
+      split.generator += benchCpu.user + benchCpu.system;
       // the gateway only queues (MAIL_DELIVERY_CONCURRENCY=0, the front-end role): the bench sends the
       // round's mail before the next round, and times it
       const drained = await benchRedis.drainMail();
       delivery = { mails: delivery.mails + drained.mails, seconds: delivery.seconds + drained.seconds };
     }
     const row = summarise({ server: 'gateway-redis', scenario, connections: 50, inflight: 10 }, rounds);
+    const perCall = (micros: number): number => micros / Math.max(1, split.calls);
+    const requestCpu: RequestCpu = {
+      gateway: perCall(split.gateway),
+      redis: perCall(split.redis),
+      generator: perCall(split.generator),
+    };
     log('gateway-redis: Redis round trips of ResetPassword…');
     const redisWrites = async () =>
       (await server.request({ type: 'redis-writes' }, 'redis-writes')).byLocalPort;
@@ -691,7 +723,10 @@ async function runResetRows(
       redis: msPerCall(cpuAfter.redis - cpuBefore.redis),
       bench: msPerCall(benchCpu.user + benchCpu.system),
     };
-    return { row, reset: { roundTrips, reset2RoundTrips, argon2, flood, floodLoad, floodCpu, delivery } };
+    return {
+      row,
+      reset: { roundTrips, reset2RoundTrips, argon2, flood, floodLoad, floodCpu, delivery, requestCpu },
+    };
   } finally {
     await benchRedis.close();
   }
