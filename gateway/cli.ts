@@ -26,7 +26,7 @@ export const USAGE = `Usage: oms-gateway <command>
   user add-account NAME ACCOUNT_ID
   apikey create NAME        prints the key and its secret once
   apikey list NAME          the user's API keys (the keys only, never their secrets)
-  apikey revoke NAME APIKEY the key no longer logs in
+  apikey revoke NAME APIKEY the key no longer logs in; the user's sessions end
   token create --name NAME [--entry ENTRY]...
                             prints an API token for POST /api/User/authreset once (only its SHA-256 is kept);
                             with --entry it may name only those entry points
@@ -301,6 +301,10 @@ async function runApiKeyCommand(parsed: Parsed, io: CliIo, store: Store): Promis
       if (!(await store.apiKeys.revoke(user.userId, apiKey))) {
         throw new CliError(`${user.userName} has no such API key (see apikey list ${user.userName})`, 1);
       }
+      // a session does not record which credential opened it, so a session opened with a leaked key can only
+      // be ended with all of the user's: every gateway de-authenticates those sockets at once
+      const ended = await store.sessions.revokeAllForUser(user.userId);
+      if (ended > 0) io.stderr.write(`oms-gateway: ended ${ended} session(s) of ${user.userName}\n`);
       return print({ UserId: user.userId, UserName: user.userName, APIKey: apiKey, Revoked: true });
     }
     default:

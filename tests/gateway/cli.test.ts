@@ -233,8 +233,9 @@ describe('oms-gateway CLI', () => {
     );
     for (const key of created) expect(list.stdout).not.toContain(key.APISecret);
 
-    const { wsUrl } = await gatewayOnSameRedis();
-    const client = await openClient(wsUrl);
+    const gateway = await gatewayOnSameRedis();
+    await gateway.gateway.services.store.sessions.whenListening();
+    const client = await openClient(gateway.wsUrl);
     const login = (key: { APIKey: string; APISecret: string }, nonce: number) =>
       client.call('AuthenticateUser', {
         APIKey: key.APIKey,
@@ -247,8 +248,11 @@ describe('oms-gateway CLI', () => {
     expect(await cli(['apikey', 'revoke', 'hank', revoked.APIKey])).toEqual({
       code: 0,
       stdout: `${JSON.stringify({ UserId: 1, UserName: 'hank', APIKey: revoked.APIKey, Revoked: true })}\n`,
-      stderr: '',
+      stderr: 'oms-gateway: ended 1 session(s) of hank\n',
     });
+    // the session the revoked key opened ends on the gateway too
+    await gateway.logs.waitFor((entry) => entry.msg === 'session revoked: connection de-authenticated');
+    expect(await client.call('GetUserInfo', {})).toMatchObject({ errorcode: 20 });
     const wrongKey = await login({ APIKey: 'f'.repeat(32), APISecret: 'not the secret' }, 2);
     expect(wrongKey).toMatchObject({ Authenticated: false });
     expect(await login(revoked, 3)).toEqual(wrongKey);
