@@ -46,6 +46,8 @@ const EnvSchema = z.object({
   SESSION_RECHECK_MS: integer(0, 60_000).default(1000),
   /** idle lifetime of a session, refreshed on every call, default 3600 s */
   SESSION_TTL_SECONDS: integer(1, 30 * 24 * 3600).default(3600),
+  /** live sessions one user may hold; a login beyond it ends the least recently used, default 100 */
+  MAX_SESSIONS_PER_USER: integer(1, 100_000).default(100),
   /** argon2id memory per hash, default 19456 KiB (OWASP's minimum); tests lower it for speed */
   ARGON2_MEMORY_KIB: integer(8, 4 * 1024 * 1024).default(19456),
   /** argon2id passes, default 2 */
@@ -141,6 +143,8 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly redis: { readonly url: string; readonly prefix: string; readonly commandTimeoutMs: number } | null;
   readonly sessionTtlSeconds: number;
+  /** Live sessions per user; a login beyond it ends the least recently used. */
+  readonly maxSessionsPerUser: number;
   readonly sessionRecheckMs: number;
   readonly argon2: { readonly memoryKib: number; readonly iterations: number; readonly parallelism: number };
   readonly hashConcurrency: number;
@@ -249,6 +253,7 @@ export function loadConfig(env: Env = process.env): Config {
         })
       : null,
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+    maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
     sessionRecheckMs: e.SESSION_RECHECK_MS,
     argon2: Object.freeze({
       memoryKib: e.ARGON2_MEMORY_KIB,

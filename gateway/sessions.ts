@@ -9,10 +9,18 @@ export function sessionIdOf(sessionToken: string): string {
   return createHash('sha256').update(sessionToken, 'utf8').digest('hex');
 }
 
-/** Starts a session for a user and returns its SessionToken (shown to the client once, never stored). */
-export async function startSession(store: Store, userId: number, ttlSeconds: number): Promise<string> {
+/**
+ * Starts a session for a user and returns its SessionToken (shown to the client once, never stored). A user
+ * at `maxPerUser` live sessions loses the least recently used one to the new one.
+ */
+export async function startSession(
+  store: Store,
+  userId: number,
+  ttlSeconds: number,
+  maxPerUser: number,
+): Promise<string> {
   const sessionToken = uuidv4();
-  await store.sessions.create(sessionIdOf(sessionToken), userId, ttlSeconds * 1000);
+  await store.sessions.create(sessionIdOf(sessionToken), userId, ttlSeconds * 1000, maxPerUser);
   return sessionToken;
 }
 

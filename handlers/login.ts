@@ -51,7 +51,12 @@ async function succeed(
 ): Promise<LoginResult> {
   const { store, config, logger } = context.services;
   if (nameKey !== undefined) await store.limits.reset(nameKey);
-  const sessionToken = await startSession(store, user.userId, config.sessionTtlSeconds);
+  const sessionToken = await startSession(
+    store,
+    user.userId,
+    config.sessionTtlSeconds,
+    config.maxSessionsPerUser,
+  );
   context.connection.bindSession(sessionToken);
   logger.info({ conn: context.connection.id, userId: user.userId }, 'user authenticated');
   return { ok: true, user, sessionToken };

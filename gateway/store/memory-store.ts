@@ -168,6 +168,11 @@ class MemoryUserStore implements UserStore {
   }
 }
 
+/** ExpiringMap.ttl as a sort key: no expiry (-1) sorts last, as Redis's script does. */
+function ttlLeft(ttl: number | undefined): number {
+  return ttl === undefined || ttl < 0 ? Infinity : ttl;
+}
+
 class MemorySessionStore implements SessionStore {
   private readonly sessions: ExpiringMap<string, number>;
   private readonly byUser = new Map<number, Set<string>>();
@@ -177,14 +182,27 @@ class MemorySessionStore implements SessionStore {
     this.sessions = new ExpiringMap(clock);
   }
 
-  create(sessionId: string, userId: number, ttlMs: number): Promise<void> {
+  create(sessionId: string, userId: number, ttlMs: number, maxPerUser = 0): Promise<number> {
     const index = this.byUser.get(userId) ?? new Set<string>();
     // forget ended sessions as Redis does when it prunes the index
     for (const id of index) if (this.sessions.get(id) === undefined) index.delete(id);
+    const cap = Number.isFinite(maxPerUser) ? Math.max(0, Math.floor(maxPerUser)) : 0;
+    const ended: string[] = [];
+    if (cap > 0 && index.size >= cap) {
+      const byIdleLeft = [...index].sort(
+        (a, b) => ttlLeft(this.sessions.ttl(a)) - ttlLeft(this.sessions.ttl(b)),
+      );
+      for (const id of byIdleLeft.slice(0, index.size - cap + 1)) {
+        this.sessions.delete(id);
+        index.delete(id);
+        ended.push(id);
+      }
+      this.publish({ userId, sessionIds: ended });
+    }
     index.add(sessionId);
     this.byUser.set(userId, index);
     this.sessions.set(sessionId, userId, ttlMs);
-    return Promise.resolve();
+    return Promise.resolve(ended.length);
   }
 
   touch(sessionId: string, ttlMs: number): Promise<number | null> {

@@ -372,13 +372,34 @@ class RedisUserStore implements UserStore {
 }
 
 // Prunes index entries whose session has ended, then stores the session with its TTL and indexes it.
+// Prunes the user's index of ended sessions; past the cap (ARGV[5], 0: none) ends the least recently used
+// (shortest idle TTL left) and publishes them on ARGV[6]; then adds the new session. Returns how many it ended.
 const CREATE_SESSION_SCRIPT = `
+local live = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  if redis.call('EXISTS', ARGV[3] .. 'session:' .. id) == 0 then redis.call('SREM', KEYS[2], id) end
+  local ttl = redis.call('PTTL', ARGV[3] .. 'session:' .. id)
+  if ttl == -2 then
+    redis.call('SREM', KEYS[2], id)
+  else
+    if ttl == -1 then ttl = math.huge end
+    table.insert(live, { id, ttl })
+  end
+end
+local cap = tonumber(ARGV[5])
+local ended = {}
+if cap > 0 and #live >= cap then
+  table.sort(live, function(a, b) return a[2] < b[2] end)
+  for i = 1, #live - cap + 1 do
+    local id = live[i][1]
+    redis.call('DEL', ARGV[3] .. 'session:' .. id)
+    redis.call('SREM', KEYS[2], id)
+    table.insert(ended, id)
+  end
+  redis.call('PUBLISH', ARGV[6], '{"userId":' .. ARGV[1] .. ',"sessionIds":["' .. table.concat(ended, '","') .. '"]}')
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[4])
-return 1
+return #ended
 `;
 
 // Session ids are SHA-256 hex, so the message can be built by concatenation.
@@ -436,28 +457,32 @@ class RedisSessionStore implements SessionStore {
   private subscribed: Promise<void> | undefined;
   private closed = false;
 
+  private readonly createScript: ScriptCall;
+
   constructor(
     private readonly redis: Redis,
     private readonly options: RedisOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.createScript = defineScript(redis, 'omsSessionCreate', 2, CREATE_SESSION_SCRIPT);
+  }
 
   get channel(): string {
     return revocationChannel(this.options.prefix);
   }
 
-  create(sessionId: string, userId: number, ttlMs: number): Promise<void> {
+  create(sessionId: string, userId: number, ttlMs: number, maxPerUser = 0): Promise<number> {
     return guarded(async () => {
-      await this.redis.eval(
-        CREATE_SESSION_SCRIPT,
-        2,
+      return (await this.createScript(
         `session:${sessionId}`,
         `${userKey(userId)}:sessions`,
         String(userId),
         String(ttlMs),
         this.options.prefix,
         sessionId,
-      );
+        Number.isFinite(maxPerUser) ? Math.max(0, Math.floor(maxPerUser)) : 0,
+        this.channel,
+      )) as number;
     });
   }
 

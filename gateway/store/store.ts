@@ -117,7 +117,12 @@ export interface SessionRevocation {
  * each with an idle TTL, and indexed per user so all of a user's sessions can end at once.
  */
 export interface SessionStore {
-  create(sessionId: string, userId: number, ttlMs: number): Promise<void>;
+  /**
+   * Starts a session. With `maxPerUser`, a user who already has that many live sessions loses the least
+   * recently used ones (the shortest idle TTL left) to make room; they are revoked and published like a
+   * LogOut. Resolves with how many were ended.
+   */
+  create(sessionId: string, userId: number, ttlMs: number, maxPerUser?: number): Promise<number>;
   /** The session's user, refreshing its idle TTL; null when expired, revoked or unknown. */
   touch(sessionId: string, ttlMs: number): Promise<number | null>;
   /** Ends one session (LogOut) and publishes the revocation; false when it was not live. */

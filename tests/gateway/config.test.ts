@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 10000,
       trustProxy: false,
       redis: null,
+      maxSessionsPerUser: 100,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

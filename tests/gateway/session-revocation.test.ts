@@ -99,6 +99,41 @@ describe('sessions on a shared Redis', () => {
     await resumed.close();
   });
 
+  it('ends the least recently used session of a user past MAX_SESSIONS_PER_USER, on every gateway', async () => {
+    const capped = await startUserGateway({
+      REDIS_URL: testRedisUrl(),
+      REDIS_PREFIX: prefix,
+      MAX_SESSIONS_PER_USER: '2',
+    });
+    try {
+      await capped.gateway.services.store.sessions.whenListening();
+      const oldest = await capped.login('trader1');
+      const resumedElsewhere = await openClient(second.wsUrl);
+      await resumedElsewhere.call('WebAuthenticateUser', { SessionToken: oldest.sessionToken });
+      const middle = await capped.login('trader1');
+      // the oldest was last used (resumed) before the middle one began: the least recently used of the two
+      expect(await middle.client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
+      const newest = await capped.login('trader1');
+      await Promise.all(
+        [capped, second].map((gw) =>
+          gw.logs.waitFor((line) => line.msg === 'session revoked: connection de-authenticated'),
+        ),
+      );
+      for (const client of [oldest.client, resumedElsewhere]) {
+        expect(await client.call('GetUserInfo', {})).toMatchObject({
+          errorcode: 20,
+          detail: 'Not logged in',
+        });
+      }
+      for (const client of [middle.client, newest.client]) {
+        expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
+      }
+      await resumedElsewhere.close();
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('refuses calls from a user locked while logged in', async () => {
     const { client } = await first.login('trader1');
     await second.gateway.services.store.users.setLocked(first.users.trader1!.userId, true);

@@ -16,6 +16,9 @@ interface StoreUnderTest {
 const SESSION_A = 'a'.repeat(64);
 const SESSION_B = 'b'.repeat(64);
 const SESSION_C = 'c'.repeat(64);
+const SESSION_D = 'd'.repeat(64);
+const SESSION_E = 'e'.repeat(64);
+const SESSION_F = 'f'.repeat(64);
 
 function runStoreContract(kind: string, open: () => StoreUnderTest): void {
   describe(`${kind} store contract`, () => {
@@ -171,6 +174,46 @@ function runStoreContract(kind: string, open: () => StoreUnderTest): void {
         await store.sessions.revoke(SESSION_A);
         expect(await heard).toEqual({ userId: 3, sessionIds: [SESSION_A] });
         expect(await store.sessions.revokeAllForUser(3)).toBe(0);
+      });
+
+      it('keeps at most maxPerUser live sessions, ending the least recently used and telling the listeners', async () => {
+        const heard: SessionRevocation[] = [];
+        const heardBoth = new Promise<void>((resolve) =>
+          store.sessions.onRevoked((revocation) => {
+            heard.push(revocation);
+            if (heard.length === 2) resolve();
+          }),
+        );
+        await store.sessions.whenListening();
+        // idle time left decides: A has the least, B the most once it is touched
+        expect(await store.sessions.create(SESSION_A, 1, 30_000, 3)).toBe(0);
+        expect(await store.sessions.create(SESSION_B, 1, 60_000, 3)).toBe(0);
+        expect(await store.sessions.create(SESSION_C, 1, 90_000, 3)).toBe(0);
+        expect(await store.sessions.create(SESSION_D, 2, 60_000, 3)).toBe(0);
+        expect(await store.sessions.create(SESSION_E, 1, 60_000, 3)).toBe(1);
+        expect(await store.sessions.touch(SESSION_A, 60_000)).toBeNull();
+        expect(await store.sessions.touch(SESSION_B, 120_000)).toBe(1);
+        expect(await store.sessions.create(SESSION_F, 1, 60_000, 3)).toBe(1);
+        // of B (touched: 120 s left), C (~90 s) and E (~60 s), E had the least idle time left
+        expect(await store.sessions.touch(SESSION_E, 60_000)).toBeNull();
+        for (const live of [SESSION_B, SESSION_C, SESSION_F]) {
+          expect(await store.sessions.touch(live, 60_000)).toBe(1);
+        }
+        expect(await store.sessions.touch(SESSION_D, 60_000)).toBe(2);
+        await heardBoth;
+        expect(heard).toEqual([
+          { userId: 1, sessionIds: [SESSION_A] },
+          { userId: 1, sessionIds: [SESSION_E] },
+        ]);
+      });
+
+      it('does not count sessions that already expired against maxPerUser', async () => {
+        await store.sessions.create(SESSION_A, 1, 100, 2);
+        await store.sessions.create(SESSION_B, 1, 60_000, 2);
+        await subject.letTimePass(300);
+        expect(await store.sessions.create(SESSION_C, 1, 60_000, 2)).toBe(0);
+        expect(await store.sessions.touch(SESSION_B, 60_000)).toBe(1);
+        expect(await store.sessions.touch(SESSION_C, 60_000)).toBe(1);
       });
 
       it('does not count sessions that already expired when ending them all', async () => {
