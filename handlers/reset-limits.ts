@@ -1,17 +1,13 @@
 // The rate limits of the reset flow, and the audit record both of its steps leave.
 import type { CallContext } from './context';
 import { recordAudit } from '../gateway/reset-store/audit';
-import type { LimitHit, RateDecision } from '../gateway/store/store';
+import type { LimitHit } from '../gateway/store/store';
 import { OmsError } from '../protocol/codes';
 import type { Caller } from '../protocol/handler';
 
-/** Throws 101 with the wait in `detail` when a limit says no. */
-export function enforce(decision: RateDecision): void {
-  if (decision.allowed) return;
-  throw new OmsError(
-    'OperationFailed',
-    `Too many reset requests; retry after ${decision.retryAfterSeconds} seconds`,
-  );
+/** The 101 a refused reset request gets, with the wait in `detail`. */
+export function tooManyResets(retryAfterSeconds: number): OmsError {
+  return new OmsError('OperationFailed', `Too many reset requests; retry after ${retryAfterSeconds} seconds`);
 }
 
 /** Who asked: a user's id, or the client address of an anonymous caller. Goes to audit, never to the wire. */

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineHandler } from './context';
 import type { CallContext } from './context';
-import { audit, callerLabel, callerLimit, enforce, targetLimits } from './reset-limits';
+import { audit, callerLabel, callerLimit, targetLimits, tooManyResets } from './reset-limits';
 import type { ResetAudit } from './reset-limits';
 import { wireUserName } from './user-wire';
 import { resetLinkParts } from '../gateway/mail/templates';
@@ -89,7 +89,7 @@ function answer(result: ResetRequestResult, caller: Caller | null): void {
     case 'queued':
       return;
     case 'limited':
-      return enforce({ allowed: false, count: 0, retryAfterSeconds: result.retryAfterSeconds });
+      throw tooManyResets(result.retryAfterSeconds);
     case 'locked':
       if (caller !== null) throw new OmsError('OperationFailed', 'User is locked');
       return;
