@@ -48,6 +48,12 @@ const REQUEST_OUTCOMES: readonly ResetRequestOutcome[] = [
   'locked',
 ];
 
+/** Those reasons, by what the target was asked by (made once, not per call). */
+const REASONS = {
+  name: REQUEST_OUTCOMES.map((outcome) => requestReason(outcome, 'name')),
+  email: REQUEST_OUTCOMES.map((outcome) => requestReason(outcome, 'email')),
+} as const;
+
 // KEYS: name or e-mail index, due, jobs, audit, then the limits' keys (limits, then reach limits).
 // ARGV: [1] key prefix, [2] code hash, [3] code ttl ms, [4] mail entry id, [5] the job's JSON less recipient and
 // link, [6] [7] the link before and after the UserId, [8] audit max length, [9] at, [10] step, [11] caller,
@@ -184,7 +190,7 @@ export class RedisResetFlow implements ResetFlow {
       audit.at,
       audit.step,
       audit.caller,
-      ...REQUEST_OUTCOMES.map((outcome) => requestReason(outcome, request.lookup.by)),
+      ...REASONS[request.lookup.by],
       request.limits.length,
       request.reachLimits.length,
       reach === null ? '' : reach.self,
