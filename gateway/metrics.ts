@@ -7,10 +7,41 @@ export interface Metrics {
   readonly connectionsTotal: Counter;
   readonly calls: Counter<'function' | 'errorcode'>;
   readonly callSeconds: Histogram<'function'>;
+  /** What the delivery loop did with a mail: sent, retry (later), rejected (4xx, dead-lettered), dead (out of attempts). */
+  readonly mailDeliveries: Counter<'kind' | 'outcome'>;
 }
 
-export function createMetrics(): Metrics {
+/** What the gauges read at scrape time. */
+export interface MetricsSources {
+  /** mails queued on the store (due, leased or waiting to retry); rejects while the store is away */
+  queuedMail(): Promise<number>;
+  readonly hashes: { readonly running: number; readonly queued: number };
+}
+
+export function createMetrics(sources: MetricsSources): Metrics {
   const registry = new Registry();
+  new Gauge({
+    name: 'oms_mail_queue_depth',
+    help: 'Mails queued on the store for every gateway sharing it (due, being sent, or waiting to retry)',
+    registers: [registry],
+    async collect() {
+      // while the store is away the last reading stays; /readyz says the store is down
+      await sources.queuedMail().then(
+        (depth) => this.set(depth),
+        () => undefined,
+      );
+    },
+  });
+  new Gauge({
+    name: 'oms_password_hashes',
+    help: 'argon2id hashes of this gateway, running now or waiting for a slot (HASH_CONCURRENCY)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ state: 'running' }, sources.hashes.running);
+      this.set({ state: 'queued' }, sources.hashes.queued);
+    },
+  });
   // includes nodejs_eventloop_lag_seconds and the event-loop delay percentiles
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
   return {
@@ -36,6 +67,12 @@ export function createMetrics(): Metrics {
       help: 'Time from decoded frame to encoded reply, by function',
       labelNames: ['function'] as const,
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    mailDeliveries: new Counter({
+      name: 'oms_mail_deliveries_total',
+      help: 'Mail sends by this gateway, by kind and outcome: sent, retry, rejected (not retried), dead (attempts exhausted)',
+      labelNames: ['kind', 'outcome'] as const,
       registers: [registry],
     }),
   };

@@ -123,15 +123,16 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     deps.hasher ?? createPasswordHasher({ ...config.argon2, concurrency: config.hashConcurrency });
   const services: Services = { config, store, clock, logger, hasher, resets, resetFlow };
   const mailer = deps.mailer ?? createMailer(config, logger, clock);
+  const metrics = createMetrics({ queuedMail: () => resets.queuedMailCount(), hashes: hasher });
   const delivery = new MailDelivery(resets, mailer, logger, {
     maxAttempts: config.mail.maxAttempts,
     retryBaseMs: config.mail.retryBaseMs,
     leaseMs: config.mail.leaseMs,
     concurrency: config.mail.deliveryConcurrency,
+    onOutcome: (kind, outcome) => metrics.mailDeliveries.labels({ kind, outcome }).inc(),
   });
   const resolveCaller: SessionResolver =
     deps.resolveSession ?? ((token) => resolveSession(store, token, config.sessionTtlSeconds));
-  const metrics = createMetrics();
   const handlers = deps.handlers ?? defaultHandlers;
   const dispatcher = createDispatcher(handlers, { services, onCall: (outcome) => recordCall(outcome) });
   const connections = new Set<LiveConnection>();

@@ -28,7 +28,12 @@ export interface MailDeliveryOptions {
   readonly render?: (job: MailJob) => MailMessage;
   /** [0, 1) for jitter, default Math.random */
   readonly random?: () => number;
+  /** told what became of each send (metrics), default nothing */
+  readonly onOutcome?: (kind: MailJob['kind'], outcome: DeliveryOutcome) => void;
 }
+
+/** What the loop did with one claimed mail. */
+export type DeliveryOutcome = 'sent' | 'retry' | 'rejected' | 'dead';
 
 export class MailDelivery {
   private readonly maxAttempts: number;
@@ -39,6 +44,7 @@ export class MailDelivery {
   private readonly concurrency: number;
   private readonly render: (job: MailJob) => MailMessage;
   private readonly random: () => number;
+  private readonly onOutcome: (kind: MailJob['kind'], outcome: DeliveryOutcome) => void;
   private running = false;
   private workers: Promise<void>[] = [];
   /** Resolvers of idle workers: a queued job or stop() wakes them. */
@@ -62,6 +68,7 @@ export class MailDelivery {
     this.concurrency = options.concurrency ?? 2;
     this.render = options.render ?? renderMail;
     this.random = options.random ?? Math.random;
+    this.onOutcome = options.onOutcome ?? (() => undefined);
   }
 
   start(): void {
@@ -130,6 +137,7 @@ export class MailDelivery {
     const fields = { mailId: mail.id, mail: mail.job.kind, userId: mail.job.userId, attempt: mail.attempt };
     if (mail.attempt > this.maxAttempts) {
       // the last attempt's holder died before reporting: its lease ran out and the job came back
+      this.onOutcome(mail.job.kind, 'dead');
       return this.deadLetter(mail, 'attempts exhausted (the last one did not report back)', fields);
     }
     let outcome: SendOutcome;
@@ -138,8 +146,18 @@ export class MailDelivery {
     } catch (error) {
       // the mailers classify every failure; a throw is a bug in rendering or a mailer: do not send it again
       this.logger.error({ ...fields, err: error }, 'mail could not be prepared');
+      this.onOutcome(mail.job.kind, 'dead');
       return this.deadLetter(mail, 'could not be prepared', fields);
     }
+    const outcomeKind: DeliveryOutcome =
+      outcome.status === 'sent'
+        ? 'sent'
+        : outcome.status === 'reject'
+          ? 'rejected'
+          : mail.attempt >= this.maxAttempts
+            ? 'dead'
+            : 'retry';
+    this.onOutcome(mail.job.kind, outcomeKind);
     try {
       if (outcome.status === 'sent') {
         await this.queue.completeMail(mail);

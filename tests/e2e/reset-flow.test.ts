@@ -172,13 +172,23 @@ describe('password reset end to end', () => {
     expect(await op.call('ResetPassword', { UserName: 'alice' })).toEqual(OK);
     // nobody sends it yet: the front end has no delivery loop and no other gateway runs
     expect(await front.gateway.services.resets.queuedMailCount()).toBe(1);
-    await gateway({ REDIS_PREFIX: prefix });
+    const metricsOf = async (gw: TestGateway): Promise<string> =>
+      (await fetch(`${gw.httpUrl}/metrics`)).text();
+    expect(await metricsOf(front)).toMatch(/^oms_mail_queue_depth 1$/m);
+    const sender = await gateway({ REDIS_PREFIX: prefix });
     const [mail] = await sendgrid.waitForMessages(1);
     const page = await socket(front);
     expect(await submitLink(page, resetLinkOf(mail!), NEW_PASSWORD)).toEqual(OK);
     const [, changed] = await sendgrid.waitForMessages(2);
     expect(JSON.stringify(changed)).toContain('alice');
     expect(await loginWorks(front, 'alice', NEW_PASSWORD)).toBe(true);
+    await sender.logs.waitFor((line) => line.msg === 'mail sent' && line.mail === 'password-changed');
+    const sent = await metricsOf(sender);
+    expect(sent).toMatch(/^oms_mail_deliveries_total\{kind="reset",outcome="sent"\} 1$/m);
+    expect(sent).toMatch(/^oms_mail_deliveries_total\{kind="password-changed",outcome="sent"\} 1$/m);
+    expect(sent).toMatch(/^oms_mail_queue_depth 0$/m);
+    expect(await metricsOf(front)).toMatch(/^oms_password_hashes\{state="queued"\} 0$/m);
+    expect(await metricsOf(front)).not.toMatch(/^oms_mail_deliveries_total\{/m);
   });
 
   it('writes no code, password, session token or API key to any log line', async () => {

@@ -97,9 +97,11 @@ describe('mail delivery', () => {
   it('delivers exactly once when the server answers 500, 500, then 202', async () => {
     server.respondWith({ status: 500 }, { status: 500 });
     const store = memoryStore();
-    started(store);
+    const outcomes: string[] = [];
+    started(store, { ...FAST, onOutcome: (kind, outcome) => outcomes.push(`${kind} ${outcome}`) });
     await store.enqueueMail(resetJob(8, newPendingCode()));
     await logged(logs, 'mail sent');
+    expect(outcomes).toEqual(['reset retry', 'reset retry', 'reset sent']);
     expect(server.requests.map((r) => r.status)).toEqual([500, 500, 202]);
     expect(server.messages).toHaveLength(1);
     expect(logs.entries().filter((e) => e.msg === 'mail send failed; will retry')).toHaveLength(2);
@@ -120,7 +122,8 @@ describe('mail delivery', () => {
       body: sendGridError('The from address does not match a verified Sender Identity', 'from'),
     });
     const store = memoryStore();
-    started(store);
+    const outcomes: string[] = [];
+    started(store, { ...FAST, onOutcome: (kind, outcome) => outcomes.push(`${kind} ${outcome}`) });
     await store.enqueueMail(resetJob(10, newPendingCode()));
     const rejected = await logs.waitFor((e) => e.msg === 'mail rejected by the provider; not retried');
     expect(rejected).toMatchObject({
@@ -129,6 +132,7 @@ describe('mail delivery', () => {
       reason: expect.stringMatching(/^HTTP 400: from: The from address/),
     });
     await logged(logs, 'mail dead-lettered');
+    expect(outcomes).toEqual(['reset rejected']);
     expect(server.requests.map((r) => r.status)).toEqual([400]);
     expect(await store.deadLetters(5)).toEqual([
       expect.objectContaining({ userId: 10, attempts: 1, kind: 'reset' }),
@@ -139,9 +143,15 @@ describe('mail delivery', () => {
   it('dead-letters a mail that still fails after the last attempt', async () => {
     server.respondWith({ status: 503 }, { status: 503 }, { status: 503 });
     const store = memoryStore();
-    started(store, { ...FAST, maxAttempts: 3 });
+    const outcomes: string[] = [];
+    started(store, {
+      ...FAST,
+      maxAttempts: 3,
+      onOutcome: (kind, outcome) => outcomes.push(`${kind} ${outcome}`),
+    });
     await store.enqueueMail(resetJob(11, newPendingCode()));
     await logged(logs, 'mail dead-lettered');
+    expect(outcomes).toEqual(['reset retry', 'reset retry', 'reset dead']);
     expect(server.requests.map((r) => r.status)).toEqual([503, 503, 503]);
     expect(await store.deadLetters(1)).toEqual([
       expect.objectContaining({ attempts: 3, reason: 'HTTP 503' }),
