@@ -26,7 +26,7 @@ import {
   NOW_MS,
   QUEUE_KEYS,
 } from './redis-reset-store';
-import { CHANGED_REASON, requestAudit, requestReason } from './reset-flow';
+import { CHANGED_REASON, changeAudit, requestAudit, requestReason } from './reset-flow';
 import type {
   PasswordChange,
   PasswordChangeOutcome,
@@ -241,12 +241,7 @@ export class RedisResetFlow implements ResetFlow {
     return {
       outcome,
       sessionsEnded,
-      audit: {
-        ...audit,
-        targetUserId: userId,
-        outcome: 'ok',
-        reason: CHANGED_REASON.replace('{n}', String(sessionsEnded)),
-      },
+      audit: changeAudit(change, sessionsEnded),
     };
   }
 }

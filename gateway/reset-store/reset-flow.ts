@@ -110,6 +110,16 @@ export function requestAudit(
   };
 }
 
+/** The event a password change appends. */
+export function changeAudit(change: PasswordChange, sessionsEnded: number): AuditEvent {
+  return {
+    ...change.audit,
+    targetUserId: change.userId,
+    outcome: 'ok',
+    reason: CHANGED_REASON.replace('{n}', String(sessionsEnded)),
+  };
+}
+
 /** The full reset mail of a template, for a target. */
 export function resetMailFor(
   template: ResetMailTemplate,
@@ -182,12 +192,7 @@ export function composeResetFlow(store: Store, resets: ResetStore): ResetFlow {
     }
     const sessionsEnded = await store.sessions.revokeAllForUser(change.userId);
     await resets.enqueueMail(change.mail);
-    const audit: AuditEvent = {
-      ...change.audit,
-      targetUserId: change.userId,
-      outcome: 'ok',
-      reason: CHANGED_REASON.replace('{n}', String(sessionsEnded)),
-    };
+    const audit = changeAudit(change, sessionsEnded);
     await resets.appendAudit(audit);
     return { outcome: 'changed', sessionsEnded, audit };
   }
