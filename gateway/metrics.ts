@@ -16,6 +16,8 @@ export interface MetricsSources {
   /** mails queued on the store (due, leased or waiting to retry); rejects while the store is away */
   queuedMail(): Promise<number>;
   readonly hashes: { readonly running: number; readonly queued: number };
+  /** resolves while the store answers a ping (bounded by the store's command timeout) */
+  pingStore(): Promise<void>;
 }
 
 export function createMetrics(sources: MetricsSources): Metrics {
@@ -40,6 +42,17 @@ export function createMetrics(sources: MetricsSources): Metrics {
     collect() {
       this.set({ state: 'running' }, sources.hashes.running);
       this.set({ state: 'queued' }, sources.hashes.queued);
+    },
+  });
+  new Gauge({
+    name: 'oms_store_up',
+    help: 'Whether the store answered a ping at scrape time (1) or not (0)',
+    registers: [registry],
+    async collect() {
+      await sources.pingStore().then(
+        () => this.set(1),
+        () => this.set(0),
+      );
     },
   });
   // includes nodejs_eventloop_lag_seconds and the event-loop delay percentiles

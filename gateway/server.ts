@@ -123,7 +123,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     deps.hasher ?? createPasswordHasher({ ...config.argon2, concurrency: config.hashConcurrency });
   const services: Services = { config, store, clock, logger, hasher, resets, resetFlow };
   const mailer = deps.mailer ?? createMailer(config, logger, clock);
-  const metrics = createMetrics({ queuedMail: () => resets.queuedMailCount(), hashes: hasher });
+  const metrics = createMetrics({
+    queuedMail: () => resets.queuedMailCount(),
+    hashes: hasher,
+    pingStore: () => store.ping(),
+  });
   const delivery = new MailDelivery(resets, mailer, logger, {
     maxAttempts: config.mail.maxAttempts,
     retryBaseMs: config.mail.retryBaseMs,
