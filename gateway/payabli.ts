@@ -26,7 +26,7 @@ const requiredOr = (message: string) => ({
 });
 
 /** Payabli's body, camelCase as its API spells it (other casings are matched, as .NET model binding does). */
-const AuthResetBody = z
+export const AuthResetBody = z
   .object({
     email: z.email(requiredOr('must be a valid e-mail address')).max(254, 'must be at most 254 characters'),
     entry: z
@@ -39,6 +39,9 @@ const AuthResetBody = z
     path: ['entryType'],
     message: 'required when entry is given',
   });
+
+/** Every answer of the endpoint, as Payabli's AuthResetUserResponse: isSuccess is true only with 200. */
+export const AuthResetReply = z.object({ isSuccess: z.boolean(), responseText: z.string() });
 
 type Parsed =
   | { readonly ok: true; readonly value: z.infer<typeof AuthResetBody> }

@@ -13,6 +13,7 @@ import type { Clock } from './clock';
 import type { Config } from './config';
 import { CloseCode, serveConnection } from './connection';
 import type { LiveConnection, SessionResolver } from './connection';
+import { asyncApiDocument, openApiDocument } from './api-docs';
 import { createHttpGateway } from './http-gateway';
 import { findRoute, sendJson } from './http-routes';
 import type { Route } from './http-routes';
@@ -109,6 +110,20 @@ function openStores(
       ? openRedisResetStore(config.redis, logger, { auditMaxLen })
       : new MemoryResetStore(clock, { auditMaxLen }));
   return { store, resets, resetFlow: composeResetFlow(store, resets) };
+}
+
+/** GET of a generated API document, made on first request and kept. */
+function documentRoute(path: string, make: () => unknown): Route {
+  let text: string | undefined;
+  return {
+    method: 'GET',
+    path,
+    handle: (_req, res) => {
+      text ??= JSON.stringify(make());
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
+      res.end(text);
+    },
+  };
 }
 
 const WS_PATH = /^\/(wsgateway\/?)?$/i;
@@ -219,6 +234,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         res.end(text);
       },
     },
+    // the product's own functions, whatever a test injects
+    documentRoute('/asyncapi.json', () => asyncApiDocument(defaultHandlers)),
+    documentRoute('/openapi.json', () => openApiDocument(defaultHandlers)),
     ...resetPageRoutes(config, logger, deps.pageDir),
     ...httpGateway.routes,
     ...authResetRoutes({ services, clientAddressOf }),

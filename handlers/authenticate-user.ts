@@ -1,6 +1,7 @@
 // AuthenticateUser: log in with UserName + Password, or with an API key (APIKey, Signature, UserId, Nonce).
 import { z } from 'zod';
 import { defineHandler } from './context';
+import { AuthenticateUserReply } from './replies';
 import { loginWithApiKey, loginWithPassword } from './login';
 import type { LoginResult } from './login';
 import { toAuthenticatedUser, wireUserId, wireUserName } from './user-wire';
@@ -35,6 +36,13 @@ function reply(result: LoginResult) {
 export const authenticateUser = defineHandler({
   name: 'AuthenticateUser',
   input,
+  summary: 'Log in with UserName and Password, or with an API key (APIKey, Signature, UserId, Nonce).',
+  output: AuthenticateUserReply,
+  errors: {
+    InvalidRequest:
+      'neither UserName and Password nor a whole API-key login (APIKey, Signature, UserId, Nonce)',
+    OperationFailed: 'too many failed logins (the wait is in detail)',
+  },
   access: 'public',
   run: async (payload, context) => {
     if (payload.APIKey !== undefined) {

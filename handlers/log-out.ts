@@ -1,10 +1,16 @@
 // LogOut: ends the caller's session everywhere it is bound; the socket stays open, unauthenticated.
 import { z } from 'zod';
 import { defineHandler } from './context';
+import { StandardResponseSchema } from './replies';
 
 export const logOut = defineHandler({
   name: 'LogOut',
   input: z.object({}),
+  summary: "End this connection's session everywhere.",
+  output: StandardResponseSchema,
+  errors: {
+    NotAuthorized: 'no session',
+  },
   access: 'session',
   run: async (_payload, context) => {
     const { caller, connection, services } = context;

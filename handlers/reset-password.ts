@@ -1,6 +1,7 @@
 // ResetPassword {UserName}: issue a pending code for the user and queue the reset mail (seed 000).
 import { z } from 'zod';
 import { defineHandler } from './context';
+import { StandardResponseSchema } from './replies';
 import type { CallContext } from './context';
 import { audit, callerLabel, callerLimit, targetLimits, tooManyResets } from './reset-limits';
 import type { ResetAudit } from './reset-limits';
@@ -106,6 +107,16 @@ function answer(result: ResetRequestResult, caller: Caller | null): void {
 export const resetPassword = defineHandler({
   name: NAME,
   input: z.object({ UserName: wireUserName }),
+  summary:
+    'Mail a password-reset link to a user (by UserName); the same answer whether or not the user exists.',
+  output: StandardResponseSchema,
+  errors: {
+    NotAuthorized: "no session (unless RESET_ALLOW_PUBLIC), or the target is out of the caller's reach",
+    OperationFailed: 'a reset limit was hit (the wait is in detail), or the target is locked',
+    ResourceNotFound: 'no such user (only for Operators; public callers get success either way)',
+    ServerError:
+      'the store did not answer; the reset may still have been done and its mail will go, so a retry can be refused by the per-target limit',
+  },
   // checked in run: whether a session is needed depends on RESET_ALLOW_PUBLIC
   access: 'public',
   run: async ({ UserName }, context) => {

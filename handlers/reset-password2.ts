@@ -1,6 +1,7 @@
 // ResetPassword2 {UserId, Password, PendingCode}: the link's code is the credential; set the new password (seed 001).
 import { z } from 'zod';
 import { defineHandler } from './context';
+import { StandardResponseSchema } from './replies';
 import type { CallContext } from './context';
 import { passwordProblem } from './password-policy';
 import { audit, callerLabel } from './reset-limits';
@@ -63,6 +64,13 @@ export const resetPassword2 = defineHandler({
   name: NAME,
   input,
   // public: the PendingCode is the credential
+  summary: 'Set a new password with the PendingCode of a reset link; ends every session of the user.',
+  output: StandardResponseSchema,
+  errors: {
+    InvalidRequest: 'the new password breaks the policy (detail says how)',
+    ResourceNotFound: 'unknown user, wrong, used or expired code: one answer for all',
+    OperationFailed: 'too many attempts (the wait is in detail)',
+  },
   access: 'public',
   run: async (payload, context) => {
     const caller = callerLabel(await context.connection.currentCaller(), context);

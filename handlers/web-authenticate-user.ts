@@ -1,6 +1,7 @@
 // WebAuthenticateUser: log in with UserName + Password, or resume a live session with its SessionToken.
 import { z } from 'zod';
 import { defineHandler } from './context';
+import { WebAuthenticateUserReply } from './replies';
 import { loginWithPassword } from './login';
 import { wireUserName } from './user-wire';
 import { resolveSession } from '../gateway/sessions';
@@ -17,6 +18,12 @@ const input = z.object({
 export const webAuthenticateUser = defineHandler({
   name: 'WebAuthenticateUser',
   input,
+  summary: 'Log in with UserName and Password, or resume a live session with its SessionToken.',
+  output: WebAuthenticateUserReply,
+  errors: {
+    InvalidRequest: 'neither UserName and Password nor SessionToken',
+    OperationFailed: 'too many failed logins (the wait is in detail)',
+  },
   access: 'public',
   run: async (payload, context) => {
     const { store, config, logger } = context.services;

@@ -1,5 +1,6 @@
 // What a wire function is: name, payload schema, who may call it, and the function itself.
 import type { z } from 'zod';
+import type { ErrorName } from './codes';
 import type { PayloadSchema } from './payload';
 
 /** The logged-in user behind a call. */
@@ -44,6 +45,12 @@ export interface HandlerDefinition<Services, S extends PayloadSchema = PayloadSc
   /** The wire name exactly as the OMS spells it. */
   readonly name: string;
   readonly input: S;
+  /** The reply's payload (the decoded `o`); the API documents are generated from it and from `input`. */
+  readonly output?: z.ZodType;
+  /** One line for the API documents. */
+  readonly summary?: string;
+  /** The refusals particular to this function, with when (for the API documents); 100 and 102 go for all. */
+  readonly errors?: Partial<Record<ErrorName, string>>;
   readonly access: Access;
   /** Returns the reply's payload (undefined means the standard success object) or throws OmsError. */
   run(payload: z.infer<S>, context: CallContext<Services>): Promise<unknown>;

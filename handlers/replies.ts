@@ -1,0 +1,50 @@
+// The reply payloads of the wire functions, as schemas: each handler names its own, and the API documents
+// (AsyncAPI, OpenAPI, docs/protocol.md) are generated from them. tests/gateway/api-docs checks real replies.
+import { z } from 'zod';
+import { StandardResponseSchema } from '../protocol/standard-response';
+
+export { StandardResponseSchema };
+
+export const PingReply = z.object({ msg: z.literal('PONG') });
+
+const AuthenticatedUser = z.object({
+  UserId: z.number().int().positive(),
+  UserName: z.string(),
+  Email: z.string(),
+  EmailVerified: z.boolean(),
+  AccountId: z.number().int().nonnegative(),
+  OMSId: z.number().int(),
+  Use2FA: z.literal(false),
+});
+
+export const AuthenticateUserReply = z.object({
+  Authenticated: z.boolean(),
+  /** the session's credential: send it as WebAuthenticateUser {SessionToken} or as the APToken header */
+  SessionToken: z.string().nullable(),
+  User: AuthenticatedUser.nullable(),
+  Locked: z.boolean(),
+  Requires2FA: z.literal(false),
+  TwoFAType: z.null(),
+  TwoFAToken: z.null(),
+  /** why a login failed, null on success */
+  errormsg: z.string().nullable(),
+});
+
+export const WebAuthenticateUserReply = z.union([
+  z.object({
+    Authenticated: z.literal(true),
+    SessionToken: z.string(),
+    UserId: z.number().int().positive(),
+    Requires2FA: z.literal(false),
+    errormsg: z.null(),
+  }),
+  z.object({ Authenticated: z.literal(false), errormsg: z.string() }),
+]);
+
+export const UserInfoReply = AuthenticatedUser.omit({ Use2FA: true }).extend({
+  DateTimeCreated: z.string(),
+  Use2FA: z.literal(false),
+  Locked: z.boolean(),
+});
+
+export const UserPermissionsReply = z.array(z.string());
