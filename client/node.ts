@@ -1,12 +1,62 @@
 // The client for Node: the isomorphic client with the `ws` WebSocket plugged in (Node 20 has no global WebSocket).
+import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { connect as connectWith } from './oms-client';
-import type { ConnectOptions, OmsClient, WebSocketConstructor } from './oms-client';
+import type { ConnectOptions, OmsClient, WebSocketLike } from './oms-client';
 
 export * from './oms-client';
 
+/**
+ * `ws` behind the WHATWG surface the client uses, plus what browsers cannot see: an upgrade refused with 503 or
+ * 429 closes as 1013 "Try Again Later" with the response's `Retry-After: N` as the reason, so the client waits
+ * as long as the gateway asked.
+ */
+class NodeSocket implements WebSocketLike {
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  private readonly ws: WebSocket;
+  private refusal: { code: number; reason: string } | null = null;
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.on('open', () => this.onopen?.({}));
+    this.ws.on('message', (data: Buffer, isBinary: boolean) =>
+      this.onmessage?.({ data: isBinary ? data : data.toString('utf8') }),
+    );
+    this.ws.on('error', (error) => this.onerror?.(error));
+    this.ws.on('close', (code: number, reason: Buffer) =>
+      this.onclose?.(this.refusal ?? { code, reason: reason.toString('utf8') }),
+    );
+    this.ws.on('unexpected-response', (_request, response: IncomingMessage) => {
+      const status = response.statusCode ?? 0;
+      const retryAfter = response.headers['retry-after'];
+      const seconds = typeof retryAfter === 'string' && /^\d{1,6}$/.test(retryAfter) ? retryAfter : null;
+      this.refusal =
+        status === 503 || status === 429
+          ? { code: 1013, reason: seconds === null ? `HTTP ${status}` : `Retry-After: ${seconds}` }
+          : { code: 1006, reason: `HTTP ${status}` };
+      response.resume();
+      // with a listener here ws leaves the handshake to us: terminate aborts it and reports the close
+      this.ws.terminate();
+    });
+  }
+
+  get readyState(): number {
+    return this.ws.readyState;
+  }
+
+  send(data: string): void {
+    this.ws.send(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.ws.close(code, reason);
+  }
+}
+
 /** connect() of client/oms-client with `ws` as the WebSocket, unless options name another. */
 export function connect(url: string, options: ConnectOptions = {}): Promise<OmsClient> {
-  // ws implements the WHATWG surface the client uses (onopen/onmessage/onclose/onerror, send, close, readyState)
-  return connectWith(url, { WebSocket: WebSocket as unknown as WebSocketConstructor, ...options });
+  return connectWith(url, { WebSocket: NodeSocket, ...options });
 }

@@ -74,6 +74,11 @@ export interface ReconnectOptions {
   readonly maxDelayMs?: number;
   /** attempts in a row before giving up (the client then closes), default Infinity */
   readonly maxAttempts?: number;
+  /**
+   * how long a new socket must stay open before the attempt count starts again from 1, default maxDelayMs;
+   * a gateway that accepts and drops at once (overloaded, draining) keeps the backoff growing
+   */
+  readonly stableAfterMs?: number;
 }
 
 export interface ConnectOptions {
@@ -97,6 +102,11 @@ export type ClientState = 'open' | 'reconnecting' | 'closed';
 export interface ClientEvents {
   /** The socket dropped; calls in flight were rejected with kind 'closed'. */
   disconnect: { code: number; reason: string };
+  /**
+   * A reconnect attempt is scheduled `delayMs` from now: a uniform draw in [0, ceiling] (full jitter), or
+   * longer when the gateway asked for it (Retry-After on a 503, close code 1013 with `Retry-After: N`).
+   */
+  reconnecting: { attempt: number; delayMs: number; ceilingMs: number };
   /** A new socket is open (and re-authenticated, when a session was held). */
   reconnect: { attempt: number };
   /** The session could not be restored after a reconnect; the client goes on without one. */
@@ -194,6 +204,26 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   return createClient(Socket, url, options, first);
 }
 
+/** Why a socket could not open: the close it got (1006 for a refused upgrade), and any wait the gateway asked for. */
+export class ConnectFailure extends Error {
+  readonly code: number;
+  /** From a `Retry-After: N` in the close reason (client/node.ts puts a 503's header there); null when none. */
+  readonly retryAfterMs: number | null;
+
+  constructor(message: string, code: number, reason: string) {
+    super(message);
+    this.name = 'ConnectFailure';
+    this.code = code;
+    this.retryAfterMs = retryAfterOf(reason);
+  }
+}
+
+/** The wait in a close reason such as "Retry-After: 5" (seconds, as the HTTP header counts them). */
+export function retryAfterOf(reason: string): number | null {
+  const match = /retry-after:\s*(\d{1,6})/i.exec(reason);
+  return match?.[1] === undefined ? null : Number(match[1]) * 1000;
+}
+
 /** Resolves with an open socket, or rejects when it closes or errors first, or takes too long. */
 function openSocket(Socket: WebSocketConstructor, url: string, timeoutMs: number): Promise<WebSocketLike> {
   return new Promise((resolve, reject) => {
@@ -207,7 +237,7 @@ function openSocket(Socket: WebSocketConstructor, url: string, timeoutMs: number
     const timer = setTimeout(() => {
       detach();
       socket.close();
-      reject(new Error(`Could not connect to ${url} within ${timeoutMs} ms`));
+      reject(new ConnectFailure(`Could not connect to ${url} within ${timeoutMs} ms`, 1006, ''));
     }, timeoutMs);
     const detach = (): void => {
       clearTimeout(timer);
@@ -224,8 +254,10 @@ function openSocket(Socket: WebSocketConstructor, url: string, timeoutMs: number
     socket.onclose = (event) => {
       detach();
       reject(
-        new Error(
+        new ConnectFailure(
           `Could not connect to ${url} (close ${event.code}${event.reason ? `: ${event.reason}` : ''})`,
+          event.code,
+          event.reason,
         ),
       );
     };
@@ -244,9 +276,14 @@ function createClient(
         initialDelayMs: DEFAULTS.initialDelayMs,
         maxDelayMs: DEFAULTS.maxDelayMs,
         maxAttempts: Infinity,
+        stableAfterMs:
+          (options.reconnect === true ? undefined : options.reconnect.maxDelayMs) ?? DEFAULTS.maxDelayMs,
         ...(options.reconnect === true ? {} : options.reconnect),
       }
     : null;
+  /** Reconnect attempts since the last socket that stayed up for stableAfterMs. */
+  let failedAttempts = 0;
+  let stableTimer: ReturnType<typeof setTimeout> | undefined;
   const pending = new Map<number, PendingCall>();
   const queued: QueuedCall[] = [];
   const listeners = new Map<keyof ClientEvents, Set<(value: never) => void>>();
@@ -343,7 +380,7 @@ function createClient(
       return;
     }
     state = 'reconnecting';
-    scheduleReconnect(1);
+    scheduleReconnect(retryAfterOf(event.reason) ?? (event.code === 1013 ? 'ceiling' : null));
   }
 
   function attach(ws: WebSocketLike): void {
@@ -354,17 +391,35 @@ function createClient(
     ws.onerror = () => undefined; // always followed by close, which does the work
     ws.onclose = onSocketClosed;
     startKeepalive();
+    // only a socket that stays up ends the run of failures: one dropped at once keeps the backoff growing
+    if (stableTimer !== undefined) clearTimeout(stableTimer);
+    stableTimer =
+      reconnect === null
+        ? undefined
+        : setTimeout(() => {
+            stableTimer = undefined;
+            if (socket === ws && socketOpen) failedAttempts = 0;
+          }, reconnect.stableAfterMs);
   }
 
-  function scheduleReconnect(attempt: number): void {
+  /**
+   * Schedules the next attempt. Exponential backoff with full jitter (AWS, "Exponential Backoff And Jitter"): a
+   * uniform draw in [0, min(maxDelayMs, initialDelayMs * 2^(n-1))], so the clients of one restarted gateway
+   * spread over the window instead of returning in step. `wait`: the gateway's Retry-After in ms, or 'ceiling'
+   * for a 1013 without one (try again later: not sooner than the window); it is a floor under the draw.
+   */
+  function scheduleReconnect(wait: number | 'ceiling' | null): void {
     if (reconnect === null || state !== 'reconnecting') return;
+    failedAttempts += 1;
+    const attempt = failedAttempts;
     if (attempt > reconnect.maxAttempts) {
       finish(1006, `Gave up reconnecting after ${reconnect.maxAttempts} attempts`);
       return;
     }
-    // exponential backoff with full jitter, so many clients of one restarted gateway do not return in step
-    const ceiling = Math.min(reconnect.maxDelayMs, reconnect.initialDelayMs * 2 ** (attempt - 1));
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    const ceilingMs = Math.min(reconnect.maxDelayMs, reconnect.initialDelayMs * 2 ** (attempt - 1));
+    const floor = wait === 'ceiling' ? ceilingMs : (wait ?? 0);
+    const delayMs = Math.max(floor, Math.random() * ceilingMs);
+    emit('reconnecting', { attempt, delayMs, ceilingMs });
     reconnectTimer = setTimeout(() => {
       reconnectTimer = undefined;
       openSocket(Socket, url, options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs).then(
@@ -381,9 +436,12 @@ function createClient(
             for (const call of queued.splice(0)) call.send();
           });
         },
-        () => scheduleReconnect(attempt + 1),
+        (error: unknown) => {
+          const failure = error instanceof ConnectFailure ? error : null;
+          scheduleReconnect(failure?.retryAfterMs ?? (failure?.code === 1013 ? 'ceiling' : null));
+        },
       );
-    }, delay);
+    }, delayMs);
   }
 
   /** Logs in again on the new socket with the session the old one held, before any queued call goes out. */
@@ -428,6 +486,7 @@ function createClient(
     state = 'closed';
     stopKeepalive();
     if (reconnectTimer !== undefined) clearTimeout(reconnectTimer);
+    if (stableTimer !== undefined) clearTimeout(stableTimer);
     for (const call of queued.splice(0))
       call.reject(new OmsCallError('closed', '', { detail: 'Client closed' }));
     rejectAllPending('closed', 'Client closed');
