@@ -2,8 +2,18 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { describePasswordRules, PASSWORD_MAX_LENGTH } from '../handlers/password-policy';
+import { PASSWORD_MAX_LENGTH } from '../handlers/password-policy';
 import { PAGE_FILES } from '../page/files';
+import {
+  acceptLanguageTags,
+  DEFAULT_LANGUAGE,
+  isLanguage,
+  LANGUAGES,
+  PAGE_CATALOGUES,
+  pickLanguage,
+  rulesOf,
+} from '../page/i18n';
+import type { Language, PageText } from '../page/i18n';
 import type { Config } from './config';
 import type { Route } from './http-routes';
 import type { Logger } from './logger';
@@ -17,7 +27,8 @@ interface Asset {
 }
 
 interface PageAssets {
-  readonly html: Asset;
+  /** The HTML in each language, rendered once. */
+  readonly html: Readonly<Record<Language, Asset>>;
   readonly script: Asset;
   readonly style: Asset;
 }
@@ -35,30 +46,47 @@ export function escapeHtml(text: string): string {
 }
 
 /**
- * The HTML with the configuration written in as text and data attributes, so the page needs no inline script
- * and no request of its own before the user submits.
+ * The HTML in `language`, with the configuration written in as text and data attributes, so the page needs no
+ * inline script and no request of its own before the user submits.
  */
-export function renderPageHtml(template: string, config: Config): string {
-  const rules = describePasswordRules(config.passwordPolicy)
+export function renderPageHtml(
+  template: string,
+  config: Config,
+  language: Language = DEFAULT_LANGUAGE,
+): string {
+  const text: PageText = PAGE_CATALOGUES[language];
+  const rules = rulesOf(language, config.passwordPolicy.minLength, PASSWORD_MAX_LENGTH)
     .map((rule) => `<li>${escapeHtml(rule)}</li>`)
     .join('\n              ');
   const successUrl = config.reset.successUrl;
   const successNext =
     successUrl === null
-      ? '<p class="hint">You can close this page now.</p>'
-      : `<a class="link-button" href="${escapeHtml(successUrl)}">Continue to sign in</a>`;
+      ? `<p class="hint" data-i18n="successClose">${escapeHtml(text.successClose)}</p>`
+      : `<a class="link-button" href="${escapeHtml(successUrl)}" data-i18n="successContinue">${escapeHtml(text.successContinue)}</a>`;
   const values: Record<string, string> = {
+    LANG: language,
     GATEWAY_URL: escapeHtml(config.reset.pageGatewayUrl ?? ''),
     MIN_LENGTH: String(config.passwordPolicy.minLength),
     MAX_LENGTH: String(PASSWORD_MAX_LENGTH),
     RULES: rules,
     SUCCESS_NEXT: successNext,
   };
-  return template.replace(/\{\{([A-Z_]+)\}\}/g, (placeholder, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`reset page template: unknown placeholder ${placeholder}`);
-    return value;
-  });
+  return template.replace(
+    /\{\{(t:)?([A-Za-z_]+)\}\}/g,
+    (placeholder, isText: string | undefined, name: string) => {
+      const phrase = isText && Object.hasOwn(text, name) ? text[name as keyof PageText] : undefined;
+      const value = isText ? (typeof phrase === 'string' ? escapeHtml(phrase) : undefined) : values[name];
+      if (value === undefined) throw new Error(`reset page template: unknown placeholder ${placeholder}`);
+      return value;
+    },
+  );
+}
+
+/** The page's language for a request: `?lang=xx` (the mail's link names the user's), else Accept-Language. */
+export function pageLanguage(request: IncomingMessage, url: URL): Language {
+  const asked = url.searchParams.get('lang')?.toLowerCase();
+  if (asked !== undefined && isLanguage(asked)) return asked;
+  return pickLanguage(acceptLanguageTags(request.headers['accept-language'])) ?? DEFAULT_LANGUAGE;
 }
 
 /**
@@ -107,7 +135,15 @@ async function readPageAssets(pageDir: string, config: Config): Promise<PageAsse
     readFile(path.join(pageDir, PAGE_FILES.style)),
   ]);
   return {
-    html: { body: Buffer.from(renderPageHtml(template, config)), contentType: 'text/html; charset=utf-8' },
+    html: Object.fromEntries(
+      LANGUAGES.map((language) => [
+        language,
+        {
+          body: Buffer.from(renderPageHtml(template, config, language)),
+          contentType: 'text/html; charset=utf-8',
+        },
+      ]),
+    ) as Record<Language, Asset>,
     script: { body: script, contentType: 'text/javascript; charset=utf-8' },
     style: { body: style, contentType: 'text/css; charset=utf-8' },
   };
@@ -130,11 +166,11 @@ export function resetPageRoutes(config: Config, logger: Logger, pageDir: string 
     return loading;
   }
 
-  function serve(pick: (assets: PageAssets) => Asset) {
-    return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  function serve(pick: (assets: PageAssets, request: IncomingMessage, url: URL) => Asset) {
+    return async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
       let asset: Asset;
       try {
-        asset = pick(await assets());
+        asset = pick(await assets(), request, url);
       } catch (error) {
         logger.error({ err: error, pageDir }, 'reset page not available: run `npm run build`');
         response.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
@@ -145,13 +181,20 @@ export function resetPageRoutes(config: Config, logger: Logger, pageDir: string 
         'content-type': asset.contentType,
         'content-length': String(asset.body.length),
         ...pageSecurityHeaders(config, request),
+        ...(asset.contentType.startsWith('text/html')
+          ? { vary: 'Accept-Language', 'content-language': pageLanguage(request, url) }
+          : {}),
       });
       response.end(request.method === 'HEAD' ? undefined : asset.body);
     };
   }
 
   return [
-    { method: 'GET', path: '/reset', handle: serve((page) => page.html) },
+    {
+      method: 'GET',
+      path: '/reset',
+      handle: serve((page, request, url) => page.html[pageLanguage(request, url)]),
+    },
     { method: 'GET', path: `/reset/${PAGE_FILES.script}`, handle: serve((page) => page.script) },
     { method: 'GET', path: `/reset/${PAGE_FILES.style}`, handle: serve((page) => page.style) },
   ];

@@ -1,4 +1,5 @@
 // The new-password rules of ResetPassword2: length, not the user's own name or e-mail, not a common password.
+// The page states them in the user's language (page/i18n/: ruleLength, ruleNotOwn, ruleNotCommon).
 // No composition rules (NIST SP 800-63B §5.1.1.2): length and a blocklist protect better than forced symbols.
 import { dictionary } from '@zxcvbn-ts/language-common';
 
@@ -14,15 +15,6 @@ export interface PasswordPolicy {
 const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
   (dictionary['passwords-common'] as readonly string[]).map((password) => password.toLowerCase()),
 );
-
-/** What the page shows before the user types, and what the rules below enforce. */
-export function describePasswordRules(policy: PasswordPolicy): string[] {
-  return [
-    `At least ${policy.minLength} and at most ${PASSWORD_MAX_LENGTH} characters`,
-    'Not your user name or e-mail address, and not containing them',
-    'Not a commonly used password',
-  ];
-}
 
 function normalizePassword(password: string): string {
   return password.normalize('NFKC');

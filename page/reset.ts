@@ -2,11 +2,41 @@
 // Runs in the browser only (bundled by page/build.ts); nothing is sent until the user submits.
 import { connect, OmsCallError } from '../client/oms-client';
 import type { OmsClient } from '../client/oms-client';
+import { isLanguage, PAGE_CATALOGUES, pickLanguage, plural, rulesOf } from './i18n';
+import type { Language, PageText } from './i18n';
 
 /** What the reset link carries, kept in memory only. */
 interface ResetLink {
   readonly userId: number;
   readonly pendingCode: string;
+}
+
+/**
+ * The page's language: the link's `lang` (the mail names the user's own), else the browser's languages, else what
+ * the gateway rendered (from Accept-Language).
+ */
+export function chooseLanguage(
+  hash: string,
+  search: string,
+  browser: readonly string[],
+  rendered: string,
+): Language {
+  const asked = (
+    new URLSearchParams(hash.replace(/^#/, '')).get('lang') ?? new URLSearchParams(search).get('lang')
+  )?.toLowerCase();
+  if (asked !== undefined && isLanguage(asked)) return asked;
+  return pickLanguage(browser) ?? (isLanguage(rendered) ? rendered : 'en');
+}
+
+/**
+ * The gateway's reason for refusing a password in the page's language. The gateway speaks English: an English
+ * page shows its words as they are, another language the catalogue's for the reasons the policy has.
+ */
+function rejectionText(language: Language, text: PageText, detail: string | null): string {
+  if (language === 'en' && detail !== null && detail.trim() !== '') return sentence(detail).trim();
+  if (detail !== null && /user name or e-mail/i.test(detail)) return text.rejectedOwn;
+  if (detail !== null && /too common/i.test(detail)) return text.rejectedCommon;
+  return text.rejected;
 }
 
 type Outcome =
@@ -78,12 +108,7 @@ async function submitReset(gatewayUrl: string, link: ResetLink, password: string
     // sent but unanswered (timeout, socket dropped): the gateway may or may not have changed the password
     if (!(error instanceof OmsCallError) || error.kind !== 'response') return { kind: 'no-answer' };
     if (error.errorcode === 104) return { kind: 'invalid' };
-    if (error.errorcode === 100) {
-      return {
-        kind: 'rejected',
-        reason: error.detail ?? 'This password cannot be used. Choose another one.',
-      };
-    }
+    if (error.errorcode === 100) return { kind: 'rejected', reason: error.detail ?? '' };
     return { kind: 'failed', reason: error.detail };
   } finally {
     void client.close().catch(() => undefined);
@@ -103,6 +128,27 @@ function element<T extends HTMLElement>(id: string, type: new () => T): T {
   return found;
 }
 
+/** Puts the page's fixed text in `language` (the gateway rendered it in another). */
+function translate(language: Language, minLength: number, maxLength: number): void {
+  const text = PAGE_CATALOGUES[language];
+  document.documentElement.lang = language;
+  for (const node of document.querySelectorAll<HTMLElement>('[data-i18n]')) {
+    const key = node.dataset.i18n as keyof PageText;
+    const value = text[key];
+    if (typeof value === 'string') node.textContent = value;
+  }
+  const rules = document.getElementById('rules-list');
+  if (rules !== null) {
+    rules.replaceChildren(
+      ...rulesOf(language, minLength, maxLength).map((rule) => {
+        const item = document.createElement('li');
+        item.textContent = rule;
+        return item;
+      }),
+    );
+  }
+}
+
 function start(): void {
   const app = element('app', HTMLElement);
   const form = element('reset-form', HTMLFormElement);
@@ -119,10 +165,18 @@ function start(): void {
   const unreachableText = element('unreachable-text', HTMLElement);
   const status = element('status', HTMLElement);
 
+  const language = chooseLanguage(
+    location.hash,
+    location.search,
+    navigator.languages,
+    document.documentElement.lang,
+  );
+  const text = PAGE_CATALOGUES[language];
   const gatewayUrl = gatewayUrlFor(app.dataset.gatewayUrl ?? '', location.href);
   const minLength = Number(app.dataset.minLength ?? '8');
   const maxLength = Number(app.dataset.maxLength ?? '128');
 
+  if (document.documentElement.lang !== language) translate(language, minLength, maxLength);
   let link = readResetLink(location.hash, location.search);
   // the code must not stay in the address bar, the history, a bookmark or a screenshot
   if (location.hash !== '' || location.search !== '') history.replaceState(null, '', location.pathname);
@@ -155,9 +209,9 @@ function start(): void {
     form.setAttribute('aria-busy', String(value));
     submit.setAttribute('aria-busy', String(value));
     retry.setAttribute('aria-busy', String(value));
-    submitLabel.textContent = value ? 'Saving…' : 'Set new password';
-    retryLabel.textContent = value ? 'Trying again…' : 'Try again';
-    status.textContent = value ? 'Saving your new password…' : '';
+    submitLabel.textContent = value ? text.saving : text.submit;
+    retryLabel.textContent = value ? text.retrying : text.retry;
+    status.textContent = value ? text.savingStatus : '';
   }
 
   /** Cheap checks only (the gateway is the authority): length and that both fields match. */
@@ -165,12 +219,12 @@ function start(): void {
     const length = passwordLength(password.value);
     const passwordProblem =
       length < minLength
-        ? `Use at least ${minLength} characters.`
+        ? plural(language, minLength, text.tooShort)
         : length > maxLength
-          ? `Use at most ${maxLength} characters.`
+          ? plural(language, maxLength, text.tooLong)
           : null;
     const confirmProblem =
-      passwordProblem === null && confirm.value !== password.value ? 'The two passwords do not match.' : null;
+      passwordProblem === null && confirm.value !== password.value ? text.mismatch : null;
     setFieldError(password, passwordError, passwordProblem);
     setFieldError(confirm, confirmError, confirmProblem);
     if (passwordProblem !== null) password.focus();
@@ -198,24 +252,23 @@ function start(): void {
         return;
       case 'rejected':
         show('form', password);
-        setFieldError(password, passwordError, sentence(outcome.reason).trim());
+        setFieldError(password, passwordError, rejectionText(language, text, outcome.reason));
         password.select();
         return;
       case 'unreachable':
-        unreachableHeading.textContent = 'We could not reach the server';
-        unreachableText.textContent =
-          'Your password has not been changed yet. Check your connection and try again.';
+        unreachableHeading.textContent = text.unreachableHeading;
+        unreachableText.textContent = text.unreachableText;
         show('unreachable');
         return;
       case 'no-answer':
-        unreachableHeading.textContent = 'No answer from the server';
-        unreachableText.textContent =
-          'We could not confirm the change. Try again; if the link then says it has been used, your new password is already set.';
+        unreachableHeading.textContent = text.noAnswerHeading;
+        unreachableText.textContent = text.noAnswerText;
         show('unreachable');
         return;
       case 'failed':
-        unreachableHeading.textContent = 'Something went wrong';
-        unreachableText.textContent = `${sentence(outcome.reason)}Your password has not been changed. Try again in a moment.`;
+        unreachableHeading.textContent = text.failedHeading;
+        // the gateway's detail (English: a store outage, a limit's wait) leads on an English page
+        unreachableText.textContent = `${language === 'en' ? sentence(outcome.reason) : ''}${text.failedText}`;
         show('unreachable');
         return;
     }

@@ -129,7 +129,7 @@ describe('reset page routes', () => {
   it('links the success state to RESET_SUCCESS_URL, HTML-escaped, and says to close the page when unset', async () => {
     const withUrl = await start({ RESET_SUCCESS_URL: 'https://app.example.com/login?next=1&from=reset' });
     expect(await (await fetch(`${withUrl.httpUrl}/reset`)).text()).toContain(
-      '<a class="link-button" href="https://app.example.com/login?next=1&amp;from=reset">Continue to sign in</a>',
+      '<a class="link-button" href="https://app.example.com/login?next=1&amp;from=reset" data-i18n="successContinue">Continue to sign in</a>',
     );
     await withUrl.close();
     const withoutUrl = await start();
