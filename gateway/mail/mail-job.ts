@@ -16,6 +16,8 @@ export interface ResetMailJob {
   readonly expiresInMinutes: number;
   /** The sender's display name when an entry point sets its own (ENTRYPOINTS_FILE); default MAIL_FROM_NAME. */
   readonly fromName?: string;
+  /** The user's language (the record's Language), for the mail and the page it links to; default English. */
+  readonly language?: string;
 }
 
 /** "Your password was changed": no secret in it. */
@@ -24,6 +26,8 @@ export interface PasswordChangedMailJob {
   readonly to: string;
   readonly userId: number;
   readonly userName: string;
+  /** As for the reset mail. */
+  readonly language?: string;
 }
 
 export type MailJob = ResetMailJob | PasswordChangedMailJob;

@@ -1,4 +1,7 @@
 // The reset and password-changed mails (plain text and HTML), and the reset link the mail carries.
+import { DEFAULT_LANGUAGE, isLanguage, plural } from '../../page/i18n';
+import type { Language } from '../../page/i18n';
+import { MAIL_CATALOGUES } from './i18n';
 import type { MailJob } from './mail-job';
 import type { MailMessage } from './mailer';
 
@@ -32,10 +35,10 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] ?? char);
 }
 
-function page(title: string, body: string): string {
+function page(title: string, language: Language, body: string): string {
   return [
     '<!doctype html>',
-    '<html><head><meta charset="utf-8"><title>',
+    `<html lang="${language}"><head><meta charset="utf-8"><title>`,
     escapeHtml(title),
     '</title></head>',
     '<body style="font-family: sans-serif; line-height: 1.5">',
@@ -44,29 +47,41 @@ function page(title: string, body: string): string {
   ].join('');
 }
 
+/** The user's language for a mail: the job's, when it is one the catalogues have; else English. */
+function mailLanguage(job: MailJob): Language {
+  const asked = job.language?.toLowerCase();
+  return asked !== undefined && isLanguage(asked) ? asked : DEFAULT_LANGUAGE;
+}
+
+/**
+ * The link as the mail carries it: with the user's language in its fragment (beside the code, so it reaches no
+ * server either), which the page follows; an English mail leaves the link as it was built.
+ */
+function linkIn(language: Language, link: string): string {
+  return language === DEFAULT_LANGUAGE ? link : `${link}&lang=${language}`;
+}
+
 export function renderMail(job: MailJob): MailMessage {
   const name = job.userName;
+  const language = mailLanguage(job);
+  const t = MAIL_CATALOGUES[language];
+  const greeting = t.greeting.replace('{name}', name);
+  const greetingHtml = t.greeting.replace('{name}', escapeHtml(name));
   if (job.kind === 'reset') {
-    const subject = 'Reset your password';
+    const subject = t.resetSubject;
     const minutes = job.expiresInMinutes;
-    const text = [
-      `Hello ${name},`,
-      '',
-      'Someone asked to reset the password of your account. To choose a new password, open this link:',
-      '',
-      job.link,
-      '',
-      `The link works for ${minutes} minutes and only once.`,
-      'If you did not ask for this, ignore this mail: your password stays as it is.',
-    ].join('\n');
+    const link = linkIn(language, job.link);
+    const expiry = plural(language, minutes, t.resetExpiry);
+    const text = [greeting, '', t.resetIntro, '', link, '', expiry, t.resetIgnore].join('\n');
     const html = page(
       subject,
+      language,
       [
-        `<p>Hello ${escapeHtml(name)},</p>`,
-        '<p>Someone asked to reset the password of your account. To choose a new password, open this link:</p>',
-        `<p><a href="${escapeHtml(job.link)}">Choose a new password</a></p>`,
-        `<p>The link works for ${minutes} minutes and only once.</p>`,
-        '<p>If you did not ask for this, ignore this mail: your password stays as it is.</p>',
+        `<p>${greetingHtml}</p>`,
+        `<p>${escapeHtml(t.resetIntro)}</p>`,
+        `<p><a href="${escapeHtml(link)}">${escapeHtml(t.resetButton)}</a></p>`,
+        `<p>${escapeHtml(expiry)}</p>`,
+        `<p>${escapeHtml(t.resetIgnore)}</p>`,
       ].join(''),
     );
     return {
@@ -76,24 +91,20 @@ export function renderMail(job: MailJob): MailMessage {
       text,
       html,
       userName: name,
-      link: job.link,
+      link,
       expiresInMinutes: minutes,
       ...(job.fromName === undefined ? {} : { fromName: job.fromName }),
     };
   }
-  const subject = 'Your password was changed';
-  const text = [
-    `Hello ${name},`,
-    '',
-    'The password of your account was just changed.',
-    'If you did not do this, reset your password at once and tell your administrator.',
-  ].join('\n');
+  const subject = t.changedSubject;
+  const text = [greeting, '', t.changedText, t.changedWarning].join('\n');
   const html = page(
     subject,
+    language,
     [
-      `<p>Hello ${escapeHtml(name)},</p>`,
-      '<p>The password of your account was just changed.</p>',
-      '<p>If you did not do this, reset your password at once and tell your administrator.</p>',
+      `<p>${greetingHtml}</p>`,
+      `<p>${escapeHtml(t.changedText)}</p>`,
+      `<p>${escapeHtml(t.changedWarning)}</p>`,
     ].join(''),
   );
   return {

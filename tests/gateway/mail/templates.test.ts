@@ -1,5 +1,7 @@
 // The reset link and the two mails' text and HTML.
+import { MAIL_CATALOGUES } from '../../../gateway/mail/i18n';
 import { buildResetLink, escapeHtml, renderMail } from '../../../gateway/mail/templates';
+import { LANGUAGES } from '../../../page/i18n';
 
 describe('buildResetLink', () => {
   it('puts UserId and PendingCode in the fragment of the configured page URL', () => {
@@ -67,5 +69,49 @@ describe('renderMail', () => {
 
   it('escapes all five HTML-special characters', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+});
+
+describe('the mails in the user language', () => {
+  const reset = {
+    kind: 'reset' as const,
+    to: 'ada@example.test',
+    userId: 7,
+    userName: 'Ada',
+    link: 'https://example.test/r#UserId=7&PendingCode=abc',
+    expiresInMinutes: 1,
+  };
+
+  it.each(LANGUAGES.map((language) => [language]))(
+    'has every key and placeholder of English in %s',
+    (language) => {
+      const marks = (value: unknown) =>
+        [...JSON.stringify(value).matchAll(/\{[a-z]+\}/g)].map((m) => m[0]).sort();
+      const catalogue: Record<string, unknown> = MAIL_CATALOGUES[language];
+      expect(Object.keys(catalogue).sort()).toEqual(Object.keys(MAIL_CATALOGUES.en).sort());
+      for (const [key, value] of Object.entries(MAIL_CATALOGUES.en)) {
+        expect({ key, marks: marks(catalogue[key]) }).toEqual({ key, marks: marks(value) });
+      }
+    },
+  );
+
+  it('writes a German reset mail, with the singular from Intl, and a link that opens the page in German', () => {
+    const mail = renderMail({ ...reset, language: 'de' });
+    expect(mail.subject).toBe('Passwort zurücksetzen');
+    expect(mail.link).toBe(`${reset.link}&lang=de`);
+    expect(mail.text).toContain('Hallo Ada,');
+    expect(mail.text).toContain('Der Link gilt 1 Minute lang und nur einmal.');
+    expect(mail.html).toContain('<html lang="de">');
+    expect(mail.html).toContain('href="https://example.test/r#UserId=7&amp;PendingCode=abc&amp;lang=de"');
+    expect(renderMail({ ...reset, language: 'fr', expiresInMinutes: 30 }).text).toContain(
+      'valable 30 minutes',
+    );
+  });
+
+  it('writes the password-changed mail in Spanish, and English for a language it does not have', () => {
+    const changed = { kind: 'password-changed' as const, to: 'ada@example.test', userId: 7, userName: 'Ada' };
+    expect(renderMail({ ...changed, language: 'es' }).subject).toBe('Su contraseña se ha cambiado');
+    const unknown = renderMail({ ...reset, language: 'tlh' });
+    expect(unknown).toMatchObject({ subject: 'Reset your password', link: reset.link });
   });
 });
