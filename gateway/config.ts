@@ -15,6 +15,8 @@ const EnvSchema = z.object({
   PORT: integer(0, 65535).default(8080),
   /** listening address, default 127.0.0.1 (the Docker image sets 0.0.0.0) */
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** pending connections the kernel queues before accepting, default 4096 (capped by net.core.somaxconn) */
+  LISTEN_BACKLOG: integer(1, 65535).default(4096),
   /** pino level, default info */
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** largest frame accepted, default 64 KiB; larger closes with 1009 */
@@ -132,6 +134,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export interface Config {
   readonly port: number;
   readonly host: string;
+  readonly listenBacklog: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly maxFrameBytes: number;
   readonly maxInflightPerConnection: number;
@@ -236,6 +239,7 @@ export function loadConfig(env: Env = process.env): Config {
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
+    listenBacklog: e.LISTEN_BACKLOG,
     logLevel: e.LOG_LEVEL,
     maxFrameBytes: e.MAX_FRAME_BYTES,
     maxInflightPerConnection: e.MAX_INFLIGHT_PER_CONNECTION,

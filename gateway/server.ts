@@ -15,6 +15,7 @@ import { CloseCode, serveConnection } from './connection';
 import type { LiveConnection, SessionResolver } from './connection';
 import { asyncApiDocument, openApiDocument } from './api-docs';
 import { createHttpGateway } from './http-gateway';
+import { startHeartbeat } from './heartbeat';
 import { findRoute, sendJson } from './http-routes';
 import type { Route } from './http-routes';
 import { createLogger } from './logger';
@@ -155,11 +156,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const handlers = deps.handlers ?? defaultHandlers;
   const dispatcher = createDispatcher(handlers, { services, onCall: (outcome) => recordCall(outcome) });
   const connections = new Set<LiveConnection>();
-  // one heartbeat timer for every socket (ws's README recipe), not one per socket
-  const heartbeat = setInterval(() => {
-    for (const live of connections) live.heartbeat();
-  }, config.heartbeatIntervalMs);
-  heartbeat.unref();
+  // one heartbeat timer for every socket (ws's README recipe), not one per socket, spread over the interval
+  const heartbeat = startHeartbeat(connections, config.heartbeatIntervalMs);
   let shuttingDown = false;
   let closedPromise: Promise<void> | undefined;
 
@@ -334,7 +332,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   function listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.port, config.host, () => {
+      // a reconnect storm's SYNs wait in the backlog instead of being dropped (and retried by the kernel after 1 s)
+      server.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }, () => {
         server.off('error', reject);
         // queued mail (also from before a restart) goes out once the gateway is up
         delivery.start();
@@ -345,7 +344,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 
   async function shutdown(): Promise<void> {
     shuttingDown = true;
-    clearInterval(heartbeat);
+    heartbeat.stop();
     const stopListening = new Promise<void>((resolve) =>
       server.listening ? server.close(() => resolve()) : resolve(),
     );
