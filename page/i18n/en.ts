@@ -46,6 +46,9 @@ export const en = {
   retrying: 'Trying again…',
 };
 
-export type PageText = {
-  readonly [Key in keyof typeof en]: (typeof en)[Key] extends Plural ? Plural : string;
+/** A catalogue's type from its English one: the same keys, each a string or a Plural. */
+export type TextOf<English> = {
+  readonly [Key in keyof English]: English[Key] extends Plural ? Plural : string;
 };
+
+export type PageText = TextOf<typeof en>;

@@ -1,5 +1,5 @@
 // The two mails in English: the catalogue whose keys every other language must have (a type and a test say so).
-import type { Plural } from '../../../page/i18n';
+import type { Plural, TextOf } from '../../../page/i18n/en';
 
 export const en = {
   greeting: 'Hello {name},',
@@ -17,6 +17,4 @@ export const en = {
   changedWarning: 'If you did not do this, reset your password at once and tell your administrator.',
 };
 
-export type MailText = {
-  readonly [Key in keyof typeof en]: (typeof en)[Key] extends Plural ? Plural : string;
-};
+export type MailText = TextOf<typeof en>;
