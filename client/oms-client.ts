@@ -1,5 +1,7 @@
 // The OMS client for programs (trading clients, load scripts, the reset page): one module for Node and the browser.
 // It never imports `ws`: it takes a WebSocket constructor (default globalThis.WebSocket); client/node.ts plugs in `ws`.
+import { MessageType } from '../protocol/frame';
+import type { StandardResponse } from '../protocol/standard-response';
 
 /** The WHATWG WebSocket surface that both the browser and `ws` offer; the client uses nothing else. */
 export interface WebSocketLike {
@@ -115,13 +117,7 @@ export interface ClientEvents {
   close: { code: number; reason: string };
 }
 
-/** The standard response object of the OMS. */
-export interface StandardResponse {
-  result: boolean;
-  errormsg: string | null;
-  errorcode: number;
-  detail: string | null;
-}
+export type { StandardResponse };
 
 export interface AuthenticateUserReply {
   Authenticated: boolean;
@@ -329,7 +325,7 @@ function createClient(
     }
     if (typeof frame.i !== 'number') return;
     // events (m: 3) and replies to calls that timed out have no pending call
-    if (frame.m !== 1 && frame.m !== 5) return;
+    if (frame.m !== MessageType.Reply && frame.m !== MessageType.Error) return;
     const call = settle(frame.i);
     if (call === undefined) return;
     let payload: unknown;
@@ -340,7 +336,7 @@ function createClient(
       call.reject(new OmsCallError('protocol', call.name, { detail: 'Reply "o" is not valid JSON' }));
       return;
     }
-    const failure = frame.m === 5 || isFailedStandardResponse(payload);
+    const failure = frame.m === MessageType.Error || isFailedStandardResponse(payload);
     if (!failure) {
       call.resolve(payload);
       return;
@@ -531,7 +527,9 @@ function createClient(
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
       pending.set(sequence, call);
-      socket.send(JSON.stringify({ m: 0, i: sequence, n: name, o: JSON.stringify(payload ?? {}) }));
+      socket.send(
+        JSON.stringify({ m: MessageType.Request, i: sequence, n: name, o: JSON.stringify(payload ?? {}) }),
+      );
     });
   }
 
