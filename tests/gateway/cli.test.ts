@@ -368,6 +368,13 @@ describe('oms-gateway CLI', () => {
     expect(await exited).toBe(0);
   });
 
+  it('refuses `serve` without --dev and without production settings, with exit 2', async () => {
+    const run = await runCli(['serve'], { PORT: '0' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('SENDGRID_API_KEY: required outside development mode');
+    expect(run.stdout).not.toContain('demo-operator');
+  });
+
   it('is installed as the package bin, with a node shebang', async () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
       bin: Record<string, string>;
