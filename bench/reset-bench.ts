@@ -85,7 +85,7 @@ export interface BenchRedis {
 }
 
 export function openBenchRedis(url: string): BenchRedis {
-  const config = loadConfig({ REDIS_URL: url });
+  const config = loadConfig({ OMS_DEV: '1', REDIS_URL: url });
   const logger = createLogger('warn');
   const resets = openRedisResetStore(config.redis!, logger);
   const admin = new Redis(url);

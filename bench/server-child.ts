@@ -48,11 +48,13 @@ function countRedisWrites(redisPort: number): void {
 
 async function start(kind: ServerKind, redisUrl: string | undefined): Promise<Running> {
   if (kind === 'baseline') return startBaselineServer();
-  // the gateway as deployed, except: port 0, warn-level logs (info logs one line per connect and close), and
+  // the gateway as deployed, except: development mode on loopback (the dev outbox instead of SendGrid, and the
+  // embedded store for gateway-memory), port 0, warn-level logs (info logs one line per connect and close), and
   // for the Redis gateway what the bench's ResetPassword rows need (BENCH_GATEWAY_ENV: raised reset limits,
   // a SEED_FILE of load users)
   const extra = kind === 'gateway-redis' ? (JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as object) : {};
   const config = loadConfig({
+    OMS_DEV: '1',
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
@@ -61,12 +63,7 @@ async function start(kind: ServerKind, redisUrl: string | undefined): Promise<Ru
   });
   const gateway = createGateway(config);
   if (config.seedFile !== null) {
-    await loadStartupUsers(
-      gateway.services.store,
-      gateway.services.hasher,
-      config.seedFile,
-      gateway.services.logger,
-    );
+    await loadStartupUsers(gateway.services.store, gateway.services.hasher, config, gateway.services.logger);
   }
   const address = await gateway.listen();
   return { port: address.port, connections: () => gateway.connections.size, close: () => gateway.close() };

@@ -5,7 +5,7 @@ import type { Handler } from '../handlers/context';
 import { ErrorCodes } from '../protocol/codes';
 import type { ErrorName } from '../protocol/codes';
 import { MessageType } from '../protocol/frame';
-import { StandardResponseSchema } from '../protocol/standard-response';
+import { StandardResponseSchema } from '../handlers/replies';
 import { AuthResetBody, AuthResetReply } from './payabli';
 
 /** The version of the wire API these documents describe (not the package's). */

@@ -32,7 +32,8 @@ export const USAGE = `Usage: oms-gateway <command>
                             with --entry it may name only those entry points
   token list                every API token's name, entries and creation time (never the token)
   token revoke --name NAME  deletes every API token with that name: authreset answers 401 to them
-  serve                     starts the gateway (same as npm start)
+  serve [--dev]             starts the gateway; --dev: development mode (demo users, dev outbox, loopback
+                            HOST only), as OMS_DEV=1 and npm start
   load --url ws://… [options] load-tests a gateway (same as npm run load; --help lists the options)
 
 The user, apikey and token commands work on the Redis that REDIS_URL (and REDIS_PREFIX) name.
@@ -128,6 +129,7 @@ interface Parsed {
     name?: string;
     entry?: string[];
     help?: boolean;
+    dev?: boolean;
   };
 }
 
@@ -147,6 +149,7 @@ function parse(argv: readonly string[]): Parsed {
         name: { type: 'string' },
         entry: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
+        dev: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -155,7 +158,8 @@ function parse(argv: readonly string[]): Parsed {
 }
 
 function openStore(env: Env): { store: Store; config: ReturnType<typeof loadConfig> } {
-  const config = loadConfig(env);
+  // production's other needs (a mailer, the reset page) are the serving gateway's, not the admin's
+  const config = loadConfig(env, { role: 'admin' });
   if (config.redis === null) {
     throw new CliError(
       'REDIS_URL is not set: the user commands work on the shared Redis store (redis://host:port)',
@@ -368,7 +372,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return command === undefined && !parsed.values.help ? 2 : 0;
     }
     if (command === 'serve') {
-      // the gateway process itself: it reads the environment, listens, and exits on SIGTERM/SIGINT
+      // the gateway process itself: it reads the environment (and --dev from argv), listens, and exits on
+      // SIGTERM/SIGINT
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require('./main');
       return 0;
@@ -376,6 +381,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (command !== 'user' && command !== 'apikey' && command !== 'token') {
       throw usageError(`unknown command: ${command}`);
     }
+    if (parsed.values.dev) throw usageError('--dev is an option of serve only');
     const opened = openStore(io.env);
     store = opened.store;
     if (command === 'user') await runUserCommand(parsed, io, store, opened.config);

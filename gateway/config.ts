@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { loadEntryPoints } from './entrypoints';
 import type { EntryPoints } from './entrypoints';
+import { isLoopbackAddress } from './loopback';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -35,7 +36,8 @@ const EnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
   /** take the client address from the last X-Forwarded-For entry (behind a load balancer), default false */
   TRUST_PROXY: boolean.default(false),
-  /** Redis connection; unset means the embedded in-memory store (single process, keeps nothing) */
+  /** Redis connection; required outside development mode, where unset means the embedded in-memory store
+   * (single process, keeps nothing, demo users) */
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
@@ -70,7 +72,8 @@ const EnvSchema = z.object({
   RESET_CODE_TTL_SECONDS: integer(60, 7 * 24 * 3600).default(1800),
   /** wrong PendingCodes a live code survives before it is destroyed, default 5 */
   RESET_MAX_WRONG_TRIES: integer(1, 100).default(5),
-  /** the page the reset mail links to; default http://HOST:PORT/reset (the gateway's own page) */
+  /** the page the reset mail links to; required outside development mode, where the default is
+   * http://HOST:PORT/reset (the gateway's own page) */
   RESET_PAGE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
     .refine((value) => !value.includes('#'), 'must not have a #fragment: the link puts the code there')
@@ -98,7 +101,7 @@ const EnvSchema = z.object({
   RESET_CALLER_WINDOW_SECONDS: integer(1, 24 * 3600).default(600),
   /** shortest new password, in characters after NFKC, default 8 (at most 128 is fixed) */
   PASSWORD_MIN_LENGTH: integer(1, 128).default(8),
-  /** SendGrid API key; unset sends mail to the development outbox (GET /dev/outbox) */
+  /** SendGrid API key; required outside development mode, where unset sends mail to the dev outbox (GET /dev/outbox) */
   SENDGRID_API_KEY: z.string().startsWith('SG.', 'must be a SendGrid API key (starts with "SG.")').optional(),
   /** SendGrid API base URL (a regional endpoint or a proxy), default https://api.sendgrid.com */
   SENDGRID_BASE_URL: z
@@ -127,7 +130,28 @@ const EnvSchema = z.object({
   AUTHRESET_TOKEN_WINDOW_SECONDS: integer(1, 24 * 3600).default(600),
   /** audit events kept in the Redis stream, default 10000 */
   AUDIT_STREAM_MAXLEN: integer(10, 10_000_000).default(10_000),
+
+  // development mode and metrics (issue 11, finding 1 and 4)
+  /** development mode: demo users, the dev outbox, the default RESET_PAGE_URL; only on a loopback HOST;
+   * default off (npm start sets it, like --dev) */
+  OMS_DEV: boolean.default(false),
+  /** port of the metrics listener (GET /metrics), never PORT; default 9464 (0 picks a free one); in development
+   * mode, unset serves /metrics on PORT instead (loopback Host only) */
+  METRICS_PORT: integer(0, 65535).optional(),
+  /** address of the metrics listener, default 127.0.0.1 */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** bearer token GET /metrics requires (Authorization: Bearer …), at least 16 characters; default none */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
+
+/** The default metrics port outside development mode (the OpenTelemetry Prometheus exporter's). */
+const DEFAULT_METRICS_PORT = 9464;
+
+/** Variables with these prefixes are the gateway's: one it does not know is a typo or a feature it lacks. */
+const OWN_PREFIXES = /^(?:REDIS|SENDGRID|RESET|MAIL|OMS|METRICS)_/;
+
+/** The variables the gateway reads: the schema's keys, in one place. */
+export const KNOWN_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -189,6 +213,22 @@ export interface Config {
   readonly entryPoints: EntryPoints;
   /** POST /api/User/authreset: requests per API token per window. */
   readonly authReset: { readonly tokenLimit: number; readonly tokenWindowSeconds: number };
+  /** Development mode (OMS_DEV=1 or --dev, loopback HOST only): demo users, the dev outbox, default reset page. */
+  readonly dev: boolean;
+  readonly metrics: {
+    /** null: /metrics on the main port (development mode only) */
+    readonly port: number | null;
+    readonly host: string;
+    /** the bearer token GET /metrics requires; null: none */
+    readonly token: string | null;
+  };
+}
+
+export interface LoadOptions {
+  /** --dev on the command line: development mode as with OMS_DEV=1 */
+  readonly dev?: boolean;
+  /** 'admin': the CLI's user commands, which only open the store, so production's other needs do not apply */
+  readonly role?: 'gateway' | 'admin';
 }
 
 export class ConfigError extends Error {
@@ -198,13 +238,73 @@ export class ConfigError extends Error {
   }
 }
 
+/** Edit distance with adjacent transpositions (REDIS_ULR is one step from REDIS_URL). */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number): number => rows[i]?.[j] ?? Infinity;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, at(i - 2, j - 2) + 1);
+      (rows[i] as number[])[j] = best;
+    }
+  }
+  return at(a.length, b.length);
+}
+
+/** Set variables with one of the gateway's prefixes that it does not read, each with the fix. */
+function unknownVariables(env: Env): string[] {
+  return Object.keys(env)
+    .filter((key) => OWN_PREFIXES.test(key) && !KNOWN_VARIABLES.includes(key) && env[key] !== '')
+    .sort()
+    .map((key) => {
+      const [closest] = KNOWN_VARIABLES.map((known) => ({ known, distance: editDistance(key, known) }))
+        .filter((candidate) => candidate.distance <= 2)
+        .sort((x, y) => x.distance - y.distance);
+      const hint = closest ? `did you mean ${closest.known}? ` : '';
+      return `${key}: not a variable the gateway reads (${hint}remove it or fix its name; see the README's Configuration)`;
+    });
+}
+
+/**
+ * What production needs and development mode supplies: a real mailer, a shared store, the page mails link to.
+ * Refused together, so one start-up names everything that is missing.
+ */
+function productionProblems(e: z.output<typeof EnvSchema>): string[] {
+  const problems: string[] = [];
+  const local = 'or, for a local trial, OMS_DEV=1 on a loopback HOST';
+  if (!e.SENDGRID_API_KEY) {
+    problems.push(
+      `SENDGRID_API_KEY: required outside development mode; set it and MAIL_FROM so reset mail goes out through SendGrid (${local} shows it at /dev/outbox)`,
+    );
+  }
+  if (!e.REDIS_URL) {
+    problems.push(
+      `REDIS_URL: required outside development mode; set it to the shared store (redis:// or rediss://) (${local} uses the embedded store with demo users)`,
+    );
+  }
+  if (!e.RESET_PAGE_URL) {
+    problems.push(
+      `RESET_PAGE_URL: required outside development mode; set it to the public https:// page reset mails link to (${local} uses http://localhost:PORT/reset)`,
+    );
+  }
+  return problems;
+}
+
 /**
  * Parses the environment. An empty string counts as unset. A bad value throws ConfigError naming
- * the variable and what it allows, never the value (it may be a secret).
+ * the variable and what it allows, never the value (it may be a secret). Outside development mode the
+ * conveniences are refused, not defaulted: see productionProblems.
  */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = process.env, options: LoadOptions = {}): Config {
+  const unknown = unknownVariables(env);
+  if (unknown.length > 0) throw new ConfigError(`Invalid configuration: ${unknown.join('; ')}`);
   const present: Record<string, string> = {};
-  for (const key of Object.keys(EnvSchema.shape)) {
+  for (const key of KNOWN_VARIABLES) {
     const value = env[key];
     if (value !== undefined && value !== '') present[key] = value;
   }
@@ -214,6 +314,22 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  const dev = e.OMS_DEV || options.dev === true;
+  if (dev && !isLoopbackAddress(e.HOST)) {
+    throw new ConfigError(
+      `Invalid configuration: OMS_DEV: development mode (OMS_DEV=1 or --dev: demo users, the dev outbox) runs only on a loopback HOST (127.0.0.1, ::1 or localhost), and HOST is ${e.HOST}; unset OMS_DEV and configure production (SENDGRID_API_KEY, MAIL_FROM, REDIS_URL, RESET_PAGE_URL), or set HOST=127.0.0.1`,
+    );
+  }
+  if (!dev && options.role !== 'admin') {
+    const problems = productionProblems(e);
+    if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const metricsPort = e.METRICS_PORT ?? (dev ? null : DEFAULT_METRICS_PORT);
+  if (metricsPort !== null && metricsPort !== 0 && metricsPort === e.PORT) {
+    throw new ConfigError(
+      'Invalid configuration: METRICS_PORT: must differ from PORT (metrics are never served on the public port)',
+    );
+  }
   if (e.SENDGRID_API_KEY && !e.MAIL_FROM) {
     throw new ConfigError('Invalid configuration: MAIL_FROM: required when SENDGRID_API_KEY is set');
   }
@@ -309,5 +425,7 @@ export function loadConfig(env: Env = process.env): Config {
       tokenLimit: e.AUTHRESET_TOKEN_LIMIT,
       tokenWindowSeconds: e.AUTHRESET_TOKEN_WINDOW_SECONDS,
     }),
+    dev,
+    metrics: Object.freeze({ port: metricsPort, host: e.METRICS_HOST, token: e.METRICS_TOKEN ?? null }),
   });
 }

@@ -1,6 +1,7 @@
-// Users loaded at start-up: the documented demo set on the embedded store, or a SEED_FILE of the same shape.
+// Users loaded at start-up: the documented demo set in development mode, or a SEED_FILE of the same shape.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import type { Config } from './config';
 import type { Logger } from './logger';
 import type { PasswordHasher } from './password-hasher';
 import { DuplicateUserError } from './store/store';
@@ -27,7 +28,7 @@ export const SeedFileSchema = z.array(SeedUserSchema);
 
 /**
  * The demo set (README, Demo users): an Operator, two Trading users sharing account 1, a Trading user of
- * account 2 and a read-only user of account 1. Passwords are public: the embedded store only.
+ * account 2 and a read-only user of account 1. Passwords are public: development mode only.
  */
 export const DEMO_USERS: readonly SeedUser[] = [
   {
@@ -137,26 +138,27 @@ export async function seedUsers(
 }
 
 /**
- * Start-up data: on the embedded store the demo users (printed, so a newcomer can log in at once);
- * with Redis, only the users of SEED_FILE when it is set.
+ * Start-up data: the users of SEED_FILE when it is set; otherwise, in development mode on the embedded store,
+ * the demo users (printed, so a newcomer can log in at once). Their passwords are public, so never elsewhere.
  */
 export async function loadStartupUsers(
   store: Store,
   hasher: PasswordHasher,
-  seedFile: string | null,
+  config: Pick<Config, 'seedFile' | 'dev'>,
   logger: Logger,
 ): Promise<void> {
+  const { seedFile } = config;
   if (seedFile !== null) {
     const created = await seedUsers(store, hasher, await readSeedFile(seedFile), logger);
     logger.info({ seedFile, created }, 'seed users loaded');
     return;
   }
-  if (store.kind !== 'memory') return;
+  if (!config.dev || store.kind !== 'memory') return;
   await seedUsers(store, hasher, DEMO_USERS, logger);
   const logins = DEMO_USERS.map((user) => {
     const accounts = user.AccountIds?.length ? `, account ${user.AccountIds.join(' ')}` : '';
     return `${user.UserName} / ${user.Password} (${(user.Permissions ?? []).join(' ')}${accounts})`;
   });
   // demo passwords are public by design; in `msg` because the logger redacts any "password" field
-  logger.info(`demo users loaded (embedded store only); log in with: ${logins.join('; ')}`);
+  logger.info(`demo users loaded (development mode, embedded store); log in with: ${logins.join('; ')}`);
 }

@@ -1,4 +1,4 @@
-// Plain HTTP routes on the gateway's port: health, readiness, metrics. Later front doors add their own routes.
+// Plain HTTP routes on the gateway's port: health, readiness (metrics have their own listener). Front doors add their own routes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface Route {

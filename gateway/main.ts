@@ -1,13 +1,15 @@
-// The gateway process: config from the environment, listen, and a graceful exit on SIGTERM/SIGINT.
+// The gateway process: config from the environment (and --dev), listen, and a graceful exit on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config';
 import { loadStartupUsers } from './demo-users';
 import { createLogger } from './logger';
+import { isLoopbackAddress } from './loopback';
 import { createGateway } from './server';
 
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig();
+    // `--dev` (npm start, `oms-gateway serve --dev`) is development mode, as OMS_DEV=1
+    config = loadConfig(undefined, { dev: process.argv.slice(2).includes('--dev') });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`oms-gateway: ${error.message}\n`);
@@ -15,12 +17,26 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const gateway = createGateway(config, { logger });
-  await loadStartupUsers(gateway.services.store, gateway.services.hasher, config.seedFile, logger);
+  await loadStartupUsers(gateway.services.store, gateway.services.hasher, config, logger);
   const address = await gateway.listen();
   logger.info(
     { host: address.address, port: address.port, store: gateway.services.store.kind },
     'gateway listening',
   );
+  const metricsAddress = gateway.metricsAddress();
+  if (metricsAddress !== null) {
+    logger.info({ host: metricsAddress.address, port: metricsAddress.port }, 'metrics listening');
+    if (config.metrics.token === null && !isLoopbackAddress(config.metrics.host)) {
+      logger.warn(
+        'metrics listen beyond loopback without METRICS_TOKEN: anyone who reaches METRICS_PORT can read them',
+      );
+    }
+  }
+  if (config.dev) {
+    logger.warn(
+      'development mode: demo users, the dev outbox (GET /dev/outbox) and reset links in the log; never expose this gateway',
+    );
+  }
   if (gateway.services.store.kind === 'memory') {
     logger.warn(
       'embedded in-memory store: single process, keeps nothing across restarts; set REDIS_URL for production',

@@ -22,6 +22,8 @@ import { createLogger } from './logger';
 import type { Logger } from './logger';
 import { createMetrics } from './metrics';
 import type { Metrics } from './metrics';
+import { createMetricsServer, loopbackHostOnly, metricsRoute } from './metrics-server';
+import type { MetricsServer } from './metrics-server';
 import { isOriginAllowed } from './origin';
 import { createPasswordHasher } from './password-hasher';
 import { authResetRoutes } from './payabli';
@@ -51,7 +53,7 @@ export interface GatewayDeps {
   readonly resolveSession?: SessionResolver;
   readonly hasher?: PasswordHasher;
   readonly resets?: ResetStore;
-  /** Default: SendGrid with SENDGRID_API_KEY, else the development outbox. */
+  /** Default: SendGrid with SENDGRID_API_KEY, else (development mode only) the dev outbox. */
   readonly mailer?: Mailer;
   /** the built reset page, default dist/page */
   readonly pageDir?: string;
@@ -62,6 +64,8 @@ export interface Gateway {
   /** Stops accepting, lets calls in flight finish (bounded), closes sockets with 1001, then the store. */
   close(): Promise<void>;
   address(): AddressInfo;
+  /** The METRICS_PORT listener's address; null when /metrics is on the main port (development mode). */
+  metricsAddress(): AddressInfo | null;
   readonly services: Services;
   readonly dispatcher: Dispatcher;
   readonly metrics: Metrics;
@@ -69,10 +73,17 @@ export interface Gateway {
   readonly connections: ReadonlySet<LiveConnection>;
 }
 
-/** SendGrid when an API key is configured; otherwise the development outbox (logged, listed at /dev/outbox). */
+/**
+ * SendGrid when an API key is configured; otherwise, in development mode only, the dev outbox (it logs every
+ * link and lists them at /dev/outbox, so anywhere else it would hand every account to whoever reads it).
+ */
 function createMailer(config: Config, logger: Logger, clock: Clock): Mailer {
   const sendgrid = config.mail.sendgrid;
-  if (sendgrid === null) return new DevOutbox(logger, { clock });
+  if (sendgrid === null) {
+    if (!config.dev)
+      throw new Error('no SENDGRID_API_KEY outside development mode (loadConfig refuses this)');
+    return new DevOutbox(logger, { clock });
+  }
   return new SendGridMailer({
     apiKey: sendgrid.apiKey,
     baseUrl: sendgrid.baseUrl,
@@ -204,9 +215,22 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     isShuttingDown: () => shuttingDown,
   });
 
+  // metrics on their own listener; only development mode without METRICS_PORT keeps them on this port
+  const metricsServer: MetricsServer | null =
+    config.metrics.port === null
+      ? null
+      : createMetricsServer({ ...config.metrics, port: config.metrics.port }, metrics, logger);
+  // the dev routes answer only to a loopback Host (DNS rebinding); development mode listens only on loopback
+  const devRoutes: Route[] = config.dev
+    ? [
+        // the outbox lists reset links: only in development mode, never beside SendGrid
+        ...(mailer instanceof DevOutbox ? [devOutboxRoute(mailer)] : []),
+        ...(metricsServer === null ? [metricsRoute(metrics, config.metrics.token)] : []),
+      ].map(loopbackHostOnly)
+    : [];
+
   const routes: Route[] = [
-    // the outbox lists reset links: only when no real mail is sent (a local run), never beside SendGrid
-    ...(mailer instanceof DevOutbox ? [devOutboxRoute(mailer)] : []),
+    ...devRoutes,
     { method: 'GET', path: '/healthz', handle: (_req, res) => sendJson(res, 200, { status: 'ok' }) },
     {
       method: 'GET',
@@ -221,15 +245,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         } catch {
           sendJson(res, 503, { status: 'store unreachable', store: store.kind });
         }
-      },
-    },
-    {
-      method: 'GET',
-      path: '/metrics',
-      handle: async (_req, res) => {
-        const text = await metrics.registry.metrics();
-        res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
-        res.end(text);
       },
     },
     // the product's own functions, whatever a test injects
@@ -329,7 +344,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     return value;
   }
 
-  function listen(): Promise<AddressInfo> {
+  async function listen(): Promise<AddressInfo> {
+    // metrics first, so close() (main port first) runs in reverse order
+    await metricsServer?.listen();
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       // a reconnect storm's SYNs wait in the backlog instead of being dropped (and retried by the kernel after 1 s)
@@ -363,6 +380,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     wss.close();
     server.closeAllConnections();
     await stopListening;
+    await metricsServer?.close();
     stopRevocations();
     await delivery.stop();
     if (ownsResets) await resets.close();
@@ -374,6 +392,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     listen,
     close: () => (closedPromise ??= shutdown()),
     address,
+    metricsAddress: () => metricsServer?.address() ?? null,
     services,
     dispatcher,
     metrics,

@@ -1,9 +1,17 @@
 // The reply payloads of the wire functions, as schemas: each handler names its own, and the API documents
 // (AsyncAPI, OpenAPI, docs/protocol.md) are generated from them. tests/gateway/api-docs checks real replies.
 import { z } from 'zod';
-import { StandardResponseSchema } from '../protocol/standard-response';
+import { ErrorCodes } from '../protocol/codes';
 
-export { StandardResponseSchema };
+/** The OMS standard response object as a schema (protocol/standard-response.ts), for the replies of functions documented to return it. */
+export const StandardResponseSchema = z
+  .object({
+    result: z.boolean(),
+    errormsg: z.enum(Object.values(ErrorCodes).map((entry) => entry.message)).nullable(),
+    errorcode: z.union([z.literal(0), ...Object.values(ErrorCodes).map((entry) => z.literal(entry.code))]),
+    detail: z.string().nullable(),
+  })
+  .meta({ description: 'The OMS standard response object' });
 
 export const PingReply = z.object({ msg: z.literal('PONG') });
 

@@ -1,6 +1,5 @@
 // The OMS standard response object and the one mapper from any thrown value to it.
-import { z } from 'zod';
-import { ErrorCodes, OmsError } from './codes';
+import { OmsError } from './codes';
 
 export interface StandardResponse {
   result: boolean;
@@ -8,16 +7,6 @@ export interface StandardResponse {
   errorcode: number;
   detail: string | null;
 }
-
-/** The same object as a schema, for the replies of functions documented to return it. */
-export const StandardResponseSchema = z
-  .object({
-    result: z.boolean(),
-    errormsg: z.enum(Object.values(ErrorCodes).map((entry) => entry.message)).nullable(),
-    errorcode: z.union([z.literal(0), ...Object.values(ErrorCodes).map((entry) => z.literal(entry.code))]),
-    detail: z.string().nullable(),
-  })
-  .meta({ description: 'The OMS standard response object' });
 
 /** Success of a call whose documented response is the standard object. */
 export function standardSuccess(detail: string | null = null): StandardResponse {

@@ -172,8 +172,7 @@ describe('password reset end to end', () => {
     expect(await op.call('ResetPassword', { UserName: 'alice' })).toEqual(OK);
     // nobody sends it yet: the front end has no delivery loop and no other gateway runs
     expect(await front.gateway.services.resets.queuedMailCount()).toBe(1);
-    const metricsOf = async (gw: TestGateway): Promise<string> =>
-      (await fetch(`${gw.httpUrl}/metrics`)).text();
+    const metricsOf = async (gw: TestGateway): Promise<string> => (await fetch(gw.metricsUrl)).text();
     expect(await metricsOf(front)).toMatch(/^oms_mail_queue_depth 1$/m);
     const sender = await gateway({ REDIS_PREFIX: prefix });
     const [mail] = await sendgrid.waitForMessages(1);

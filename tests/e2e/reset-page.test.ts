@@ -128,7 +128,7 @@ describe('reset page in a real browser', () => {
 
   /** ResetPassword2 calls the gateway counted, by errorcode. */
   async function resetPassword2Calls(gw: TestGateway): Promise<Record<string, number>> {
-    const text = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+    const text = await (await fetch(gw.metricsUrl)).text();
     const counts: Record<string, number> = {};
     for (const match of text.matchAll(
       /^oms_calls_total\{function="ResetPassword2",errorcode="(\d+)"\} (\d+)$/gm,

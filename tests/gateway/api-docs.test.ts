@@ -10,7 +10,7 @@ import type { Handler } from '../../handlers/context';
 import { asyncApiDocument, openApiDocument, WIRE_EXAMPLES } from '../../gateway/api-docs';
 import { AuthResetBody } from '../../gateway/payabli';
 import { apiDocumentFiles } from '../../gateway/write-api-docs';
-import { StandardResponseSchema } from '../../protocol/standard-response';
+import { StandardResponseSchema } from '../../handlers/replies';
 import { ROOT } from '../support/bundle';
 import { startGateway } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';

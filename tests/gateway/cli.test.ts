@@ -332,8 +332,8 @@ describe('oms-gateway CLI', () => {
     expect(run.stderr).toContain('Usage: oms-gateway');
   });
 
-  it('serves the gateway with `serve`, with the demo users when there is no Redis, until SIGTERM', async () => {
-    const child = spawn(process.execPath, [await bundleEntry('gateway/cli.ts'), 'serve'], {
+  it('serves the gateway with `serve --dev`, with the demo users when there is no Redis, until SIGTERM', async () => {
+    const child = spawn(process.execPath, [await bundleEntry('gateway/cli.ts'), 'serve', '--dev'], {
       env: processEnv({ PORT: '0', ...env, REDIS_URL: '' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -355,7 +355,7 @@ describe('oms-gateway CLI', () => {
       child.once('exit', () => reject(new Error(`serve exited early: ${output}`)));
     });
     expect(output).toContain(
-      'demo users loaded (embedded store only); log in with: operator / demo-operator',
+      'demo users loaded (development mode, embedded store); log in with: operator / demo-operator',
     );
     const client = await openClient(`ws://127.0.0.1:${port}/WSGateway`);
     expect(
@@ -366,6 +366,13 @@ describe('oms-gateway CLI', () => {
     await client.close();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('refuses `serve` without --dev and without production settings, with exit 2', async () => {
+    const run = await runCli(['serve'], { PORT: '0' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('SENDGRID_API_KEY: required outside development mode');
+    expect(run.stdout).not.toContain('demo-operator');
   });
 
   it('is installed as the package bin, with a node shebang', async () => {

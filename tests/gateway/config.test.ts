@@ -1,9 +1,21 @@
 // Configuration: defaults, and errors that name the variable and what it allows (never the value).
-import { ConfigError, loadConfig } from '../../gateway/config';
+import { ConfigError, KNOWN_VARIABLES, loadConfig as loadAnyConfig } from '../../gateway/config';
+import type { Env, LoadOptions } from '../../gateway/config';
 
-function errorFor(env: Record<string, string>): string {
+/** Parsing and defaults, in development mode (the production rules have their own tests below). */
+const loadConfig = (env: Env) => loadAnyConfig({ OMS_DEV: '1', ...env });
+
+/** What production needs: a real mailer, a shared store and the reset page. */
+const PRODUCTION = {
+  SENDGRID_API_KEY: 'SG.production-key',
+  MAIL_FROM: 'ops@example.com',
+  REDIS_URL: 'redis://redis.internal:6379',
+  RESET_PAGE_URL: 'https://oms.example.com/reset',
+} as const;
+
+function errorFor(env: Env, load: (env: Env) => unknown = loadConfig): string {
   try {
-    loadConfig(env);
+    load(env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return (error as Error).message;
@@ -12,7 +24,7 @@ function errorFor(env: Record<string, string>): string {
 }
 
 describe('loadConfig', () => {
-  it('gives the documented defaults for an empty environment', () => {
+  it('gives the documented defaults in development mode', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 8080,
@@ -27,6 +39,8 @@ describe('loadConfig', () => {
       trustProxy: false,
       redis: null,
       maxSessionsPerUser: 100,
+      dev: true,
+      metrics: { port: null, host: '127.0.0.1', token: null },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -111,5 +125,118 @@ describe('loadConfig', () => {
       templateId: null,
     });
     expect(config.mail.from).toBe('ops@example.com');
+  });
+});
+
+describe('loadConfig outside development mode', () => {
+  const production = (env: Env, options?: LoadOptions) => loadAnyConfig(env, options);
+
+  it('refuses to start without a mailer, a shared store and a reset page, naming each and the fix', () => {
+    // the Docker image's own environment: a public bind and nothing else
+    const message = errorFor({ NODE_ENV: 'production', HOST: '0.0.0.0', PORT: '8080' }, production);
+    expect(message).toContain('SENDGRID_API_KEY: required outside development mode; set it and MAIL_FROM');
+    expect(message).toContain('REDIS_URL: required outside development mode');
+    expect(message).toContain('RESET_PAGE_URL: required outside development mode');
+    expect(message).toContain('OMS_DEV=1 on a loopback HOST');
+  });
+
+  it.each(Object.keys(PRODUCTION).filter((name) => name !== 'MAIL_FROM'))(
+    'refuses a production configuration without %s, on any HOST',
+    (name) => {
+      for (const HOST of ['0.0.0.0', '127.0.0.1']) {
+        const env: Record<string, string> = { ...PRODUCTION, HOST };
+        delete env[name];
+        expect(errorFor(env, production)).toContain(`${name}: required outside development mode`);
+      }
+    },
+  );
+
+  it('starts with all of them: no dev outbox, no demo users, no default reset page, metrics on their own port', () => {
+    const config = production({ ...PRODUCTION, HOST: '0.0.0.0' });
+    expect(config.dev).toBe(false);
+    expect(config.mail.sendgrid).not.toBeNull();
+    expect(config.reset.pageUrl).toBe('https://oms.example.com/reset');
+    expect(config.metrics).toEqual({ port: 9464, host: '127.0.0.1', token: null });
+  });
+
+  it('lets the admin commands open the store with REDIS_URL alone', () => {
+    expect(production({ REDIS_URL: PRODUCTION.REDIS_URL }, { role: 'admin' }).redis?.url).toBe(
+      PRODUCTION.REDIS_URL,
+    );
+  });
+
+  it('refuses development mode on a public bind, naming HOST and OMS_DEV', () => {
+    for (const HOST of ['0.0.0.0', '::', '192.168.1.10', 'gateway.example.com']) {
+      const message = errorFor({ OMS_DEV: '1', HOST }, production);
+      expect(message).toContain('OMS_DEV: development mode');
+      expect(message).toContain(`HOST is ${HOST}`);
+    }
+    // --dev is the same switch
+    expect(errorFor({ HOST: '0.0.0.0' }, (env) => production(env, { dev: true }))).toContain(
+      'HOST is 0.0.0.0',
+    );
+  });
+
+  it.each(['127.0.0.1', '127.8.9.10', '::1', 'localhost', 'LOCALHOST'])(
+    'allows development mode on the loopback HOST %s',
+    (HOST) => {
+      expect(production({ OMS_DEV: '1', HOST }).dev).toBe(true);
+      expect(production({ HOST }, { dev: true }).dev).toBe(true);
+    },
+  );
+
+  it('keeps metrics off the public port', () => {
+    expect(errorFor({ ...PRODUCTION, PORT: '9464' }, production)).toContain(
+      'METRICS_PORT: must differ from PORT',
+    );
+    expect(errorFor({ ...PRODUCTION, METRICS_TOKEN: 'short' }, production)).toContain(
+      'METRICS_TOKEN: must be at least 16 characters',
+    );
+    expect(
+      production({
+        ...PRODUCTION,
+        METRICS_PORT: '9100',
+        METRICS_HOST: '0.0.0.0',
+        METRICS_TOKEN: 'x'.repeat(32),
+      }).metrics,
+    ).toEqual({ port: 9100, host: '0.0.0.0', token: 'x'.repeat(32) });
+  });
+});
+
+describe('unknown variables', () => {
+  it.each([
+    ['REDIS_ULR', 'did you mean REDIS_URL?'],
+    ['REDIS_CLUSTER_NODES', ''],
+    ['REDIS_SENTINELS', ''],
+    ['SENDGRID_APIKEY', 'did you mean SENDGRID_API_KEY?'],
+    ['RESET_PAGE_ULR', 'did you mean RESET_PAGE_URL?'],
+    ['MAIL_FORM', 'did you mean MAIL_FROM?'],
+    ['OMS_DEVE', 'did you mean OMS_DEV?'],
+    ['METRICS_TOKN', 'did you mean METRICS_TOKEN?'],
+  ])('refuses %s in every mode, naming it and the closest known name', (name, hint) => {
+    const value = 'redis://127.0.0.1:6390';
+    for (const env of [
+      { OMS_DEV: '1', [name]: value },
+      { ...PRODUCTION, [name]: value },
+    ]) {
+      const message = errorFor(env, (e) => loadAnyConfig(e));
+      expect(message).toContain(`${name}: not a variable the gateway reads (${hint}`);
+      expect(message).not.toContain(value);
+    }
+  });
+
+  it('does not suggest a name far from the unknown one', () => {
+    expect(errorFor({ REDIS_CLUSTER_NODES: 'a:1,b:2' })).not.toContain('did you mean');
+  });
+
+  it('ignores variables of other programs and unknown ones set empty', () => {
+    expect(loadConfig({ NODE_ENV: 'production', REDISCLI_AUTH: 'x', REDIS_ULR: '' }).dev).toBe(true);
+  });
+
+  it('lists the schema variables as the known ones', () => {
+    expect(KNOWN_VARIABLES).toContain('REDIS_URL');
+    expect(KNOWN_VARIABLES).toContain('OMS_DEV');
+    expect(KNOWN_VARIABLES).toContain('METRICS_TOKEN');
+    expect(KNOWN_VARIABLES).not.toContain('REDIS_CLUSTER_NODES');
   });
 });

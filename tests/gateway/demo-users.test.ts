@@ -29,7 +29,7 @@ describe('start-up users', () => {
   it('loads the documented demo users on the embedded store and prints how to log in', async () => {
     const gw = await startGateway({ ARGON2_MEMORY_KIB: '64', ARGON2_ITERATIONS: '1' });
     const { services } = gw.gateway;
-    await loadStartupUsers(services.store, services.hasher, null, gw.logs.logger);
+    await loadStartupUsers(services.store, services.hasher, gw.config, gw.logs.logger);
     const users = await services.store.users.list();
     expect(users.map((user) => [user.userName, user.permissions, user.accountIds])).toEqual([
       ['operator', ['Operator'], []],
@@ -58,8 +58,16 @@ describe('start-up users', () => {
       { url: testRedisUrl(), prefix: uniquePrefix(), commandTimeoutMs: 2000 },
       captureLogs().logger,
     );
-    await loadStartupUsers(store, hasher, null, captureLogs().logger);
+    await loadStartupUsers(store, hasher, { seedFile: null, dev: true }, captureLogs().logger);
     expect(await store.users.list()).toEqual([]);
+  });
+
+  it('loads no demo users outside development mode, even on the embedded store', async () => {
+    store = createMemoryStore(new ManualClock());
+    const logs = captureLogs();
+    await loadStartupUsers(store, hasher, { seedFile: null, dev: false }, logs.logger);
+    expect(await store.users.list()).toEqual([]);
+    expect(JSON.stringify(logs.entries())).not.toContain('demo-operator');
   });
 
   it('loads a SEED_FILE into Redis once, keeping users already there', async () => {
@@ -80,8 +88,8 @@ describe('start-up users', () => {
     const prefix = uniquePrefix();
     store = createRedisStore({ url: testRedisUrl(), prefix, commandTimeoutMs: 2000 }, captureLogs().logger);
     const logs = captureLogs();
-    await loadStartupUsers(store, hasher, file, logs.logger);
-    await loadStartupUsers(store, hasher, file, logs.logger); // a second gateway starting with the same file
+    await loadStartupUsers(store, hasher, { seedFile: file, dev: false }, logs.logger);
+    await loadStartupUsers(store, hasher, { seedFile: file, dev: false }, logs.logger); // a second gateway starting with the same file
     const users = await store.users.list();
     expect(users.map((user) => user.userName)).toEqual(['ops', 'acct']);
     expect(users[1]).toMatchObject({
@@ -103,12 +111,17 @@ describe('start-up users', () => {
       JSON.stringify([{ UserName: 'x', Email: 'not-an-email', Password: 'secret-in-file' }]),
     );
     store = createMemoryStore(new ManualClock());
-    const loading = loadStartupUsers(store, hasher, file, captureLogs().logger);
+    const loading = loadStartupUsers(store, hasher, { seedFile: file, dev: false }, captureLogs().logger);
     await expect(loading).rejects.toBeInstanceOf(SeedFileError);
     await expect(loading).rejects.toThrow(`SEED_FILE ${file} is not a list of users: 0.Email:`);
     await expect(loading).rejects.not.toThrow(/secret-in-file/);
     await expect(
-      loadStartupUsers(store, hasher, join(dir, 'missing.json'), captureLogs().logger),
+      loadStartupUsers(
+        store,
+        hasher,
+        { seedFile: join(dir, 'missing.json'), dev: false },
+        captureLogs().logger,
+      ),
     ).rejects.toThrow('cannot be read');
   });
 });

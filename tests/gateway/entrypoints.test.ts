@@ -13,7 +13,7 @@ function fileWith(name: string, text: string): string {
 }
 
 const load = (path: string) =>
-  loadConfig({ ENTRYPOINTS_FILE: path, RESET_PAGE_URL: 'https://oms.example/reset' });
+  loadConfig({ OMS_DEV: '1', ENTRYPOINTS_FILE: path, RESET_PAGE_URL: 'https://oms.example/reset' });
 
 describe('ENTRYPOINTS_FILE', () => {
   it('loads each entry with its reset page and optional sender name', () => {
@@ -39,12 +39,16 @@ describe('ENTRYPOINTS_FILE', () => {
 
   it('leaves ALLOWED_ORIGINS as given when it is set', () => {
     const path = fileWith('one.json', JSON.stringify({ p: { resetPageUrl: 'https://p.example/r' } }));
-    const config = loadConfig({ ENTRYPOINTS_FILE: path, ALLOWED_ORIGINS: 'https://only.example' });
+    const config = loadConfig({
+      OMS_DEV: '1',
+      ENTRYPOINTS_FILE: path,
+      ALLOWED_ORIGINS: 'https://only.example',
+    });
     expect(config.allowedOrigins).toEqual(['https://only.example']);
   });
 
   it('has no entry points without the file', () => {
-    expect(loadConfig({}).entryPoints.size).toBe(0);
+    expect(loadConfig({ OMS_DEV: '1' }).entryPoints.size).toBe(0);
   });
 
   it.each([

@@ -42,7 +42,7 @@ describe('gateway HTTP routes', () => {
     await client.call('Ping');
     client.send('garbage');
     await client.next();
-    const response = await fetch(`${gw.httpUrl}/metrics`);
+    const response = await fetch(gw.metricsUrl);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();

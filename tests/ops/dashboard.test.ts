@@ -49,7 +49,7 @@ function exportedNames(text: string): Set<string> {
 }
 
 async function scrape(gw: TestGateway): Promise<string> {
-  const response = await fetch(`${gw.httpUrl}/metrics`);
+  const response = await fetch(gw.metricsUrl);
   expect(response.status).toBe(200);
   return response.text();
 }

@@ -88,11 +88,17 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
   };
 }
 
-/** Starts the process and resolves once it listens, with its port. */
+/** Starts the process (in development mode unless `env` says `OMS_DEV: ''`) and resolves once it listens, with its port. */
 export async function startGatewayProcess(
   env: Record<string, string>,
 ): Promise<GatewayProcess & { port: number }> {
-  const started = await spawnGateway({ HOST: '127.0.0.1', PORT: '0', ...env });
+  const started = await spawnGateway({
+    OMS_DEV: '1',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    METRICS_PORT: '0',
+    ...env,
+  });
   const listening = await started.waitForLine((line) => line.msg === 'gateway listening');
   return { ...started, port: listening.port as number };
 }

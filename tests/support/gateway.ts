@@ -14,6 +14,8 @@ export interface TestGateway {
   readonly wsUrl: string;
   /** http://127.0.0.1:PORT */
   readonly httpUrl: string;
+  /** GET /metrics: on the METRICS_PORT listener, or on PORT in development mode without METRICS_PORT */
+  readonly metricsUrl: string;
   close(): Promise<void>;
 }
 
@@ -28,17 +30,30 @@ export function testRedisUrl(): string {
   return url;
 }
 
+/**
+ * A gateway on port 0, in development mode unless `env` says `OMS_DEV: ''` (then production's variables are
+ * needed: SENDGRID_API_KEY with MAIL_FROM, REDIS_URL, RESET_PAGE_URL), with metrics on a second port 0.
+ */
 export async function startGateway(env: Env = {}, deps: GatewayDeps = {}): Promise<TestGateway> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug', ...env });
+  const config = loadConfig({
+    OMS_DEV: '1',
+    PORT: '0',
+    METRICS_PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
   const logs = captureLogs();
   const gateway = createGateway(config, { logger: logs.logger, ...deps });
   const address = await gateway.listen();
+  const metricsPort = gateway.metricsAddress()?.port ?? address.port;
   return {
     gateway,
     config,
     logs,
     wsUrl: `ws://127.0.0.1:${address.port}/WSGateway`,
     httpUrl: `http://127.0.0.1:${address.port}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     close: () => gateway.close(),
   };
 }

@@ -1,0 +1,109 @@
+// GET /metrics for Prometheus on its own listener (METRICS_PORT, loopback by default, optionally a bearer token):
+// its counters move only for real users (mail deliveries, queue depth), so they are never on the public port.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config';
+import { sendJson } from './http-routes';
+import type { Route } from './http-routes';
+import type { Logger } from './logger';
+import { isLoopbackAddress, isLoopbackHostHeader } from './loopback';
+import type { Metrics } from './metrics';
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** Whether the request carries `Authorization: Bearer <token>`; compared in constant time. */
+function hasBearer(request: IncomingMessage, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return match?.[1] !== undefined && timingSafeEqual(sha256(match[1]), sha256(token));
+}
+
+/**
+ * Wraps a route that must stay on this machine: it answers 403 unless the Host header is a loopback name. A
+ * loopback bind alone does not do it, since a page whose name resolves to 127.0.0.1 (DNS rebinding) can read
+ * a local port from the user's browser, but it sends its own name as Host.
+ */
+export function loopbackHostOnly(route: Route): Route {
+  return {
+    ...route,
+    handle: (request, response, url) => {
+      if (!isLoopbackHostHeader(request.headers.host)) {
+        return sendJson(response, 403, { error: 'Forbidden: this route answers only to a loopback Host' });
+      }
+      return route.handle(request, response, url);
+    },
+  };
+}
+
+/** GET /metrics in Prometheus text; with a token, 401 without the bearer. */
+export function metricsRoute(metrics: Metrics, token: string | null): Route {
+  return {
+    method: 'GET',
+    path: '/metrics',
+    handle: async (request, response) => {
+      if (token !== null && !hasBearer(request, token)) {
+        return sendJson(response, 401, { error: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
+      }
+      const text = await metrics.registry.metrics();
+      response.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+      response.end(text);
+    },
+  };
+}
+
+export interface MetricsServer {
+  listen(): Promise<AddressInfo>;
+  close(): Promise<void>;
+  /** null until it listens */
+  address(): AddressInfo | null;
+}
+
+/** The METRICS_PORT listener: GET /metrics, 404 for anything else. */
+export function createMetricsServer(
+  settings: Config['metrics'] & { readonly port: number },
+  metrics: Metrics,
+  logger: Logger,
+): MetricsServer {
+  let route = metricsRoute(metrics, settings.token);
+  // without a token, a loopback listener is guarded like the dev routes; with one, the token is the guard
+  if (settings.token === null && isLoopbackAddress(settings.host)) route = loopbackHostOnly(route);
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', 'http://metrics.invalid');
+    if (url.pathname !== '/metrics') return sendJson(response, 404, { error: 'Not Found' });
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return sendJson(response, 405, { error: 'Method Not Allowed' });
+    }
+    Promise.resolve(route.handle(request, response, url)).catch((error: unknown) => {
+      logger.error({ err: error }, 'metrics route failed');
+      if (!response.headersSent) sendJson(response, 500, { error: 'Internal Server Error' });
+      else response.destroy();
+    });
+  });
+  server.on('clientError', (_error, socket) => socket.destroy());
+
+  function address(): AddressInfo | null {
+    const value = server.address();
+    return value === null || typeof value === 'string' ? null : value;
+  }
+
+  return {
+    address,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        const failed = (error: Error): void =>
+          reject(new Error(`METRICS_PORT ${settings.port} on ${settings.host}: ${error.message}`));
+        server.once('error', failed);
+        server.listen(settings.port, settings.host, () => {
+          server.off('error', failed);
+          resolve(address() as AddressInfo);
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
