@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       maxBadFrames: 50,
       heartbeatIntervalMs: 30000,
       shutdownTimeoutMs: 10000,
-      trustProxy: false,
+      trustProxy: { kind: 'none' },
       redis: null,
       maxSessionsPerUser: 100,
     });
