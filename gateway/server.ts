@@ -325,8 +325,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     admission.admit(client.key);
     connections.add(serveConnection(ws, client, connectionEnv, forgetConnection));
   }
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (error: Error & { code?: string }, socket) => {
+    // HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS ran out: 408, as Node's own handler answers
+    const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
 
