@@ -1,6 +1,8 @@
 // The gateway's configuration: read from the environment once, validated with zod, frozen. The only file that reads process.env.
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { parseTrustProxy } from './client-address';
+import type { TrustProxy } from './client-address';
 import { loadEntryPoints } from './entrypoints';
 import type { EntryPoints } from './entrypoints';
 import { isLoopbackAddress } from './loopback';
@@ -34,8 +36,32 @@ const EnvSchema = z.object({
   CLOSE_TIMEOUT_MS: integer(10, 60_000).default(5000),
   /** how long shutdown waits for calls in flight, default 10000 ms */
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
-  /** take the client address from the last X-Forwarded-For entry (behind a load balancer), default false */
-  TRUST_PROXY: boolean.default(false),
+  /** the proxies in front whose X-Forwarded-For entries are believed: addresses/CIDRs (or loopback, linklocal,
+   * uniquelocal), comma-separated, or their number; default none (the socket's peer is the client) */
+  TRUST_PROXY: z
+    .string()
+    .transform((value, context) => {
+      try {
+        return parseTrustProxy(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  /** IPv6 clients are counted per network of this many bits by per-address limits, default 64 */
+  ADDRESS_IPV6_PREFIX: integer(16, 128).default(64),
+  /** open WebSocket connections in total; past it upgrades get 503 with Retry-After, default 10000 */
+  MAX_CONNECTIONS: integer(1, 10_000_000).default(10_000),
+  /** open WebSocket connections per client address (IPv6: per ADDRESS_IPV6_PREFIX network), default 100 */
+  MAX_CONNECTIONS_PER_ADDRESS: integer(1, 10_000_000).default(100),
+  /** a socket that has not logged in this long after opening is closed with 1008 once no call is in flight;
+   * 0 never closes, default 30000 ms */
+  UNAUTHENTICATED_IDLE_MS: integer(0, 3_600_000).default(30_000),
+  /** time for an HTTP request's headers (server.headersTimeout), default 10000 ms */
+  HTTP_HEADERS_TIMEOUT_MS: integer(10, 600_000).default(10_000),
+  /** time for a whole HTTP request, body included (server.requestTimeout), default 30000 ms */
+  HTTP_REQUEST_TIMEOUT_MS: integer(10, 600_000).default(30_000),
   /** Redis connection; required outside development mode, where unset means the embedded in-memory store
    * (single process, keeps nothing, demo users) */
   REDIS_URL: z
@@ -167,7 +193,18 @@ export interface Config {
   readonly heartbeatIntervalMs: number;
   readonly closeTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
-  readonly trustProxy: boolean;
+  /** Whose X-Forwarded-For entries are believed. */
+  readonly trustProxy: TrustProxy;
+  /** IPv6 clients are counted per network of this many bits. */
+  readonly addressIpv6Prefix: number;
+  /** Admission of WebSocket connections. */
+  readonly connectionLimits: {
+    readonly maxConnections: number;
+    readonly maxPerAddress: number;
+    /** 0: never */
+    readonly unauthenticatedIdleMs: number;
+  };
+  readonly httpTimeouts: { readonly headersMs: number; readonly requestMs: number };
   readonly redis: { readonly url: string; readonly prefix: string; readonly commandTimeoutMs: number } | null;
   readonly sessionTtlSeconds: number;
   /** Live sessions per user; a login beyond it ends the least recently used. */
@@ -338,6 +375,11 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
       'Invalid configuration: MAIL_DELIVERY_CONCURRENCY: 0 needs REDIS_URL (with the embedded store no other gateway would send the mail)',
     );
   }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(
+      'Invalid configuration: HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+    );
+  }
   // the gateway's own page, reachable where it listens (a wildcard address is reached as localhost)
   const pageHost = ['0.0.0.0', '::', '[::]'].includes(e.HOST) ? 'localhost' : e.HOST;
   const pageUrl =
@@ -364,7 +406,17 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
     closeTimeoutMs: e.CLOSE_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    trustProxy: e.TRUST_PROXY,
+    trustProxy: Object.freeze(e.TRUST_PROXY ?? { kind: 'none' }),
+    addressIpv6Prefix: e.ADDRESS_IPV6_PREFIX,
+    connectionLimits: Object.freeze({
+      maxConnections: e.MAX_CONNECTIONS,
+      maxPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
+      unauthenticatedIdleMs: e.UNAUTHENTICATED_IDLE_MS,
+    }),
+    httpTimeouts: Object.freeze({
+      headersMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    }),
     redis: e.REDIS_URL
       ? Object.freeze({
           url: e.REDIS_URL,

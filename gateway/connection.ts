@@ -5,6 +5,7 @@ import type { Dispatcher } from '../protocol/dispatch';
 import { errorReply } from '../protocol/dispatch';
 import { MessageType } from '../protocol/frame';
 import type { Caller, Connection } from '../protocol/handler';
+import type { ClientAddress } from './client-address';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import type { Logger } from './logger';
@@ -56,7 +57,7 @@ export function newConnectionId(): string {
 
 export function serveConnection(
   ws: WebSocket,
-  clientAddress: string,
+  client: ClientAddress,
   env: ConnectionEnv,
   onClosed: (live: LiveConnection) => void,
 ): LiveConnection {
@@ -79,6 +80,14 @@ export function serveConnection(
   let sessionToken: string | null = null;
   let sessionId: string | null = null;
   /**
+   * UNAUTHENTICATED_IDLE_MS: a socket that has not logged in by then is closed, so anonymous sockets cannot be
+   * held open. "Not logged in" means no successful login since it opened; a call in flight at the deadline
+   * (the reset page's ResetPassword2, a Ping) is answered first, and the socket closes when none is left.
+   * Calls do not move the deadline. Once a login succeeds it no longer applies, also after a LogOut.
+   */
+  let loginDeadline: NodeJS.Timeout | undefined;
+  let loginOverdue = false;
+  /**
    * The last check of the bound session against the store, reused for SESSION_RECHECK_MS: a busy socket
    * does not pay a store round trip per call. A revocation unbinds the session at once (bindSession);
    * what the window delays is only the idle-TTL refresh and a permission change made elsewhere.
@@ -88,7 +97,7 @@ export function serveConnection(
   const connection: Connection = {
     id,
     transport: 'ws',
-    clientAddress,
+    clientAddress: client.key,
     currentCaller: () => {
       if (sessionToken === null) return Promise.resolve(null);
       if (checked !== null && env.clock.now() - checked.at < config.sessionRecheckMs) return checked.caller;
@@ -102,6 +111,11 @@ export function serveConnection(
       return caller;
     },
     bindSession: (token) => {
+      if (token !== null && loginDeadline !== undefined) {
+        clearTimeout(loginDeadline);
+        loginDeadline = undefined;
+        loginOverdue = false;
+      }
       sessionToken = token;
       sessionId = token === null ? null : sessionIdOf(token);
       checked = null;
@@ -133,8 +147,19 @@ export function serveConnection(
     }
   }
 
+  function closeIfLoginOverdue(): void {
+    if (!loginOverdue || inflight > 0 || waiting.length > 0) return;
+    log(
+      'info',
+      { ms: config.connectionLimits.unauthenticatedIdleMs },
+      'closing connection: no login in time',
+    );
+    closeWith(CloseCode.PolicyViolation, 'Not logged in in time');
+  }
+
   function settleIdle(): void {
     if (inflight > 0 || waiting.length > 0) return;
+    closeIfLoginOverdue();
     for (const resolve of idleWaiters.splice(0)) resolve();
   }
 
@@ -205,6 +230,7 @@ export function serveConnection(
   });
 
   ws.on('close', (code: number, reason: Buffer) => {
+    clearTimeout(loginDeadline);
     abort?.abort();
     waiting.length = 0;
     metrics.connectionsOpen.dec();
@@ -219,7 +245,15 @@ export function serveConnection(
 
   metrics.connectionsOpen.inc();
   metrics.connectionsTotal.inc();
-  log('info', { address: clientAddress }, 'connection open');
+  log('info', { address: client.address, key: client.key }, 'connection open');
+  if (config.connectionLimits.unauthenticatedIdleMs > 0) {
+    loginDeadline = setTimeout(() => {
+      loginDeadline = undefined;
+      loginOverdue = true;
+      closeIfLoginOverdue();
+    }, config.connectionLimits.unauthenticatedIdleMs);
+    loginDeadline.unref();
+  }
 
   const live: LiveConnection = {
     id,

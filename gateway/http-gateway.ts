@@ -21,6 +21,8 @@ export interface HttpGatewayEnv {
   readonly resolveSession: SessionResolver;
   /** The peer's address (honours TRUST_PROXY), for limits and audit. */
   clientAddressOf(request: IncomingMessage): string;
+  /** The scheme the client used (honours TRUST_PROXY's X-Forwarded-Proto), for the same-host Origin rule. */
+  schemeOf(request: IncomingMessage): string;
   /** True once shutdown has begun: new calls get 503, calls in flight finish. */
   isShuttingDown(): boolean;
 }
@@ -46,9 +48,13 @@ const MAX_TOKEN_LENGTH = 128;
  * upgrades (origin.ts): no Origin (a program) or an allowed one. `Vary: Origin` always, so a cache never serves
  * one origin's answer to another.
  */
-function corsFor(request: IncomingMessage, allowed: readonly string[]): Record<string, string> | null {
+function corsFor(
+  request: IncomingMessage,
+  allowed: readonly string[],
+  scheme: string,
+): Record<string, string> | null {
   const origin = request.headers.origin;
-  if (!isOriginAllowed(origin, request.headers.host, allowed)) return null;
+  if (!isOriginAllowed(origin, request.headers.host, allowed, scheme)) return null;
   return origin === undefined
     ? { vary: 'Origin' }
     : { vary: 'Origin', 'access-control-allow-origin': origin };
@@ -98,7 +104,7 @@ export function createHttpGateway(env: HttpGatewayEnv): HttpGateway {
   }
 
   async function call(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
-    const cors = corsFor(request, config.allowedOrigins);
+    const cors = corsFor(request, config.allowedOrigins, env.schemeOf(request));
     if (cors === null) {
       logger.warn({ origin: request.headers.origin?.slice(0, 200) }, 'http call refused: origin not allowed');
       return sendJson(response, 403, refusal(new OmsError('NotAuthorized', 'Origin not allowed')), {
@@ -160,7 +166,7 @@ export function createHttpGateway(env: HttpGatewayEnv): HttpGateway {
   }
 
   function preflight(request: IncomingMessage, response: ServerResponse): void {
-    const cors = corsFor(request, config.allowedOrigins);
+    const cors = corsFor(request, config.allowedOrigins, env.schemeOf(request));
     if (cors === null) {
       logger.warn(
         { origin: request.headers.origin?.slice(0, 200) },

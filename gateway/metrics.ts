@@ -5,6 +5,8 @@ export interface Metrics {
   readonly registry: Registry;
   readonly connectionsOpen: Gauge;
   readonly connectionsTotal: Counter;
+  /** Upgrades refused: max_connections, max_connections_per_address, shutting_down, origin. */
+  readonly connectionsRefused: Counter<'reason'>;
   readonly calls: Counter<'function' | 'errorcode'>;
   readonly callSeconds: Histogram<'function'>;
   /** What the delivery loop did with a mail: sent, retry (later), rejected (4xx, dead-lettered), dead (out of attempts). */
@@ -67,6 +69,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
     connectionsTotal: new Counter({
       name: 'oms_connections_total',
       help: 'WebSocket connections accepted since start',
+      registers: [registry],
+    }),
+    connectionsRefused: new Counter({
+      name: 'oms_connections_refused_total',
+      help: 'WebSocket upgrades refused, by reason: max_connections, max_connections_per_address (503), shutting_down (503), origin (403)',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
     calls: new Counter({

@@ -6,9 +6,11 @@
  * - No Origin: not a browser (trading clients, scripts, load tools). Origin is what stops a browser page from
  *   acting with a user's ambient rights; a program decides for itself what it sends, so there is nothing to check.
  * - An Origin in `allowed` (ALLOWED_ORIGINS; by default the origin of RESET_PAGE_URL).
- * - An Origin whose host is the request's Host: the gateway's own reset page. Compared by host, not by scheme,
- *   because a TLS terminator in front turns https://gateway into a plain http request with the same Host. This is
- *   safe: a browser sets Origin and Host itself and pages cannot forge either, and a page of another site has its
+ * - An Origin whose scheme and host are the request's: the gateway's own reset page. The scheme too, so a plain
+ *   http page on the gateway's host (which anyone on the path can rewrite) cannot call an https gateway. Behind
+ *   a TLS terminator the request's scheme is the trusted proxy's X-Forwarded-Proto (client-address.ts); without
+ *   TRUST_PROXY an https page is allowed through ALLOWED_ORIGINS (by default the origin of RESET_PAGE_URL).
+ *   A browser sets Origin and Host itself and pages cannot forge either, and a page of another site has its
  *   own host in Origin while Host names the gateway it connects to. (A DNS-rebinding page does get its own name
  *   in both, but the gateway keeps no cookies or other ambient credentials, so such a page can do no more than
  *   any program without an Origin.)
@@ -18,6 +20,8 @@ export function isOriginAllowed(
   origin: string | undefined,
   host: string | undefined,
   allowed: readonly string[],
+  /** the scheme the request arrived with, 'http:' or 'https:' */
+  scheme: string,
 ): boolean {
   if (origin === undefined) return true;
   let parsed: URL;
@@ -28,7 +32,9 @@ export function isOriginAllowed(
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return false;
   if (allowed.includes(parsed.origin)) return true;
-  return host !== undefined && parsed.host === normalizeHost(host, parsed.protocol);
+  return (
+    host !== undefined && parsed.protocol === scheme && parsed.host === normalizeHost(host, parsed.protocol)
+  );
 }
 
 /** The Host header as URL.host spells it (lower case, the scheme's default port dropped); '' when malformed. */

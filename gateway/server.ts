@@ -8,6 +8,10 @@ import { handlers as defaultHandlers } from '../handlers';
 import type { Handler, Services } from '../handlers/context';
 import { createDispatcher } from '../protocol/dispatch';
 import type { CallOutcome, Dispatcher } from '../protocol/dispatch';
+import { createAdmission, createRefusalLog, UPGRADE_RETRY_AFTER_SECONDS } from './admission';
+import type { RefusalReason } from './admission';
+import { createClientAddressResolver, isLoopbackHost } from './client-address';
+import type { ClientAddress } from './client-address';
 import { systemClock } from './clock';
 import type { Clock } from './clock';
 import type { Config } from './config';
@@ -140,6 +144,9 @@ function documentRoute(path: string, make: () => unknown): Route {
 
 const WS_PATH = /^\/(wsgateway\/?)?$/i;
 
+/** HSTS once the reset page is https: browsers then never reach the gateway's host over plain http. */
+const HSTS = 'max-age=31536000; includeSubDomains';
+
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const clock = deps.clock ?? systemClock;
@@ -167,6 +174,15 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const handlers = deps.handlers ?? defaultHandlers;
   const dispatcher = createDispatcher(handlers, { services, onCall: (outcome) => recordCall(outcome) });
   const connections = new Set<LiveConnection>();
+  const clientAddresses = createClientAddressResolver(config);
+  const admission = createAdmission(config.connectionLimits);
+  const logRefusal = createRefusalLog(logger);
+  if (config.trustProxy.kind === 'none' && !isLoopbackHost(config.host)) {
+    logger.warn(
+      { host: config.host },
+      'TRUST_PROXY is unset on a public bind: the gateway assumes no proxy in front and takes the socket peer as the client; behind a load balancer set TRUST_PROXY to its addresses, or every client shares its limits',
+    );
+  }
   // one heartbeat timer for every socket (ws's README recipe), not one per socket, spread over the interval
   const heartbeat = startHeartbeat(connections, config.heartbeatIntervalMs);
   let shuttingDown = false;
@@ -212,6 +228,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     logger,
     resolveSession: resolveCaller,
     clientAddressOf,
+    schemeOf: (request) => clientAddresses.schemeOf(request),
     isShuttingDown: () => shuttingDown,
   });
 
@@ -255,7 +272,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     ...authResetRoutes({ services, clientAddressOf }),
   ];
 
+  const hsts = config.reset.pageUrl.startsWith('https:');
+
   function handleRequest(request: IncomingMessage, response: ServerResponse): void {
+    if (hsts) response.setHeader('strict-transport-security', HSTS);
     const url = new URL(request.url ?? '/', 'http://gateway.invalid');
     const route = findRoute(routes, request.method ?? 'GET', url.pathname);
     if (route === undefined) return sendJson(response, 404, { error: 'Not Found' });
@@ -267,7 +287,16 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     });
   }
 
-  const server = createServer(handleRequest);
+  // bounds on a slow client: Node's defaults hold a request whose body never ends for 300 s. The timeouts are
+  // checked every connectionsCheckingInterval (default 30 s), so that runs at the headers timeout's scale.
+  const server = createServer(
+    {
+      headersTimeout: config.httpTimeouts.headersMs,
+      requestTimeout: config.httpTimeouts.requestMs,
+      connectionsCheckingInterval: Math.min(1000, config.httpTimeouts.headersMs),
+    },
+    handleRequest,
+  );
   // per-message deflate off: OMS frames are small, and compression costs CPU and memory per socket
   const wss = new WebSocketServer({
     // after a protocol error (e.g. 1009) ws stops reading, so the peer's close frame never arrives: bound the
@@ -278,19 +307,20 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     perMessageDeflate: false,
   });
 
+  /** The key every per-address limit counts by (client-address.ts); the same for the socket and HTTP doors. */
   function clientAddressOf(request: IncomingMessage): string {
-    const direct = request.socket.remoteAddress ?? 'unknown';
-    if (!config.trustProxy) return direct;
-    const forwarded = request.headers['x-forwarded-for'];
-    const last = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? ''))
-      .split(',')
-      .pop()
-      ?.trim();
-    return last || direct;
+    return clientAddresses.addressOf(request).key;
   }
 
-  function refuseUpgrade(socket: Socket, status: number, text: string): void {
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  function refuseUpgrade(socket: Socket, status: number, text: string, headers = ''): void {
+    socket.end(`HTTP/1.1 ${status} ${text}\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+
+  /** 503 with Retry-After, counted and (rate-limited) logged; nothing already connected is touched. */
+  function refuseBusy(socket: Socket, reason: RefusalReason, client: ClientAddress | null): void {
+    metrics.connectionsRefused.labels({ reason }).inc();
+    if (reason !== 'shutting_down') logRefusal(reason, { address: client?.address, open: connections.size });
+    refuseUpgrade(socket, 503, 'Service Unavailable', `Retry-After: ${UPGRADE_RETRY_AFTER_SECONDS}\r\n`);
   }
 
   server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -298,13 +328,18 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     const url = new URL(request.url ?? '/', 'http://gateway.invalid');
     if (!WS_PATH.test(url.pathname)) return refuseUpgrade(socket, 404, 'Not Found');
     const origin = request.headers.origin;
-    if (!isOriginAllowed(origin, request.headers.host, config.allowedOrigins)) {
+    const scheme = clientAddresses.schemeOf(request);
+    if (!isOriginAllowed(origin, request.headers.host, config.allowedOrigins, scheme)) {
+      metrics.connectionsRefused.labels({ reason: 'origin' }).inc();
       logger.warn({ origin: origin?.slice(0, 200) }, 'websocket upgrade refused: origin not allowed');
       return refuseUpgrade(socket, 403, 'Forbidden');
     }
-    if (shuttingDown) return refuseUpgrade(socket, 503, 'Service Unavailable');
-    const clientAddress = clientAddressOf(request);
-    wss.handleUpgrade(request, socket, head, (ws: WebSocket) => acceptConnection(ws, clientAddress));
+    if (shuttingDown) return refuseBusy(socket, 'shutting_down', null);
+    const client = clientAddresses.addressOf(request);
+    const full = admission.refusal(client.key);
+    if (full !== null) return refuseBusy(socket, full, client);
+    // without verifyClient ws completes the upgrade synchronously, so the slot is taken in this same tick
+    wss.handleUpgrade(request, socket, head, (ws: WebSocket) => acceptConnection(ws, client));
   });
 
   // Made once, outside the upgrade handler: closures created in that handler's scope would keep its request
@@ -318,12 +353,17 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     resolveSession: resolveCaller,
     isShuttingDown: () => shuttingDown,
   };
-  const forgetConnection = (closed: LiveConnection): void => void connections.delete(closed);
-  function acceptConnection(ws: WebSocket, clientAddress: string): void {
-    connections.add(serveConnection(ws, clientAddress, connectionEnv, forgetConnection));
+  const forgetConnection = (closed: LiveConnection): void => {
+    if (connections.delete(closed)) admission.release(closed.connection.clientAddress);
+  };
+  function acceptConnection(ws: WebSocket, client: ClientAddress): void {
+    admission.admit(client.key);
+    connections.add(serveConnection(ws, client, connectionEnv, forgetConnection));
   }
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (error: Error & { code?: string }, socket) => {
+    // HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS ran out: 408, as Node's own handler answers
+    const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
 

@@ -74,7 +74,9 @@ describe('reconnecting', () => {
   it('spreads 1,000 clients of a restarted gateway uniformly over the backoff window (full jitter)', async () => {
     const COUNT = 1000;
     const WINDOW_MS = 2000;
-    let gw: TestGateway = await startGateway();
+    // a thousand sockets from one address, none logged in: above the per-address cap and idle deadline defaults
+    const env = { MAX_CONNECTIONS_PER_ADDRESS: String(COUNT), UNAUTHENTICATED_IDLE_MS: '0' };
+    let gw: TestGateway = await startGateway(env);
     const port = new URL(gw.wsUrl).port;
     for (let i = 0; i < COUNT; i += 1) {
       clients.push(
@@ -87,7 +89,7 @@ describe('reconnecting', () => {
     );
     await gw.close(); // closes every socket with 1001
     const delays = (await firstDelays).map(([event]) => event!);
-    gw = await startGateway({ PORT: port });
+    gw = await startGateway({ ...env, PORT: port });
     try {
       expect(new Set(delays.map((event) => `${event.attempt}/${event.ceilingMs}`))).toEqual(
         new Set([`1/${WINDOW_MS}`]),

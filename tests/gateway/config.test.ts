@@ -36,7 +36,7 @@ describe('loadConfig', () => {
       maxBadFrames: 50,
       heartbeatIntervalMs: 30000,
       shutdownTimeoutMs: 10000,
-      trustProxy: false,
+      trustProxy: { kind: 'none' },
       redis: null,
       maxSessionsPerUser: 100,
       dev: true,

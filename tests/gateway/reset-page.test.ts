@@ -204,11 +204,26 @@ describe('WebSocket Origin check', () => {
   it('accepts the gateway’s own page (Origin host equals Host) and refuses another port of the same machine', async () => {
     gw = await startGateway({ RESET_PAGE_URL: 'https://oms.example.com/reset' });
     const port = gw.gateway.address().port;
-    for (const origin of [`http://127.0.0.1:${port}`, `https://127.0.0.1:${port}`]) {
-      const client = await openClient(gw.wsUrl, { origin });
-      await client.close();
-    }
+    const client = await openClient(gw.wsUrl, { origin: `http://127.0.0.1:${port}` });
+    await client.close();
     await expect(openClient(gw.wsUrl, { origin: `http://127.0.0.1:${port + 1}` })).rejects.toThrow('403');
     await expect(openClient(gw.wsUrl, { origin: 'null' })).rejects.toThrow('403');
+  });
+
+  it('refuses the own host under the other scheme: an https page on a plain http request, and back', async () => {
+    gw = await startGateway({ RESET_PAGE_URL: 'https://oms.example.com/reset', TRUST_PROXY: 'loopback' });
+    const own = `127.0.0.1:${gw.gateway.address().port}`;
+    await expect(openClient(gw.wsUrl, { origin: `https://${own}` })).rejects.toThrow('403');
+    // behind a trusted TLS terminator the request is https: the https page is the gateway's own, http is not
+    const tls = { 'x-forwarded-proto': 'https' };
+    const client = await openClient(gw.wsUrl, { origin: `https://${own}`, headers: tls });
+    await client.close();
+    await expect(openClient(gw.wsUrl, { origin: `http://${own}`, headers: tls })).rejects.toThrow('403');
+    const refused = await fetch(`${gw.httpUrl}/AP/Ping`, {
+      method: 'POST',
+      headers: { origin: `http://${own}`, ...tls },
+      body: '{}',
+    });
+    expect(refused.status).toBe(403);
   });
 });

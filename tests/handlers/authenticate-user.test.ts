@@ -244,7 +244,7 @@ describe('AuthenticateUser', () => {
       gw = await startUserGateway({
         LOGIN_LIMIT_ATTEMPTS: '3',
         LOGIN_LIMIT_WINDOW_SECONDS: '600',
-        TRUST_PROXY: 'true',
+        TRUST_PROXY: 'loopback',
       });
     });
 
