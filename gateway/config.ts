@@ -66,7 +66,7 @@ const EnvSchema = z.object({
    * retry-after (a throttle, not a lockout: the window is short), default 30 */
   LOGIN_NAME_THROTTLE_ATTEMPTS: integer(1, 1_000_000).default(30),
   /** the per-name throttle window, default 60 s */
-  LOGIN_NAME_THROTTLE_WINDOW_SECONDS: integer(1, 3600).default(60),
+  LOGIN_NAME_THROTTLE_SECONDS: integer(1, 3600).default(60),
   /** password hashes of callers waiting for a slot, in total, before more are refused with 101, default 256 */
   HASH_QUEUE_MAX: integer(0, 1_000_000).default(256),
   /** password hashes of one client address running or waiting before more are refused with 101, default 4 */
@@ -292,7 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
       windowSeconds: e.LOGIN_LIMIT_WINDOW_SECONDS,
       addressAttempts: e.LOGIN_ADDRESS_LIMIT_ATTEMPTS,
       nameAttempts: e.LOGIN_NAME_THROTTLE_ATTEMPTS,
-      nameWindowSeconds: e.LOGIN_NAME_THROTTLE_WINDOW_SECONDS,
+      nameWindowSeconds: e.LOGIN_NAME_THROTTLE_SECONDS,
     }),
     hashQueue: Object.freeze({ max: e.HASH_QUEUE_MAX, maxPerAddress: e.HASH_QUEUE_MAX_PER_ADDRESS }),
     sessionMaxLifetimeSeconds: e.SESSION_MAX_LIFETIME_SECONDS,

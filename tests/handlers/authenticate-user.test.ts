@@ -246,7 +246,7 @@ describe('AuthenticateUser', () => {
         LOGIN_LIMIT_WINDOW_SECONDS: '600',
         LOGIN_ADDRESS_LIMIT_ATTEMPTS: '5',
         LOGIN_NAME_THROTTLE_ATTEMPTS: '6',
-        LOGIN_NAME_THROTTLE_WINDOW_SECONDS: '60',
+        LOGIN_NAME_THROTTLE_SECONDS: '60',
       });
     });
 
