@@ -1,5 +1,7 @@
 // `npm run bench`: the gateway (embedded store and real Redis) against a bare ws baseline, same machine, same run,
 // same load; one table of ratios to the baseline, and the issue's targets checked against it.
+import { formatLoginFlood, measureLoginFlood } from './login-flood-bench';
+import type { LoginFloodResult } from './login-flood-bench';
 import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -745,6 +747,7 @@ async function main(): Promise<void> {
       'no-reset': { type: 'boolean', default: false },
       'reset-duration': { type: 'string', default: '3' },
       json: { type: 'boolean', default: false },
+      'no-login-flood': { type: 'boolean', default: false },
     },
   });
   const resetRows = !values['no-reset'];
@@ -835,15 +838,24 @@ async function main(): Promise<void> {
     seedFile?.remove();
   }
 
+  let loginFlood: LoginFloodResult | null = null;
+  if (!values['no-login-flood']) {
+    log('gateway (embedded store): another login during a wrong-password flood…');
+    loginFlood = await measureLoginFlood();
+  }
+  const loginFloodText = loginFlood ? `\n${formatLoginFlood(loginFlood)}\n` : '';
+
   const checks = checkTargets(results, memory, reset);
   if (values.json) {
     const plain = results.map(({ scenario, ...rest }) => ({ ...rest, scenario: scenario.name }));
     process.stdout.write(
-      `${JSON.stringify({ machine: machine(), results: plain, memory, reset, checks })}\n`,
+      `${JSON.stringify({ machine: machine(), results: plain, memory, reset, loginFlood, checks })}\n`,
     );
   } else {
     const resetText = reset ? `\n${formatReset(reset, ARGON2_PARAMS)}\n` : '';
-    process.stdout.write(`machine: ${machine()}\n\n${formatTable(results, memory, checks)}${resetText}`);
+    process.stdout.write(
+      `machine: ${machine()}\n\n${formatTable(results, memory, checks)}${resetText}${loginFloodText}`,
+    );
   }
 }
 

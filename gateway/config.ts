@@ -86,10 +86,23 @@ const EnvSchema = z.object({
   ARGON2_PARALLELISM: integer(1, 255).default(1),
   /** password hashes computed at once (at most one per core); more wait in line, default os.availableParallelism() */
   HASH_CONCURRENCY: integer(1, 1024).default(availableParallelism()),
-  /** failed logins per user name and per client address in one window before errorcode 101, default 10 */
+  /** failed logins per (user name or API key, client address) pair in one window before errorcode 101, default 10 */
   LOGIN_LIMIT_ATTEMPTS: integer(1, 1_000_000).default(10),
   /** the failed-login window, default 900 s (15 minutes) */
   LOGIN_LIMIT_WINDOW_SECONDS: integer(1, 24 * 3600).default(900),
+  /** failed logins per client address, across names, in the same window before errorcode 101, default 100 */
+  LOGIN_ADDRESS_LIMIT_ATTEMPTS: integer(1, 1_000_000).default(100),
+  /** login attempts per user name or API key from all addresses per throttle window; past it 101 with a short
+   * retry-after (a throttle, not a lockout: the window is short), default 30 */
+  LOGIN_NAME_THROTTLE_ATTEMPTS: integer(1, 1_000_000).default(30),
+  /** the per-name throttle window, default 60 s */
+  LOGIN_NAME_THROTTLE_SECONDS: integer(1, 3600).default(60),
+  /** password hashes of callers waiting for a slot, in total, before more are refused with 101, default 256 */
+  HASH_QUEUE_MAX: integer(0, 1_000_000).default(256),
+  /** password hashes of one client address running or waiting before more are refused with 101, default 4 */
+  HASH_QUEUE_MAX_PER_ADDRESS: integer(1, 10_000).default(4),
+  /** absolute lifetime of a session: it ends at this age however much it is used, default 43200 s (12 h) */
+  SESSION_MAX_LIFETIME_SECONDS: integer(60, 365 * 24 * 3600).default(43_200),
   /** JSON file of users loaded into Redis at start-up (existing names are kept), default none */
   SEED_FILE: z.string().min(1).optional(),
   /** let callers without a session ask ResetPassword (a front end's forgot-password form), default false */
@@ -212,7 +225,20 @@ export interface Config {
   readonly sessionRecheckMs: number;
   readonly argon2: { readonly memoryKib: number; readonly iterations: number; readonly parallelism: number };
   readonly hashConcurrency: number;
-  readonly loginLimit: { readonly attempts: number; readonly windowSeconds: number };
+  readonly loginLimit: {
+    /** per (name or API key, address) pair */
+    readonly attempts: number;
+    readonly windowSeconds: number;
+    /** per address, in the same window */
+    readonly addressAttempts: number;
+    /** per name or API key from anywhere: a throttle with a short window */
+    readonly nameAttempts: number;
+    readonly nameWindowSeconds: number;
+  };
+  /** Bounds on callers' hashes waiting (total) and in flight (per address). */
+  readonly hashQueue: { readonly max: number; readonly maxPerAddress: number };
+  /** A session ends at this age however much it is used. */
+  readonly sessionMaxLifetimeSeconds: number;
   readonly seedFile: string | null;
   readonly reset: {
     readonly allowPublic: boolean;
@@ -436,7 +462,12 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     loginLimit: Object.freeze({
       attempts: e.LOGIN_LIMIT_ATTEMPTS,
       windowSeconds: e.LOGIN_LIMIT_WINDOW_SECONDS,
+      addressAttempts: e.LOGIN_ADDRESS_LIMIT_ATTEMPTS,
+      nameAttempts: e.LOGIN_NAME_THROTTLE_ATTEMPTS,
+      nameWindowSeconds: e.LOGIN_NAME_THROTTLE_SECONDS,
     }),
+    hashQueue: Object.freeze({ max: e.HASH_QUEUE_MAX, maxPerAddress: e.HASH_QUEUE_MAX_PER_ADDRESS }),
+    sessionMaxLifetimeSeconds: e.SESSION_MAX_LIFETIME_SECONDS,
     seedFile: e.SEED_FILE ?? null,
     reset: Object.freeze({
       allowPublic: e.RESET_ALLOW_PUBLIC,

@@ -1,8 +1,10 @@
 // argon2id password hashing with explicit parameters, on hash threads of lowered priority, with a bound on hashes
-// in flight so a login or reset flood queues instead of exhausting memory or starving the event loop.
+// in flight so a login or reset flood queues instead of exhausting memory or starving the event loop, and a
+// bound on that queue (in total and per client address) so a flood is refused at once instead of queued.
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { OmsError } from '../protocol/codes';
 
 /** `Algorithm.Argon2id`: the package's const enum is ambient, which isolatedModules cannot read. */
 const ARGON2ID = 2;
@@ -24,18 +26,46 @@ export interface HasherOptions {
   readonly parallelism: number;
   /** hashes computed at once, default os.availableParallelism() (one per hash thread); more wait in line */
   readonly concurrency: number;
+  /** callers' hashes waiting for a slot, in total, before more are refused; default unbounded */
+  readonly queueMax?: number;
+  /** one client address's hashes running or waiting before more from it are refused; default unbounded */
+  readonly queueMaxPerAddress?: number;
 }
 
+/** Who asked for a hash. Calls without one (start-up seeding, the CLI) are never refused. */
+export interface HashCaller {
+  /** The client address (context.connection.clientAddress). */
+  readonly address: string;
+}
+
+/**
+ * A hash refused at once because the queue is at its bound (HASH_QUEUE_MAX, HASH_QUEUE_MAX_PER_ADDRESS):
+ * errorcode 101 with the wait in `detail`, instead of a reply that comes seconds later.
+ */
+export class HashQueueFullError extends OmsError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(
+      'OperationFailed',
+      `Too many password checks in progress; retry after ${retryAfterSeconds} seconds`,
+    );
+    this.name = 'HashQueueFullError';
+  }
+}
+
+/**
+ * With a caller, each call first takes a place in the queue: past `queueMax` waiting or `queueMaxPerAddress`
+ * from the caller's address, it rejects at once with HashQueueFullError.
+ */
 export interface PasswordHasher {
   /** A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) with a fresh random salt; the password is NFKC-normalised. */
-  hash(password: string): Promise<string>;
+  hash(password: string, caller?: HashCaller): Promise<string>;
   /** Checks a password against a PHC string (its own parameters apply); false for a malformed hash. */
-  verify(passwordHash: string, password: string): Promise<boolean>;
+  verify(passwordHash: string, password: string, caller?: HashCaller): Promise<boolean>;
   /**
    * Spends the same work as `verify` against a hash no password matches, and resolves false:
    * an unknown user name takes as long to refuse as a wrong password.
    */
-  verifyNothing(password: string): Promise<false>;
+  verifyNothing(password: string, caller?: HashCaller): Promise<false>;
   /** Hashes running now. */
   readonly running: number;
   /** Hashes waiting for a slot. */
@@ -195,6 +225,9 @@ function hashThreads(): ReturnType<typeof createHashThreads> {
   return sharedHashThreads;
 }
 
+/** The first hash's duration guess, before one was measured (argon2id at OWASP's minimum on one core). */
+const FIRST_HASH_MS_GUESS = 50;
+
 export function createPasswordHasher(options: HasherOptions): PasswordHasher {
   const argon2Options = {
     algorithm: ARGON2ID,
@@ -203,36 +236,80 @@ export function createPasswordHasher(options: HasherOptions): PasswordHasher {
     parallelism: options.parallelism,
   };
   const slots = createSemaphore(options.concurrency);
+  const queueMax = options.queueMax ?? Infinity;
+  const perAddressMax = options.queueMaxPerAddress ?? Infinity;
+  /** Callers' hashes running or waiting, per address. */
+  const inFlight = new Map<string, number>();
+  /** A moving average of one hash's duration, for the retry-after of a refusal. */
+  let hashMs = FIRST_HASH_MS_GUESS;
   let dummyHash: Promise<string> | undefined;
+
+  /** The wait to suggest: the queue ahead drained by every slot at the measured pace, at least a second. */
+  const retryAfterSeconds = (): number =>
+    Math.max(1, Math.ceil(((slots.queued + slots.running) * hashMs) / options.concurrency / 1000));
+
+  /** Takes a place for a caller's hash, or refuses at once; without a caller, always admitted. */
+  const admitted = async <T>(caller: HashCaller | undefined, work: () => Promise<T>): Promise<T> => {
+    if (caller === undefined) return work();
+    const own = inFlight.get(caller.address) ?? 0;
+    const waits = slots.running >= options.concurrency;
+    if (own >= perAddressMax || (waits && slots.queued >= queueMax)) {
+      throw new HashQueueFullError(retryAfterSeconds());
+    }
+    inFlight.set(caller.address, own + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (inFlight.get(caller.address) ?? 1) - 1;
+      if (left > 0) inFlight.set(caller.address, left);
+      else inFlight.delete(caller.address);
+    }
+  };
+
+  /** Runs one job in a slot and folds its duration into the average. */
+  const timed = async <T>(job: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await job();
+    } finally {
+      hashMs = hashMs * 0.8 + (performance.now() - started) * 0.2;
+    }
+  };
 
   // NFKC on both sides: the same password typed on another keyboard or IME (full-width, composed
   // accents) must hash alike, and the reset rules count characters after the same normalisation
   const hashPassword = (password: string): Promise<string> =>
-    slots.run(
-      async () =>
-        (await hashThreads().run({
-          op: 'hash',
-          password: password.normalize('NFKC'),
-          options: argon2Options,
-        })) as string,
+    slots.run(() =>
+      timed(
+        async () =>
+          (await hashThreads().run({
+            op: 'hash',
+            password: password.normalize('NFKC'),
+            options: argon2Options,
+          })) as string,
+      ),
     );
   const verifyPassword = (passwordHash: string, password: string): Promise<boolean> =>
     slots.run(() =>
-      hashThreads()
-        .run({ op: 'verify', passwordHash, password: password.normalize('NFKC') })
-        .then((matches) => matches === true)
-        .catch(() => false),
+      timed(() =>
+        hashThreads()
+          .run({ op: 'verify', passwordHash, password: password.normalize('NFKC') })
+          .then((matches) => matches === true)
+          .catch(() => false),
+      ),
     );
 
   return {
-    hash: hashPassword,
-    verify: verifyPassword,
-    async verifyNothing(password: string): Promise<false> {
-      // computed once, with the current parameters, from a password nobody knows
-      dummyHash ??= hashPassword(randomBytes(32).toString('hex'));
-      await verifyPassword(await dummyHash, password);
-      return false;
-    },
+    hash: (password, caller) => admitted(caller, () => hashPassword(password)),
+    verify: (passwordHash, password, caller) =>
+      admitted(caller, () => verifyPassword(passwordHash, password)),
+    verifyNothing: (password, caller) =>
+      admitted(caller, async (): Promise<false> => {
+        // computed once, with the current parameters, from a password nobody knows
+        dummyHash ??= hashPassword(randomBytes(32).toString('hex'));
+        await verifyPassword(await dummyHash, password);
+        return false;
+      }),
     get running() {
       return slots.running;
     },

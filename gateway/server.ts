@@ -154,7 +154,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const ownsResets = deps.resets === undefined;
   const { store, resets, resetFlow } = openStores(config, deps, logger, clock);
   const hasher =
-    deps.hasher ?? createPasswordHasher({ ...config.argon2, concurrency: config.hashConcurrency });
+    deps.hasher ??
+    createPasswordHasher({
+      ...config.argon2,
+      concurrency: config.hashConcurrency,
+      queueMax: config.hashQueue.max,
+      queueMaxPerAddress: config.hashQueue.maxPerAddress,
+    });
   const services: Services = { config, store, clock, logger, hasher, resets, resetFlow };
   const mailer = deps.mailer ?? createMailer(config, logger, clock);
   const metrics = createMetrics({

@@ -9,19 +9,37 @@ export function sessionIdOf(sessionToken: string): string {
   return createHash('sha256').update(sessionToken, 'utf8').digest('hex');
 }
 
+export interface SessionTerms {
+  /** idle lifetime (SESSION_TTL_SECONDS) */
+  readonly ttlSeconds: number;
+  /** live sessions per user (MAX_SESSIONS_PER_USER) */
+  readonly maxPerUser: number;
+  /** absolute lifetime (SESSION_MAX_LIFETIME_SECONDS) */
+  readonly maxLifetimeSeconds: number;
+  /** the password hash the login verified: no session unless it is still the user's (issue 11, finding 3) */
+  readonly passwordHash?: string;
+}
+
 /**
- * Starts a session for a user and returns its SessionToken (shown to the client once, never stored). A user
- * at `maxPerUser` live sessions loses the least recently used one to the new one.
+ * Starts a session for a user and returns its SessionToken (shown to the client once, never stored); null when
+ * the user's password hash is no longer the one given. A user at `maxPerUser` live sessions loses the least
+ * recently used one to the new one.
  */
 export async function startSession(
   store: Store,
   userId: number,
-  ttlSeconds: number,
-  maxPerUser: number,
-): Promise<string> {
+  terms: SessionTerms,
+): Promise<string | null> {
   const sessionToken = uuidv4();
-  await store.sessions.create(sessionIdOf(sessionToken), userId, ttlSeconds * 1000, maxPerUser);
-  return sessionToken;
+  const { started } = await store.sessions.start({
+    sessionId: sessionIdOf(sessionToken),
+    userId,
+    ttlMs: terms.ttlSeconds * 1000,
+    maxPerUser: terms.maxPerUser,
+    maxLifetimeMs: terms.maxLifetimeSeconds * 1000,
+    passwordHash: terms.passwordHash,
+  });
+  return started ? sessionToken : null;
 }
 
 /**

@@ -44,7 +44,8 @@ async function changePassword(
   // a refused password leaves the code live, so the user can try another with the same link
   const problem = passwordProblem(payload.Password, user, config.passwordPolicy);
   if (problem !== null) throw new OmsError('InvalidRequest', problem);
-  const passwordHash = await hasher.hash(payload.Password);
+  // bounded per client address like a login's check: a flood of these is refused at once, not queued
+  const passwordHash = await hasher.hash(payload.Password, { address: context.connection.clientAddress });
   // one store step: of many concurrent calls with this code exactly one changes the password; with it every
   // session of the user ends on every gateway sharing the store (this call logs no one in), the "changed"
   // mail is queued and the event audited

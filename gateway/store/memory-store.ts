@@ -9,10 +9,12 @@ import type {
   ApiTokenRecord,
   ApiTokenStore,
   NewApiToken,
+  NewSession,
   NewUser,
   RateDecision,
   RateLimiter,
   SessionRevocation,
+  SessionStart,
   SessionStore,
   Store,
   UserRecord,
@@ -45,6 +47,35 @@ class MemoryRateLimiter implements RateLimiter {
 
   reset(key: string): Promise<void> {
     this.counters.delete(key);
+    return Promise.resolve();
+  }
+
+  reserve(hits: readonly LimitHit[]): Promise<RateDecision> {
+    const full = hits.filter(({ key, limit }) => (this.counters.get(key) ?? 0) + 1 > limit);
+    if (full.length > 0) {
+      const waitMs = Math.max(...full.map(({ key }) => this.counters.ttl(key) ?? 0));
+      const count = this.counters.get(full[0]!.key) ?? 0;
+      return Promise.resolve({
+        allowed: false,
+        count,
+        retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+      });
+    }
+    let count = 0;
+    for (const [index, { key, windowSeconds }] of hits.entries()) {
+      const next = (this.counters.get(key) ?? 0) + 1;
+      if (!this.counters.update(key, next)) this.counters.set(key, next, windowSeconds * 1000);
+      if (index === 0) count = next;
+    }
+    return Promise.resolve({ allowed: true, count, retryAfterSeconds: 0 });
+  }
+
+  refund(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      const count = (this.counters.get(key) ?? 0) - 1;
+      if (count <= 0) this.counters.delete(key);
+      else this.counters.update(key, count);
+    }
     return Promise.resolve();
   }
 
@@ -85,6 +116,11 @@ function snapshot(user: MutableUser): UserRecord {
 
 class MemoryUserStore implements UserStore {
   private readonly byId = new Map<number, MutableUser>();
+  /** The stored hash, read in the same (synchronous) step as a session is started. */
+  passwordHashOf(userId: number): string | null | undefined {
+    return this.byId.get(userId)?.passwordHash;
+  }
+
   private readonly idByName = new Map<string, number>();
   private readonly idByEmail = new Map<string, number>();
   private lastId = 0;
@@ -173,16 +209,34 @@ function ttlLeft(ttl: number | undefined): number {
   return ttl === undefined || ttl < 0 ? Infinity : ttl;
 }
 
+interface MemorySession {
+  readonly userId: number;
+  /** ms since the epoch when the session ends however it is used; Infinity: no absolute lifetime */
+  readonly endsAt: number;
+}
+
 class MemorySessionStore implements SessionStore {
-  private readonly sessions: ExpiringMap<string, number>;
+  private readonly sessions: ExpiringMap<string, MemorySession>;
   private readonly byUser = new Map<number, Set<string>>();
   private readonly listeners = new Set<(revocation: SessionRevocation) => void>();
 
-  constructor(clock: Clock) {
+  constructor(
+    private readonly clock: Clock,
+    private readonly users: MemoryUserStore,
+  ) {
     this.sessions = new ExpiringMap(clock);
   }
 
-  create(sessionId: string, userId: number, ttlMs: number, maxPerUser = 0): Promise<number> {
+  async create(sessionId: string, userId: number, ttlMs: number, maxPerUser = 0): Promise<number> {
+    return (await this.start({ sessionId, userId, ttlMs, maxPerUser })).ended;
+  }
+
+  start(session: NewSession): Promise<SessionStart> {
+    const { sessionId, userId, ttlMs, maxPerUser = 0, maxLifetimeMs, passwordHash } = session;
+    // one synchronous step with the check: no password change can fall between them
+    if (passwordHash !== undefined && this.users.passwordHashOf(userId) !== passwordHash) {
+      return Promise.resolve({ started: false, ended: 0 });
+    }
     const index = this.byUser.get(userId) ?? new Set<string>();
     // forget ended sessions as Redis does when it prunes the index
     for (const id of index) if (this.sessions.get(id) === undefined) index.delete(id);
@@ -201,19 +255,25 @@ class MemorySessionStore implements SessionStore {
     }
     index.add(sessionId);
     this.byUser.set(userId, index);
-    this.sessions.set(sessionId, userId, ttlMs);
-    return Promise.resolve(ended.length);
+    const lifetime = maxLifetimeMs !== undefined && maxLifetimeMs > 0 ? maxLifetimeMs : Infinity;
+    this.sessions.set(sessionId, { userId, endsAt: this.clock.now() + lifetime }, Math.min(ttlMs, lifetime));
+    return Promise.resolve({ started: true, ended: ended.length });
   }
 
   touch(sessionId: string, ttlMs: number): Promise<number | null> {
-    const userId = this.sessions.get(sessionId);
-    if (userId === undefined) return Promise.resolve(null);
-    this.sessions.expire(sessionId, ttlMs);
-    return Promise.resolve(userId);
+    const session = this.sessions.get(sessionId);
+    if (session === undefined) return Promise.resolve(null);
+    const lifetimeLeft = session.endsAt - this.clock.now();
+    if (lifetimeLeft <= 0) {
+      this.sessions.delete(sessionId);
+      return Promise.resolve(null);
+    }
+    this.sessions.expire(sessionId, Math.min(ttlMs, lifetimeLeft));
+    return Promise.resolve(session.userId);
   }
 
   revoke(sessionId: string): Promise<boolean> {
-    const userId = this.sessions.get(sessionId);
+    const userId = this.sessions.get(sessionId)?.userId;
     if (userId === undefined) return Promise.resolve(false);
     this.sessions.delete(sessionId);
     this.byUser.get(userId)?.delete(sessionId);
@@ -308,11 +368,12 @@ class MemoryApiTokenStore implements ApiTokenStore {
 }
 
 export function createMemoryStore(clock: Clock): Store {
+  const users = new MemoryUserStore(clock);
   return {
     kind: 'memory',
     limits: new MemoryRateLimiter(clock),
-    users: new MemoryUserStore(clock),
-    sessions: new MemorySessionStore(clock),
+    users,
+    sessions: new MemorySessionStore(clock, users),
     apiKeys: new MemoryApiKeyStore(),
     apiTokens: new MemoryApiTokenStore(clock),
     ping: () => Promise.resolve(),

@@ -11,7 +11,8 @@
 //   user:{N}:sessions           SET of session ids (SHA-256 of the SessionToken); pruned when a session is created
 //   user:{N}:apikey:<APIKey>    HASH secret, lastNonce
 //   user:{N}:apikeys            SET of the user's APIKeys (listing); kept with the hashes by one script
-//   session:<sha256 hex>        → UserId, with the idle TTL (PX), refreshed by GETEX on every call
+//   session:<sha256 hex>        → UserId[:ends at ms], with the idle TTL (PX), refreshed on every call but never
+//                                 past the absolute lifetime (`ends at`, on Redis's clock)
 //   limit:{<key>}               rate-limit counters
 //   api-token:<sha256 hex>      HASH name, entries (JSON array), createdAt: authreset API tokens, never the token
 //   api-tokens                  SET of those hashes (listing, revoking by name); kept with the hashes by scripts
@@ -28,10 +29,12 @@ import type {
   ApiTokenRecord,
   ApiTokenStore,
   NewApiToken,
+  NewSession,
   NewUser,
   RateDecision,
   RateLimiter,
   SessionRevocation,
+  SessionStart,
   SessionStore,
   Store,
   UserRecord,
@@ -105,6 +108,38 @@ end
 return last
 `;
 
+// All or nothing: when every key has room for one more hit (ARGV per key: its limit and window ms), counts one
+// on each and answers {1, count of the first key, 0}; otherwise counts none and answers {0, count of the first
+// full key, the longest ms left of the full keys}.
+const RESERVE_SCRIPT = `
+local full, waitMs, fullCount = false, 0, 0
+for i = 1, #KEYS do
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if count + 1 > tonumber(ARGV[2 * i - 1]) then
+    if not full then fullCount = count end
+    full = true
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl > waitMs then waitMs = ttl end
+  end
+end
+if full then return {0, fullCount, waitMs} end
+local first = 0
+for i = 1, #KEYS do
+  local count = redis.call('INCR', KEYS[i])
+  if i == 1 then first = count end
+  if count == 1 or redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end
+end
+return {1, first, 0}
+`;
+
+// One hit back on each key; a count that reaches zero (or a key already gone) leaves no key behind.
+const REFUND_SCRIPT = `
+for i = 1, #KEYS do
+  if redis.call('DECR', KEYS[i]) <= 0 then redis.call('DEL', KEYS[i]) end
+end
+return 1
+`;
+
 const PEEK_SCRIPT = `
 local count = tonumber(redis.call('GET', KEYS[1]) or '0')
 return {count, redis.call('PTTL', KEYS[1])}
@@ -132,9 +167,34 @@ export function defineScript(
 
 class RedisRateLimiter implements RateLimiter {
   private readonly hitScript: ScriptCall;
+  private readonly reserveScript: ScriptCall;
+  private readonly refundScript: ScriptCall;
 
   constructor(private readonly redis: Redis) {
     this.hitScript = defineScript(redis, 'omsLimitHitAll', 'dynamic', HIT_ALL_SCRIPT);
+    this.reserveScript = defineScript(redis, 'omsLimitReserve', 'dynamic', RESERVE_SCRIPT);
+    this.refundScript = defineScript(redis, 'omsLimitRefund', 'dynamic', REFUND_SCRIPT);
+  }
+
+  reserve(hits: readonly LimitHit[]): Promise<RateDecision> {
+    if (hits.length === 0) return Promise.resolve({ allowed: true, count: 0, retryAfterSeconds: 0 });
+    return guarded(async () => {
+      const [allowed, count, waitMs] = (await this.reserveScript(
+        hits.length,
+        ...hits.map((hit) => limitKey(hit.key)),
+        ...hits.flatMap((hit) => [hit.limit, hit.windowSeconds * 1000]),
+      )) as [number, number, number];
+      return allowed === 1
+        ? { allowed: true, count, retryAfterSeconds: 0 }
+        : { allowed: false, count, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+    });
+  }
+
+  refund(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return Promise.resolve();
+    return guarded(async () => {
+      await this.refundScript(keys.length, ...keys.map(limitKey));
+    });
   }
 
   hit(key: string, limit: number, windowSeconds: number): Promise<RateDecision> {
@@ -371,10 +431,29 @@ class RedisUserStore implements UserStore {
   }
 }
 
-// Prunes index entries whose session has ended, then stores the session with its TTL and indexes it.
-// Prunes the user's index of ended sessions; past the cap (ARGV[5], 0: none) ends the least recently used
-// (shortest idle TTL left) and publishes them on ARGV[6]; then adds the new session. Returns how many it ended.
+/** Lua: `now`, Redis's own clock in ms (every gateway on the Redis shares it). */
+const NOW_LUA = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+// A session key holds `<UserId>:<ends at, Redis ms>` (the absolute lifetime), or `<UserId>` for none (and for
+// sessions created before the lifetime existed).
+const SESSION_VALUE_LUA = `
+local function sessionUser(value)
+  local userId, endsAt = string.match(value, '^(%d+):(%d+)$')
+  if userId then return userId, tonumber(endsAt) end
+  return value, nil
+end
+`;
+
+// KEYS: the session, the user's sessions, the user. ARGV: [1] UserId, [2] idle TTL ms, [3] key prefix,
+// [4] session id, [5] cap (0: none), [6] revocation channel, [7] the password hash the login verified ('' for no
+// check), [8] absolute lifetime ms (0: none).
+// With [7], refuses (-1, nothing changed) unless the user's stored hash is still exactly that one: the check and
+// the creation are one step, so a password change either comes before (refused) or after (it ends this session).
+// Then prunes the user's index of ended sessions; past the cap ends the least recently used (shortest idle TTL
+// left) and publishes them; then adds the new session. Returns how many it ended.
 const CREATE_SESSION_SCRIPT = `
+${NOW_LUA}
+if ARGV[7] ~= '' and redis.call('HGET', KEYS[3], 'passwordHash') ~= ARGV[7] then return -1 end
 local live = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local ttl = redis.call('PTTL', ARGV[3] .. 'session:' .. id)
@@ -397,15 +476,42 @@ if cap > 0 and #live >= cap then
   end
   redis.call('PUBLISH', ARGV[6], '{"userId":' .. ARGV[1] .. ',"sessionIds":["' .. table.concat(ended, '","') .. '"]}')
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local lifetime = tonumber(ARGV[8])
+if lifetime > 0 then
+  redis.call('SET', KEYS[1], ARGV[1] .. ':' .. string.format('%.0f', now + lifetime), 'PX', math.min(tonumber(ARGV[2]), lifetime))
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
 redis.call('SADD', KEYS[2], ARGV[4])
 return #ended
 `;
 
+// Refreshes the idle TTL (ARGV[1] ms), never past the absolute lifetime; a session past it is deleted.
+// Returns the UserId, or false.
+const TOUCH_SESSION_SCRIPT = `
+${NOW_LUA}
+${SESSION_VALUE_LUA}
+local value = redis.call('GET', KEYS[1])
+if not value then return false end
+local userId, endsAt = sessionUser(value)
+local ttl = tonumber(ARGV[1])
+if endsAt then
+  if endsAt <= now then
+    redis.call('DEL', KEYS[1])
+    return false
+  end
+  ttl = math.min(ttl, endsAt - now)
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return userId
+`;
+
 // Session ids are SHA-256 hex, so the message can be built by concatenation.
 const REVOKE_SESSION_SCRIPT = `
-local userId = redis.call('GET', KEYS[1])
-if not userId then return 0 end
+${SESSION_VALUE_LUA}
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local userId = sessionUser(value)
 redis.call('DEL', KEYS[1])
 redis.call('SREM', ARGV[1] .. 'user:{' .. userId .. '}:sessions', ARGV[2])
 redis.call('PUBLISH', ARGV[3], '{"userId":' .. userId .. ',"sessionIds":["' .. ARGV[2] .. '"]}')
@@ -458,37 +564,48 @@ class RedisSessionStore implements SessionStore {
   private closed = false;
 
   private readonly createScript: ScriptCall;
+  private readonly touchScript: ScriptCall;
 
   constructor(
     private readonly redis: Redis,
     private readonly options: RedisOptions,
     private readonly logger: Logger,
   ) {
-    this.createScript = defineScript(redis, 'omsSessionCreate', 2, CREATE_SESSION_SCRIPT);
+    this.createScript = defineScript(redis, 'omsSessionCreate', 3, CREATE_SESSION_SCRIPT);
+    this.touchScript = defineScript(redis, 'omsSessionTouch', 1, TOUCH_SESSION_SCRIPT);
   }
 
   get channel(): string {
     return revocationChannel(this.options.prefix);
   }
 
-  create(sessionId: string, userId: number, ttlMs: number, maxPerUser = 0): Promise<number> {
+  async create(sessionId: string, userId: number, ttlMs: number, maxPerUser = 0): Promise<number> {
+    return (await this.start({ sessionId, userId, ttlMs, maxPerUser })).ended;
+  }
+
+  start(session: NewSession): Promise<SessionStart> {
+    const { sessionId, userId, ttlMs, maxPerUser = 0, maxLifetimeMs = 0, passwordHash } = session;
     return guarded(async () => {
-      return (await this.createScript(
+      const ended = (await this.createScript(
         `session:${sessionId}`,
         `${userKey(userId)}:sessions`,
+        userKey(userId),
         String(userId),
         String(ttlMs),
         this.options.prefix,
         sessionId,
         Number.isFinite(maxPerUser) ? Math.max(0, Math.floor(maxPerUser)) : 0,
         this.channel,
+        passwordHash ?? '',
+        Number.isFinite(maxLifetimeMs) ? Math.max(0, Math.floor(maxLifetimeMs)) : 0,
       )) as number;
+      return ended < 0 ? { started: false, ended: 0 } : { started: true, ended };
     });
   }
 
   touch(sessionId: string, ttlMs: number): Promise<number | null> {
     return guarded(async () => {
-      const userId = await this.redis.getex(`session:${sessionId}`, 'PX', ttlMs);
+      const userId = (await this.touchScript(`session:${sessionId}`, String(ttlMs))) as string | null;
       return userId === null ? null : Number(userId);
     });
   }

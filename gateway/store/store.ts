@@ -27,8 +27,16 @@ export interface RateLimiter {
   hitAll(hits: readonly LimitHit[]): Promise<RateDecision>;
   /** Forgets the key (a successful login clears its failures). */
   reset(key: string): Promise<void>;
-  /** Says whether one more hit would still be within `limit`, without counting one (failed-login limits). */
+  /** Says whether one more hit would still be within `limit`, without counting one. */
   peek(key: string, limit: number): Promise<RateDecision>;
+  /**
+   * All or nothing, in one step: when every limit has room for one more hit, counts one on each and allows;
+   * otherwise counts none and refuses with the longest wait of those that are full. Failed-login limits
+   * reserve an attempt this way before the password is checked, so attempts in flight cannot overrun them.
+   */
+  reserve(hits: readonly LimitHit[]): Promise<RateDecision>;
+  /** Gives back one hit on each key (a reserved attempt that turned out right); never below zero, window kept. */
+  refund(keys: readonly string[]): Promise<void>;
 }
 
 /** Thrown by a store that cannot reach its backend; callers answer 102 with a clear detail and retry later. */
@@ -112,6 +120,32 @@ export interface SessionRevocation {
   readonly sessionIds: readonly string[];
 }
 
+/** A session to start (SessionStore.start). */
+export interface NewSession {
+  /** SHA-256 hex of the SessionToken. */
+  readonly sessionId: string;
+  readonly userId: number;
+  /** idle lifetime, refreshed by every touch */
+  readonly ttlMs: number;
+  /** default 0: no cap (see SessionStore.create) */
+  readonly maxPerUser?: number;
+  /** absolute lifetime from creation: the session ends at this age however much it is used; default none */
+  readonly maxLifetimeMs?: number;
+  /**
+   * The password hash the login verified. When given, the session is started only if the user's stored hash
+   * is still exactly this one, checked in the same step that starts it: a login racing a password change
+   * cannot come out with a session the change did not end.
+   */
+  readonly passwordHash?: string;
+}
+
+export interface SessionStart {
+  /** false: the user's password hash is no longer the one given (or the user is gone); nothing was started */
+  readonly started: boolean;
+  /** sessions ended to make room under `maxPerUser` */
+  readonly ended: number;
+}
+
 /**
  * Sessions keyed by the SHA-256 hex of their SessionToken (the token itself is never stored),
  * each with an idle TTL, and indexed per user so all of a user's sessions can end at once.
@@ -123,7 +157,12 @@ export interface SessionStore {
    * LogOut. Resolves with how many were ended.
    */
   create(sessionId: string, userId: number, ttlMs: number, maxPerUser?: number): Promise<number>;
-  /** The session's user, refreshing its idle TTL; null when expired, revoked or unknown. */
+  /** Starts a session like `create`, with an absolute lifetime and bound to a password hash when given. */
+  start(session: NewSession): Promise<SessionStart>;
+  /**
+   * The session's user, refreshing its idle TTL (never past its absolute lifetime); null when expired,
+   * past its lifetime, revoked or unknown.
+   */
   touch(sessionId: string, ttlMs: number): Promise<number | null>;
   /** Ends one session (LogOut) and publishes the revocation; false when it was not live. */
   revoke(sessionId: string): Promise<boolean>;

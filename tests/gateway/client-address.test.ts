@@ -8,7 +8,7 @@ import {
 import type { TrustProxy } from '../../gateway/client-address';
 import { ConfigError, loadConfig } from '../../gateway/config';
 import type { IncomingMessage } from 'node:http';
-import { startGateway } from '../support/gateway';
+import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
 import { openClient } from '../support/ws-client';
 
@@ -26,17 +26,19 @@ function clientOf(trust: string, peer: string, forwardedFor?: string): string {
 
 describe('TRUST_PROXY', () => {
   it('refuses true at start-up and says what to write instead', () => {
-    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(ConfigError);
-    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(
+    expect(() => loadConfig({ OMS_DEV: '1', TRUST_PROXY: 'true' })).toThrow(ConfigError);
+    expect(() => loadConfig({ OMS_DEV: '1', TRUST_PROXY: 'true' })).toThrow(
       /TRUST_PROXY: true no longer says which proxies to trust: write the trusted proxies as addresses or CIDRs/,
     );
   });
 
   it('reads false, unset, a hop count, and a list of addresses, CIDRs and names', () => {
-    expect(loadConfig({}).trustProxy).toEqual({ kind: 'none' });
-    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toEqual({ kind: 'none' });
-    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toEqual({ kind: 'hops', hops: 2 });
-    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, fd00::/8,192.0.2.7,loopback' }).trustProxy).toEqual({
+    expect(loadConfig({ OMS_DEV: '1' }).trustProxy).toEqual({ kind: 'none' });
+    expect(loadConfig({ OMS_DEV: '1', TRUST_PROXY: 'false' }).trustProxy).toEqual({ kind: 'none' });
+    expect(loadConfig({ OMS_DEV: '1', TRUST_PROXY: '2' }).trustProxy).toEqual({ kind: 'hops', hops: 2 });
+    expect(
+      loadConfig({ OMS_DEV: '1', TRUST_PROXY: '10.0.0.0/8, fd00::/8,192.0.2.7,loopback' }).trustProxy,
+    ).toEqual({
       kind: 'subnets',
       subnets: ['10.0.0.0/8', 'fd00::/8', '192.0.2.7', '127.0.0.0/8', '::1/128'],
     });
@@ -138,7 +140,7 @@ describe('per-address limits count by the grouped address', () => {
   }
 
   it('makes two addresses of one /64 share a failed-login bucket, and another /64 not', async () => {
-    gw = await startGateway({ TRUST_PROXY: 'loopback', LOGIN_LIMIT_ATTEMPTS: '2' });
+    gw = await startGateway({ TRUST_PROXY: 'loopback', LOGIN_ADDRESS_LIMIT_ATTEMPTS: '2' });
     expect(await thirdFailureFrom('2001:db8:1:2::1', '2001:db8:1:2:ffff::9')).toMatchObject({
       errorcode: 101,
     });
@@ -149,12 +151,21 @@ describe('per-address limits count by the grouped address', () => {
   });
 
   it('makes ::ffff:1.2.3.4 and 1.2.3.4 share a failed-login bucket', async () => {
-    gw = await startGateway({ TRUST_PROXY: 'loopback', LOGIN_LIMIT_ATTEMPTS: '2' });
+    gw = await startGateway({ TRUST_PROXY: 'loopback', LOGIN_ADDRESS_LIMIT_ATTEMPTS: '2' });
     expect(await thirdFailureFrom('::ffff:198.51.100.7', '198.51.100.7')).toMatchObject({ errorcode: 101 });
   });
 
   it('warns at start-up when bound publicly with no TRUST_PROXY, and not on loopback', async () => {
-    gw = await startGateway({ HOST: '0.0.0.0' });
+    // a public bind is production only: the settings it requires, on the test's own Redis
+    gw = await startGateway({
+      OMS_DEV: '',
+      HOST: '0.0.0.0',
+      REDIS_URL: testRedisUrl(),
+      REDIS_PREFIX: uniquePrefix(),
+      SENDGRID_API_KEY: 'SG.never-used',
+      MAIL_FROM: 'security@oms.example',
+      RESET_PAGE_URL: 'https://oms.example/reset',
+    });
     expect(gw.logs.entries().some((entry) => String(entry.msg).startsWith('TRUST_PROXY is unset'))).toBe(
       true,
     );

@@ -1,7 +1,7 @@
 // The argon2id hasher: explicit parameters in every hash, verification, the dummy check, and the bound on hashes in flight.
 import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
-import { createPasswordHasher } from '../../gateway/password-hasher';
+import { createPasswordHasher, HashQueueFullError } from '../../gateway/password-hasher';
 
 /** The nice value of each thread of this process (Linux: /proc/self/task/<tid>/stat, field 19). */
 function threadNiceValues(): number[] {
@@ -68,5 +68,48 @@ describe('password hasher', () => {
     expect(refused.running).toBe(0);
     const hasher = createPasswordHasher({ ...DEFAULTS, memoryKib: 64, iterations: 1 });
     expect(await hasher.hash('after a refusal')).toMatch(/^\$argon2id\$v=19\$m=64,t=1,p=1\$/);
+  });
+
+  it("refuses a caller's hash at once past the per-address bound, and admits other addresses", async () => {
+    const hasher = createPasswordHasher({
+      ...DEFAULTS,
+      memoryKib: 64,
+      iterations: 1,
+      concurrency: 1,
+      queueMaxPerAddress: 2,
+    });
+    const a = { address: '192.0.2.1' };
+    const admitted = [hasher.hash('one', a), hasher.verifyNothing('two', a)];
+    const refused = hasher.verify('$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA', 'three', a);
+    await expect(refused).rejects.toBeInstanceOf(HashQueueFullError);
+    await expect(refused).rejects.toMatchObject({
+      code: 101,
+      detail: expect.stringMatching(/^Too many password checks in progress; retry after [1-9]\d* seconds$/),
+    });
+    const other = hasher.hash('four', { address: '192.0.2.2' });
+    await Promise.all([...admitted, other]);
+    // the places are given back: the address is admitted again; calls without a caller never count
+    expect(await hasher.hash('five', a)).toMatch(/^\$argon2id\$/);
+  });
+
+  it('refuses callers at once once HASH_QUEUE_MAX hashes wait, but never an internal hash', async () => {
+    const hasher = createPasswordHasher({
+      ...DEFAULTS,
+      memoryKib: 64,
+      iterations: 1,
+      concurrency: 1,
+      queueMax: 2,
+    });
+    const caller = (n: number) => ({ address: `192.0.2.${n}` });
+    const admitted = [
+      hasher.hash('runs', caller(1)),
+      hasher.hash('waits', caller(2)),
+      hasher.hash('waits', caller(3)),
+    ];
+    expect(hasher.queued).toBe(2);
+    await expect(hasher.hash('refused', caller(4))).rejects.toBeInstanceOf(HashQueueFullError);
+    const internal = hasher.hash('seeding at start-up');
+    expect(hasher.queued).toBe(3);
+    await Promise.all([...admitted, internal]);
   });
 });

@@ -245,81 +245,131 @@ describe('AuthenticateUser', () => {
         LOGIN_LIMIT_ATTEMPTS: '3',
         LOGIN_LIMIT_WINDOW_SECONDS: '600',
         TRUST_PROXY: 'loopback',
+        LOGIN_ADDRESS_LIMIT_ATTEMPTS: '5',
+        LOGIN_NAME_THROTTLE_ATTEMPTS: '6',
+        LOGIN_NAME_THROTTLE_SECONDS: '60',
       });
     });
 
-    const from = (address: string) => openClient(gw.wsUrl, { headers: { 'x-forwarded-for': address } });
+    /** A socket from a loopback address of its own (127.0.0.0/8 is all loopback on Linux): no proxy header. */
+    const from = (address: string) => openClient(gw.wsUrl, { localAddress: address });
+    const attempt = async (address: string, login: object) => {
+      const client = await from(address);
+      const reply = await client.call('AuthenticateUser', login);
+      await client.close();
+      return reply;
+    };
+    const LIMITED = {
+      result: false,
+      errormsg: 'Operation Failed',
+      errorcode: 101,
+      detail: expect.stringMatching(/^Too many failed login attempts; retry after \d+ seconds$/),
+    };
+    const waitOf = (reply: unknown): number =>
+      Number(/after (\d+) seconds/.exec((reply as { detail: string }).detail)![1]);
 
-    it('answers 101 with a retry-after once a user name has used up its failures, even with the right password', async () => {
-      for (const [index, address] of ['10.0.0.1', '10.0.0.2', '10.0.0.3'].entries()) {
-        const client = await from(address);
+    it('answers 101 with a retry-after once a name has used up its failures from one address, even with the right password', async () => {
+      const client = await from('127.0.0.2');
+      for (const index of [1, 2, 3]) {
         expect(
           await client.call('AuthenticateUser', { UserName: 'trader1', Password: `bad${index}` }),
         ).toEqual(REFUSED);
-        await client.close();
       }
-      const client = await from('10.0.0.4');
       const blocked = await client.call('AuthenticateUser', { UserName: 'trader1', Password: 'pw-trader1' });
-      expect(blocked).toEqual({
-        result: false,
-        errormsg: 'Operation Failed',
-        errorcode: 101,
-        detail: expect.stringMatching(/^Too many failed login attempts; retry after \d+ seconds$/),
-      });
-      const seconds = Number(/after (\d+) seconds/.exec((blocked as { detail: string }).detail)![1]);
-      expect(seconds).toBeGreaterThan(0);
-      expect(seconds).toBeLessThanOrEqual(600);
+      expect(blocked).toEqual(LIMITED);
+      expect(waitOf(blocked)).toBeGreaterThan(0);
+      expect(waitOf(blocked)).toBeLessThanOrEqual(600);
+      // another user from the same address is not held by trader1's failures
       expect(
         await client.call('AuthenticateUser', { UserName: 'trader2', Password: 'pw-trader2' }),
-      ).toMatchObject({
+      ).toMatchObject({ Authenticated: true });
+      await client.close();
+    });
+
+    it('does not lock a user out from another address when one address guesses their password', async () => {
+      const replies: unknown[] = [];
+      for (let index = 0; index < 12; index++) {
+        replies.push(await attempt('127.0.0.3', { UserName: 'trader1', Password: `guess${index}` }));
+      }
+      expect(replies.slice(0, 3)).toEqual([REFUSED, REFUSED, REFUSED]);
+      for (const reply of replies.slice(3)) expect(reply).toEqual(LIMITED);
+      expect(await attempt('127.0.0.4', { UserName: 'trader1', Password: 'pw-trader1' })).toMatchObject({
+        Authenticated: true,
+      });
+    });
+
+    it('throttles a name tried from many addresses for the short throttle window only, not a lockout', async () => {
+      for (let index = 0; index < 6; index++) {
+        expect(await attempt(`127.0.1.${index + 1}`, { UserName: 'trader1', Password: 'bad' })).toEqual(
+          REFUSED,
+        );
+      }
+      const throttled = await attempt('127.0.1.100', { UserName: 'trader1', Password: 'pw-trader1' });
+      expect(throttled).toEqual(LIMITED);
+      expect(waitOf(throttled)).toBeLessThanOrEqual(60);
+      // other names are not slowed by it
+      expect(await attempt('127.0.1.100', { UserName: 'trader2', Password: 'pw-trader2' })).toMatchObject({
+        Authenticated: true,
+      });
+    });
+
+    it('limits an unknown user name exactly like a known one', async () => {
+      const replies: unknown[] = [];
+      for (let index = 0; index < 4; index++) {
+        replies.push(await attempt('127.0.2.1', { UserName: 'ghost', Password: 'x' }));
+      }
+      expect(replies.slice(0, 3)).toEqual([REFUSED, REFUSED, REFUSED]);
+      expect(replies[3]).toEqual(LIMITED);
+    });
+
+    it('limits one client address across user names', async () => {
+      const client = await from('127.0.3.1');
+      for (const name of ['a', 'b', 'c', 'd', 'e']) {
+        expect(await client.call('AuthenticateUser', { UserName: name, Password: 'x' })).toEqual(REFUSED);
+      }
+      expect(await client.call('AuthenticateUser', { UserName: 'trader1', Password: 'pw-trader1' })).toEqual(
+        LIMITED,
+      );
+      expect(await attempt('127.0.3.2', { UserName: 'trader1', Password: 'pw-trader1' })).toMatchObject({
         Authenticated: true,
       });
       await client.close();
     });
 
-    it('limits an unknown user name exactly like a known one', async () => {
-      const replies: unknown[] = [];
-      for (const address of ['10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.4']) {
-        const client = await from(address);
-        replies.push(await client.call('AuthenticateUser', { UserName: 'ghost', Password: 'x' }));
-        await client.close();
-      }
-      expect(replies.slice(0, 3)).toEqual([REFUSED, REFUSED, REFUSED]);
-      expect(replies[3]).toMatchObject({ errorcode: 101 });
+    it("clears a name's failures from an address when it logs in from there", async () => {
+      const trader1 = (password: string) => attempt('127.0.4.1', { UserName: 'trader1', Password: password });
+      await trader1('bad');
+      await trader1('bad');
+      expect(await trader1('pw-trader1')).toMatchObject({ Authenticated: true });
+      await trader1('bad');
+      await trader1('bad');
+      expect(await trader1('pw-trader1')).toMatchObject({ Authenticated: true });
     });
 
-    it('limits one client address across user names', async () => {
-      const client = await from('10.0.2.1');
-      for (const name of ['a', 'b', 'c']) {
-        expect(await client.call('AuthenticateUser', { UserName: name, Password: 'x' })).toEqual(REFUSED);
+    it("counts wrong API keys against the key tried, so they do not lock out a bot's real key", async () => {
+      const apiKey = '0123456789abcdef0123456789abcdef';
+      const secret = 'fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210';
+      const userId = gw.users.trader1!.userId;
+      await gw.gateway.services.store.apiKeys.create(userId, apiKey, secret);
+      const login = (nonce: number, key: string) => ({
+        APIKey: key,
+        Signature: signApiLogin(secret, String(nonce), userId, key),
+        UserId: userId,
+        Nonce: nonce,
+      });
+      const refused = { ...REFUSED, errormsg: 'Invalid API key, signature or nonce' };
+      // a stranger who knows the bot's UserId but not its key, from two addresses
+      for (const [index, address] of ['127.0.5.1', '127.0.5.2'].entries()) {
+        for (let tries = 0; tries < 3; tries++) {
+          expect(await attempt(address, login(1, `${index}${tries}`.padEnd(32, 'f')))).toEqual(refused);
+        }
       }
-      expect(
-        await client.call('AuthenticateUser', { UserName: 'trader1', Password: 'pw-trader1' }),
-      ).toMatchObject({
-        errorcode: 101,
-      });
-      const other = await from('10.0.2.2');
-      expect(
-        await other.call('AuthenticateUser', { UserName: 'trader1', Password: 'pw-trader1' }),
-      ).toMatchObject({
-        Authenticated: true,
-      });
-      await Promise.all([client.close(), other.close()]);
-    });
-
-    it("clears a user name's failures when it logs in", async () => {
-      const attempt = async (address: string, password: string) => {
-        const client = await from(address);
-        const reply = await client.call('AuthenticateUser', { UserName: 'trader1', Password: password });
-        await client.close();
-        return reply;
-      };
-      await attempt('10.0.3.1', 'bad');
-      await attempt('10.0.3.2', 'bad');
-      expect(await attempt('10.0.3.3', 'pw-trader1')).toMatchObject({ Authenticated: true });
-      await attempt('10.0.3.4', 'bad');
-      await attempt('10.0.3.5', 'bad');
-      expect(await attempt('10.0.3.6', 'pw-trader1')).toMatchObject({ Authenticated: true });
+      expect(await attempt('127.0.5.3', login(2, apiKey))).toMatchObject({ Authenticated: true });
+      // the real key's own failures are its own: three from one address hold that pair
+      const forged = { ...login(3, apiKey), Signature: 'f'.repeat(64) };
+      for (let tries = 0; tries < 3; tries++) expect(await attempt('127.0.5.4', forged)).toEqual(refused);
+      expect(await attempt('127.0.5.4', login(4, apiKey))).toEqual(LIMITED);
+      expect(await attempt('127.0.5.5', login(5, apiKey))).toMatchObject({ Authenticated: true });
     });
   });
 });

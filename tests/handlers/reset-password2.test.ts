@@ -119,7 +119,8 @@ describe('ResetPassword2', () => {
   });
 
   it('lets exactly one of 50 concurrent calls with one code succeed', async () => {
-    const gw = await gateway();
+    // all 50 come from one address: the per-address hash bound (HASH_QUEUE_MAX_PER_ADDRESS) is raised out of the way
+    const gw = await gateway({ HASH_QUEUE_MAX_PER_ADDRESS: '64' });
     const link = await requestLink(gw, 'bob');
     const sockets = await Promise.all(Array.from({ length: 5 }, () => client(gw)));
     // 50 calls in flight at once: 10 pipelined on each of 5 sockets
@@ -143,6 +144,30 @@ describe('ResetPassword2', () => {
     expect(results).toHaveLength(50);
     expect(results.filter((result) => result.errorcode === 0)).toHaveLength(1);
     expect(results.filter((result) => result.errorcode === 104)).toHaveLength(49);
+  });
+
+  it('refuses hashes past HASH_QUEUE_MAX_PER_ADDRESS at once with 101 when one address floods it', async () => {
+    const gw = await gateway({ HASH_QUEUE_MAX_PER_ADDRESS: '2' });
+    const link = await requestLink(gw, 'bob');
+    const socket = await client(gw);
+    for (let n = 0; n < 20; n++) {
+      const payload = {
+        UserId: link.userId,
+        Password: `${NEW_PASSWORD} ${n}`,
+        PendingCode: link.pendingCode,
+      };
+      socket.send({ m: 0, i: 2000 + n, n: 'ResetPassword2', o: JSON.stringify(payload) });
+    }
+    const frames = await Promise.all(Array.from({ length: 20 }, () => socket.next()));
+    const results = frames.map(
+      (frame) => JSON.parse(frame.o) as { errorcode: number; detail: string | null },
+    );
+    const full = results.filter((result) => result.errorcode === 101);
+    expect(full.length).toBeGreaterThan(0);
+    for (const result of full) {
+      expect(result.detail).toMatch(/^Too many password checks in progress; retry after [1-9]\d* seconds$/);
+    }
+    expect(results.filter((result) => result.errorcode === 0).length).toBeLessThanOrEqual(1);
   });
 
   it('ends every session of the user, also on a second gateway sharing the Redis', async () => {

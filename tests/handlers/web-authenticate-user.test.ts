@@ -107,6 +107,39 @@ describe('WebAuthenticateUser', () => {
     await other.close();
   });
 
+  it('ends a session at SESSION_MAX_LIFETIME_SECONDS even while it is used', async () => {
+    await gw.close();
+    gw = await startUserGateway(
+      { SESSION_TTL_SECONDS: '60', SESSION_MAX_LIFETIME_SECONDS: '120' },
+      { clock },
+    );
+    const { client, sessionToken } = await gw.login('trader1');
+    clock.advance(45_000);
+    expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
+    clock.advance(45_000);
+    expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
+    // 90 s old, used 0 s ago: idle TTL alone would keep it to 150 s; the lifetime ends it at 120 s
+    clock.advance(31_000);
+    expect(await client.call('GetUserInfo', {})).toEqual({
+      result: false,
+      errormsg: 'Not Authorized',
+      errorcode: 20,
+      detail: 'Not logged in',
+    });
+    const other = await openClient(gw.wsUrl);
+    expect(await other.call('WebAuthenticateUser', { SessionToken: sessionToken })).toEqual({
+      Authenticated: false,
+      errormsg: 'Session expired or invalid',
+    });
+    // a new login starts a new lifetime
+    expect(
+      await other.call('AuthenticateUser', { UserName: 'trader1', Password: 'pw-trader1' }),
+    ).toMatchObject({
+      Authenticated: true,
+    });
+    await other.close();
+  });
+
   it('answers errorcode 100 with neither a password nor a token', async () => {
     const client = await openClient(gw.wsUrl);
     expect(await client.call('WebAuthenticateUser', { UserName: 'trader1' })).toEqual({

@@ -216,6 +216,70 @@ function runStoreContract(kind: string, open: () => StoreUnderTest): void {
         expect(await store.sessions.touch(SESSION_C, 60_000)).toBe(1);
       });
 
+      it('ends a session at its absolute lifetime even while it is used', async () => {
+        await store.sessions.start({ sessionId: SESSION_A, userId: 1, ttlMs: 60_000, maxLifetimeMs: 600 });
+        await store.sessions.start({ sessionId: SESSION_B, userId: 1, ttlMs: 60_000 });
+        await subject.letTimePass(300);
+        expect(await store.sessions.touch(SESSION_A, 60_000)).toBe(1);
+        await subject.letTimePass(400);
+        // used 300 ms ago with a 60 s idle TTL: only the lifetime can have ended it
+        expect(await store.sessions.touch(SESSION_A, 60_000)).toBeNull();
+        expect(await store.sessions.touch(SESSION_B, 60_000)).toBe(1);
+        expect(await store.sessions.revoke(SESSION_A)).toBe(false);
+      });
+
+      it('revokes a session with a lifetime like any other', async () => {
+        const heard = new Promise<SessionRevocation>((resolve) => store.sessions.onRevoked(resolve));
+        await store.sessions.whenListening();
+        await store.sessions.start({ sessionId: SESSION_A, userId: 4, ttlMs: 60_000, maxLifetimeMs: 60_000 });
+        expect(await store.sessions.touch(SESSION_A, 60_000)).toBe(4);
+        expect(await store.sessions.revoke(SESSION_A)).toBe(true);
+        expect(await heard).toEqual({ userId: 4, sessionIds: [SESSION_A] });
+        expect(await store.sessions.touch(SESSION_A, 60_000)).toBeNull();
+      });
+
+      it('starts a session bound to a password hash only while the user still has that hash', async () => {
+        const user = await store.users.create(alice);
+        const bound = { userId: user.userId, ttlMs: 60_000, passwordHash: alice.passwordHash };
+        expect(await store.sessions.start({ ...bound, sessionId: SESSION_A })).toEqual({
+          started: true,
+          ended: 0,
+        });
+        await store.users.setPasswordHash(user.userId, '$argon2id$changed');
+        expect(await store.sessions.start({ ...bound, sessionId: SESSION_B })).toEqual({
+          started: false,
+          ended: 0,
+        });
+        expect(await store.sessions.touch(SESSION_B, 60_000)).toBeNull();
+        expect(await store.sessions.touch(SESSION_A, 60_000)).toBe(user.userId);
+        const gone = { ...bound, userId: user.userId + 1000, sessionId: SESSION_C };
+        expect((await store.sessions.start(gone)).started).toBe(false);
+      });
+
+      it('leaves no session from logins racing a password change and the revocation after it', async () => {
+        const user = await store.users.create(alice);
+        const ids = Array.from({ length: 40 }, (_, index) => index.toString(16).padStart(64, '0'));
+        // every login verified the old hash; half reach the store before the change, half after its first step
+        const start = (sessionId: string) =>
+          store.sessions.start({
+            sessionId,
+            userId: user.userId,
+            ttlMs: 60_000,
+            passwordHash: alice.passwordHash,
+          });
+        const before = ids.slice(0, 20).map(start);
+        const change = (async () => {
+          await store.users.setPasswordHash(user.userId, '$argon2id$changed');
+          await store.sessions.revokeAllForUser(user.userId);
+        })();
+        const after = ids.slice(20).map(start);
+        const [early, late] = await Promise.all([Promise.all(before), Promise.all(after), change]);
+        expect(early.every((result) => result.started)).toBe(true);
+        expect(late.every((result) => !result.started)).toBe(true);
+        const live = await Promise.all(ids.map((id) => store.sessions.touch(id, 60_000)));
+        expect(live.filter((userId) => userId !== null)).toEqual([]);
+      });
+
       it('does not count sessions that already expired when ending them all', async () => {
         await store.sessions.create(SESSION_A, 1, 100);
         await store.sessions.create(SESSION_B, 1, 60_000);
@@ -344,6 +408,35 @@ function runStoreContract(kind: string, open: () => StoreUnderTest): void {
         expect(await store.limits.peek('hour', 5)).toMatchObject({ count: 1 });
         expect(await store.limits.peek('caller', 3)).toMatchObject({ count: 2 });
         expect(await store.limits.hitAll([])).toEqual({ allowed: true, count: 0, retryAfterSeconds: 0 });
+      });
+
+      it('reserves a hit on every limit or on none, and refunds one', async () => {
+        const hits = [
+          { key: 'pair', limit: 2, windowSeconds: 60 },
+          { key: 'address', limit: 3, windowSeconds: 60 },
+        ];
+        expect(await store.limits.reserve(hits)).toEqual({ allowed: true, count: 1, retryAfterSeconds: 0 });
+        expect(await store.limits.reserve(hits)).toEqual({ allowed: true, count: 2, retryAfterSeconds: 0 });
+        const refused = await store.limits.reserve(hits);
+        expect(refused).toMatchObject({ allowed: false, count: 2 });
+        expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+        expect(refused.retryAfterSeconds).toBeLessThanOrEqual(60);
+        // the refusal counted nothing, not even on the key with room left
+        expect(await store.limits.peek('address', 3)).toMatchObject({ count: 2 });
+        await store.limits.refund(['pair', 'address']);
+        expect(await store.limits.peek('pair', 2)).toMatchObject({ count: 1 });
+        expect(await store.limits.peek('address', 3)).toMatchObject({ count: 1 });
+        await store.limits.refund(['pair', 'pair', 'never-hit']);
+        expect(await store.limits.peek('pair', 2)).toMatchObject({ count: 0 });
+        expect(await store.limits.peek('never-hit', 2)).toMatchObject({ count: 0 });
+        expect(await store.limits.reserve([])).toEqual({ allowed: true, count: 0, retryAfterSeconds: 0 });
+      });
+
+      it('lets no more reservations through than the limit when they arrive at once', async () => {
+        const hits = [{ key: 'burst', limit: 10, windowSeconds: 60 }];
+        const decisions = await Promise.all(Array.from({ length: 100 }, () => store.limits.reserve(hits)));
+        expect(decisions.filter((decision) => decision.allowed)).toHaveLength(10);
+        expect(await store.limits.peek('burst', 10)).toMatchObject({ count: 10, allowed: false });
       });
 
       it('forgets failures when the window ends', async () => {
