@@ -59,7 +59,7 @@ describe('redis reset store', () => {
     const store = open();
     await store.issueCode(42, hashPendingCode(code), 60_000, job(42));
     const key = `${prefix}reset:{u:42}:code`;
-    expect(await raw.hgetall(key)).toEqual({ h: hashPendingCode(code), w: '0' });
+    expect(await raw.hgetall(key)).toEqual({ h: hashPendingCode(code) });
     const ttl = await raw.pttl(key);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
