@@ -89,7 +89,7 @@ function describeResetStore(name: string, open: () => Harness): void {
 
       it('survives 50 wrong codes from one address and many more from 20 others, for the owner', async () => {
         await store.issueCode(11, hash, 60_000, resetJob(11, code));
-        const guesses = Array.from({ length: 50 }, (_, i) =>
+        const guesses: Promise<string>[] = Array.from({ length: 50 }, (_, i) =>
           store.consumeCode(11, hashPendingCode(`guess-${i}`), 5, 'stranger'),
         );
         for (let a = 0; a < 20; a += 1) {
