@@ -58,8 +58,11 @@ export class MemoryResetStore implements ResetStore {
   private readonly dead: DeadLetter[] = [];
   private readonly audit: AuditEvent[] = [];
   /** the refusal stream: the first refusal of each caller and window, oldest first */
-  private readonly refusals: { readonly first: AuditEvent; readonly windowStart: number; readonly key: string }[] =
-    [];
+  private readonly refusals: {
+    readonly first: AuditEvent;
+    readonly windowStart: number;
+    readonly key: string;
+  }[] = [];
   /** caller and window → refusals counted */
   private readonly refusalCounts: ExpiringMap<string, number>;
   private readonly refusalWindowMs: number;
@@ -102,7 +105,12 @@ export class MemoryResetStore implements ResetStore {
     return Promise.resolve(outcome === 'right' ? 'valid' : outcome);
   }
 
-  consumeCode(userId: number, codeHash: string, maxWrongTries = MAX_WRONG_TRIES, from = ''): Promise<CodeUse> {
+  consumeCode(
+    userId: number,
+    codeHash: string,
+    maxWrongTries = MAX_WRONG_TRIES,
+    from = '',
+  ): Promise<CodeUse> {
     const outcome = this.judge(userId, codeHash, maxWrongTries, from);
     if (outcome !== 'right') return Promise.resolve(outcome);
     this.codes.delete(userId);

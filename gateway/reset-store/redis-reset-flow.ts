@@ -56,8 +56,8 @@ const REASONS = {
   email: REQUEST_OUTCOMES.map((outcome) => requestReason(outcome, 'email')),
 } as const;
 
-// KEYS: [1] name or e-mail index, [2] due, [3] jobs, [4] audit, [5] refusals, [6] the refusal counter, [7..9]
-// the decoy due, jobs and code, then the limits' keys, then the target limits' keys for a target nobody is.
+// KEYS: [1] name or e-mail index, [2] due, [3] jobs, [4] audit, [5] refusals, [6] [7] the refusal and success
+// counters, [8..10] the decoy due, jobs and code, then the limits' keys, then the target limits' keys for a target nobody is.
 // ARGV: [1] key prefix, [2] code hash, [3] code ttl ms, [4] mail entry id, [5] the job's JSON less recipient
 // and link, [6] [7] the link before and after the UserId, [8] audit max length, [9] refusal counter ttl ms,
 // [10] refusal window start, [11] at, [12] step, [13] caller, [14..18] the audit reason of each outcome
@@ -74,8 +74,8 @@ ${CHECK_TYPES_LUA}
 ${HIT_LIMIT_LUA}
 ${ENQUEUE_LUA}
 ${AUDIT_LUA}
-local failed = checkTypes({ KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9] },
-  { 'zset', 'hash', 'stream', 'stream', 'string', 'zset', 'hash', 'hash' })
+local failed = checkTypes({ KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10] },
+  { 'zset', 'hash', 'stream', 'stream', 'string', 'string', 'zset', 'hash', 'hash' })
 if failed then return failed end
 local prefix = ARGV[1]
 local nLimits, nTarget, self = tonumber(ARGV[19]), tonumber(ARGV[20]), ARGV[21]
@@ -90,20 +90,20 @@ if not fields[1] then id = false end
 local function finish(outcome, waitMs)
   local verdict = 'refused'
   if outcome == 'queued' then verdict = 'ok' end
-  appendAudit({ KEYS[4], KEYS[5], KEYS[6] }, { ARGV[8], ARGV[9], ARGV[10] }, ARGV[11], ARGV[12], ARGV[13],
+  appendAudit({ KEYS[4], KEYS[5], KEYS[6], KEYS[7] }, { ARGV[8], ARGV[9], ARGV[10] }, ARGV[11], ARGV[12], ARGV[13],
     id or '', verdict, reasons[outcome])
   return { outcome, id or '', waitMs or 0 }
 end
 local function countLimits()
   for i = 1, nLimits do
-    local count, ttl = hitLimit(KEYS[9 + i], tonumber(ARGV[21 + 2 * i]))
+    local count, ttl = hitLimit(KEYS[10 + i], tonumber(ARGV[21 + 2 * i]))
     if count > tonumber(ARGV[20 + 2 * i]) then return ttl end
   end
   return nil
 end
 local function countTargetLimits()
   for i = 1, nTarget do
-    local key = KEYS[9 + nLimits + i]
+    local key = KEYS[10 + nLimits + i]
     if id then key = prefix .. 'limit:{reset:target:user:' .. id .. ':' .. ARGV[targetArgs + 3 * i - 2] .. '}' end
     local count, ttl = hitLimit(key, tonumber(ARGV[targetArgs + 3 * i]))
     if count > tonumber(ARGV[targetArgs + 3 * i - 1]) then return ttl end
@@ -120,9 +120,9 @@ local function issue(real)
   if real then
     enqueueMail(KEYS[2], KEYS[3], ARGV[4], cjson.encode(job), now)
   else
-    enqueueMail(KEYS[7], KEYS[8], 'decoy', cjson.encode(job), now)
+    enqueueMail(KEYS[8], KEYS[9], 'decoy', cjson.encode(job), now)
   end
-  local code = KEYS[9]
+  local code = KEYS[10]
   if real then code = prefix .. 'reset:{u:' .. id .. '}:code' end
   redis.call('DEL', code)
   redis.call('HSET', code, 'h', ARGV[2])
@@ -160,7 +160,7 @@ issue(true)
 return finish('queued')
 `;
 
-// KEYS: code, user, the user's sessions, due, jobs, audit, refusals, refusal counter. ARGV: [1] key prefix,
+// KEYS: code, user, the user's sessions, due, jobs, audit, refusals, refusal and success counters. ARGV: [1] key prefix,
 // [2] code hash, [3] max wrong tries, [4] new password hash, [5] revocation channel, [6] UserId, [7] mail
 // entry id, [8] job JSON, [9] audit max length, [10] refusal counter ttl ms, [11] refusal window start,
 // [12] at, [13] step, [14] caller, [15] CHANGED_REASON, [16] the address wrong tries count against.
@@ -172,8 +172,8 @@ ${JUDGE_CODE_LUA}
 ${REVOKE_ALL_LUA}
 ${ENQUEUE_LUA}
 ${AUDIT_LUA}
-local failed = checkTypes({ KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8] },
-  { 'zset', 'hash', 'stream', 'stream', 'string' })
+local failed = checkTypes({ KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9] },
+  { 'zset', 'hash', 'stream', 'stream', 'string', 'string' })
 if failed then return failed end
 local verdict = judgeCode(KEYS[1], ARGV[2], ARGV[3], ARGV[16])
 if verdict ~= 'right' then return { verdict, 0 } end
@@ -183,8 +183,8 @@ redis.call('HSET', KEYS[2], 'passwordHash', ARGV[4])
 local ended = revokeAllSessions(ARGV[1], KEYS[3], ARGV[6], ARGV[5])
 enqueueMail(KEYS[4], KEYS[5], ARGV[7], ARGV[8], now)
 local reason = string.gsub(ARGV[15], '{n}', tostring(ended))
-appendAudit({ KEYS[6], KEYS[7], KEYS[8] }, { ARGV[9], ARGV[10], ARGV[11] }, ARGV[12], ARGV[13], ARGV[14],
-  ARGV[6], 'ok', reason)
+appendAudit({ KEYS[6], KEYS[7], KEYS[8], KEYS[9] }, { ARGV[9], ARGV[10], ARGV[11] }, ARGV[12], ARGV[13],
+  ARGV[14], ARGV[6], 'ok', reason)
 return { 'changed', ended }
 `;
 
@@ -210,7 +210,7 @@ export class RedisResetFlow implements ResetFlow {
     this.windowMs = options.refusalWindowMs ?? DEFAULT_REFUSAL_WINDOW_MS;
     this.scripts = {
       request: defineScript(redis, 'omsResetRequest', 'dynamic', REQUEST_SCRIPT),
-      change: defineScript(redis, 'omsResetChange', 8, CHANGE_SCRIPT),
+      change: defineScript(redis, 'omsResetChange', 9, CHANGE_SCRIPT),
     };
   }
 

@@ -11,6 +11,7 @@
 //   audit:reset           STREAM of successful AuditEvents, XADD MAXLEN ~ N (only successful steps write it)
 //   audit:reset:refused   STREAM of the first refusal of each caller and window (field window), MAXLEN ~ N
 //   audit:refused:<window start ms>:<caller>  STRING refusals of that caller in that window, kept a day
+//   audit:ok:<window start ms>:<caller>       STRING successes of that caller in that window, kept a day
 //   reset:decoy:{due,jobs,code}  one entry each: what a request for an unknown user writes instead of a
 //                         mail and a code, so that it runs the same commands as one for a known user
 //
@@ -71,6 +72,11 @@ export function refusalCountKey(windowStart: number, caller: string): string {
   return `audit:refused:${windowStart}:${caller}`;
 }
 
+/** The counter of one caller's successes in one window. */
+export function successCountKey(windowStart: number, caller: string): string {
+  return `audit:ok:${windowStart}:${caller}`;
+}
+
 /** A user's live code (Lua builds the same name in redis-reset-flow.ts's request script). */
 export function codeKey(userId: number): string {
   return `reset:{u:${userId}}:code`;
@@ -104,13 +110,16 @@ end
 `;
 
 /**
- * Lua: one audit event, fields as auditValues() orders them. A success goes to the bounded audit stream;
- * a refusal counts on its caller's window counter, and only the window's first goes to the refusal stream.
- * keys: {audit stream, refusal stream, the window's counter}; opts: {max length, counter ttl ms, window start}.
+ * Lua: one audit event, fields as auditValues() orders them. A success counts on its caller's window
+ * counter of successes and goes to the bounded audit stream; a refusal counts on the caller's window counter
+ * of refusals, and only the window's first goes to the refusal stream. So a success and a window's first
+ * refusal run the same commands. keys: {audit stream, refusal stream, the window's refusal counter, its
+ * success counter}; opts: {max length, counter ttl ms, window start}.
  */
 export const AUDIT_LUA = `
 local function appendAudit(keys, opts, at, step, caller, target, outcome, reason)
   if outcome == 'ok' then
+    if redis.call('INCR', keys[4]) == 1 then redis.call('PEXPIRE', keys[4], opts[2]) end
     redis.call('XADD', keys[1], 'MAXLEN', '~', opts[1], '*', 'at', at, 'step', step, 'caller', caller,
       'target', target, 'outcome', outcome, 'reason', reason)
     return
@@ -140,7 +149,7 @@ local function judgeCode(key, hash, maxWrong, from)
 end
 `;
 
-// KEYS: code, due, jobs[, audit, refused, refusal counter]. ARGV: code hash, ttl ms, entry id, job JSON[,
+// KEYS: code, due, jobs[, audit, refused, refusal counter, success counter]. ARGV: code hash, ttl ms, entry id, job JSON[,
 // audit max length, counter ttl ms, window start, audit field values in auditValues order]. Writes only after
 // the type checks.
 const ISSUE_SCRIPT = `
@@ -148,22 +157,25 @@ ${NOW_MS}
 ${CHECK_TYPES_LUA}
 ${ENQUEUE_LUA}
 ${AUDIT_LUA}
-local failed = checkTypes({ KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6] },
-  { 'zset', 'hash', 'stream', 'stream', 'string' })
+local failed = checkTypes({ KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7] },
+  { 'zset', 'hash', 'stream', 'stream', 'string', 'string' })
 if failed then return failed end
 enqueueMail(KEYS[2], KEYS[3], ARGV[3], ARGV[4], now)
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'h', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if #KEYS == 6 then appendAudit({ KEYS[4], KEYS[5], KEYS[6] }, { ARGV[5], ARGV[6], ARGV[7] }, unpack(ARGV, 8)) end
+if #KEYS == 7 then
+  appendAudit({ KEYS[4], KEYS[5], KEYS[6], KEYS[7] }, { ARGV[5], ARGV[6], ARGV[7] }, unpack(ARGV, 8))
+end
 return 1
 `;
 
-// KEYS: audit, refused, refusal counter. ARGV: max length, counter ttl ms, window start, audit field values.
+// KEYS: audit, refused, refusal counter, success counter. ARGV: max length, counter ttl ms, window start,
+// audit field values.
 const AUDIT_SCRIPT = `
 ${CHECK_TYPES_LUA}
 ${AUDIT_LUA}
-local failed = checkTypes(KEYS, { 'stream', 'stream', 'string' })
+local failed = checkTypes(KEYS, { 'stream', 'stream', 'string', 'string' })
 if failed then return failed end
 appendAudit(KEYS, { ARGV[1], ARGV[2], ARGV[3] }, unpack(ARGV, 4))
 return 1
@@ -262,10 +274,15 @@ export function auditTarget(
   event: Pick<AuditEvent, 'at' | 'caller'>,
   maxLen: number,
   windowMs: number,
-): { keys: [string, string, string]; opts: [number, number, number] } {
+): { keys: [string, string, string, string]; opts: [number, number, number] } {
   const windowStart = refusalWindowStart(event.at, windowMs);
   return {
-    keys: [AUDIT_KEY, REFUSED_KEY, refusalCountKey(windowStart, event.caller)],
+    keys: [
+      AUDIT_KEY,
+      REFUSED_KEY,
+      refusalCountKey(windowStart, event.caller),
+      successCountKey(windowStart, event.caller),
+    ],
     opts: [maxLen, REFUSAL_COUNT_TTL_MS, windowStart],
   };
 }
@@ -304,7 +321,7 @@ export class RedisResetStore implements ResetStore {
     this.deadLetterMaxLen = options.deadLetterMaxLen ?? DEFAULT_DEAD_LETTER_MAXLEN;
     this.refusalWindowMs = options.refusalWindowMs ?? DEFAULT_REFUSAL_WINDOW_MS;
     this.scripts = {
-      audit: defineScript(redis, 'omsResetAudit', 3, AUDIT_SCRIPT),
+      audit: defineScript(redis, 'omsResetAudit', 4, AUDIT_SCRIPT),
       issue: defineScript(redis, 'omsResetIssue', 'dynamic', ISSUE_SCRIPT),
       enqueue: defineScript(redis, 'omsMailEnqueue', 2, ENQUEUE_SCRIPT),
       code: defineScript(redis, 'omsResetCode', 1, CODE_SCRIPT),

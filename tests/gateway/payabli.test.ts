@@ -10,7 +10,7 @@ import { testRedisUrl } from '../support/gateway';
 import { pollUntil } from '../support/poll-until';
 import { startRedisServer } from '../support/redis-server';
 import type { RedisServer } from '../support/redis-server';
-import { auditTrail, nextOutboxLink, startResetGateway } from '../support/reset';
+import { auditTrail, clientAs, nextOutboxLink, startResetGateway } from '../support/reset';
 
 const SUCCESS = { isSuccess: true, responseText: 'Success' };
 const UNAUTHORIZED = { isSuccess: false, responseText: 'Unauthorized' };
@@ -199,6 +199,27 @@ describe('POST /api/User/authreset', () => {
     // the first refusal of the window stands for all three: rate limited, unknown e-mail, rate limited
     expect(reasons).toEqual(['mail queued', 'rate limited']);
     expect(await refusalsOf()).toBe(3);
+  });
+
+  it('shares the per-target mail limit with ResetPassword by name: one mail per interval for the user', async () => {
+    const token = await createToken('backoffice');
+    const op = await clientAs(gw, 'op');
+    try {
+      const ok = { result: true, errormsg: null, errorcode: 0, detail: null };
+      expect(await op.call('ResetPassword', { UserName: 'alice' })).toEqual(ok);
+      await expectReply(await authReset({ email: 'alice@test.invalid' }, token), 200, SUCCESS);
+      expect(await op.call('ResetPassword', { UserName: 'ALICE' })).toMatchObject({ errorcode: 101 });
+      await expectReply(await authReset({ email: 'ALICE@test.invalid' }, token), 200, SUCCESS);
+    } finally {
+      await op.close();
+    }
+    const alice = (await gw.gateway.services.store.users.findByName('alice'))!.userId;
+    const queued = (await gw.gateway.services.resets.recentAudit(50)).filter(
+      (event) => event.targetUserId === alice && event.reason === 'mail queued',
+    );
+    expect(queued).toHaveLength(1);
+    expect((await auditOf()).map((event) => event.reason)).toEqual(['rate limited']);
+    expect(await refusalsOf()).toBe(2);
   });
 });
 
