@@ -26,8 +26,12 @@ import {
   seedCodes,
   writeSeedFile,
   DRAIN_CONCURRENCY,
+  measureKnownVsUnknown,
+  RESET2_CODES,
+  RESET_BENCH_USERS,
+  TIMING_CALLS,
 } from './reset-bench';
-import type { Argon2Ceiling, Drained, FloodResult, RoundTrips } from './reset-bench';
+import type { Argon2Ceiling, Drained, FloodResult, KnownVsUnknown, RoundTrips } from './reset-bench';
 import type { ChildMessage, ParentMessage, ServerKind } from './server-child';
 
 /** One measured row: a scenario at a load on a server. */
@@ -335,6 +339,8 @@ interface ResetMeasures {
   readonly roundTrips: RoundTrips;
   /** the same for ResetPassword2 (1×1, with codes the flood left unused) */
   readonly reset2RoundTrips: RoundTrips;
+  /** public ResetPassword, known against unknown names, interleaved */
+  readonly timing: KnownVsUnknown;
   readonly argon2: Argon2Reference;
   readonly flood: FloodResult;
   readonly floodLoad: readonly [number, number];
@@ -512,6 +518,9 @@ function formatReset(reset: ResetMeasures, argon2Params: string): string {
       `process after each ResetPassword round): ${reset.delivery.mails} mails, ` +
       `${(reset.delivery.mails / Math.max(0.001, reset.delivery.seconds)).toFixed(0)} mails/s`,
     formatRoundTrips('ResetPassword2', reset.reset2RoundTrips),
+    `public ResetPassword, known minus unknown name over ${reset.timing.calls} interleaved calls each: median ` +
+      `${reset.timing.medianDiffMicros.toFixed(0)} µs, z = ${reset.timing.z.toFixed(2)}; a Ping right after: ` +
+      `${reset.timing.pingMedianDiffMicros.toFixed(0)} µs, z = ${reset.timing.pingZ.toFixed(2)} (target |z| < 2)`,
     '',
     `argon2id ${argon2Params}; ResetPassword2 ${reset.floodLoad[0]}×${reset.floodLoad[1]}, ${reset2.totals.calls} calls ` +
       `in ${reset2.elapsedS.toFixed(1)} s; ratio to argon2 alone at its best here ` +
@@ -671,6 +680,10 @@ async function runResetRows(
     const redisWrites = async () =>
       (await server.request({ type: 'redis-writes' }, 'redis-writes')).byLocalPort;
     const roundTrips = await measureRoundTrips(server.url, benchRedis, scenario, redisWrites, 200);
+    log(`gateway-redis: public ResetPassword, known against unknown names, ${TIMING_CALLS} each…`);
+    // users below the ones seedCodes takes, each asked once
+    const timing = await measureKnownVsUnknown(server.url, RESET_BENCH_USERS - RESET2_CODES);
+    await benchRedis.drainMail();
     const seeded = await seedCodes(benchRedis);
     // the last codes stay for ResetPassword2's round trips, after the flood
     const codes = seeded.slice(0, -RESET2_ROUND_TRIP_CALLS);
@@ -727,7 +740,17 @@ async function runResetRows(
     };
     return {
       row,
-      reset: { roundTrips, reset2RoundTrips, argon2, flood, floodLoad, floodCpu, delivery, requestCpu },
+      reset: {
+        roundTrips,
+        reset2RoundTrips,
+        timing,
+        argon2,
+        flood,
+        floodLoad,
+        floodCpu,
+        delivery,
+        requestCpu,
+      },
     };
   } finally {
     await benchRedis.close();

@@ -29,7 +29,7 @@ import { LOAD_SEED_DEFAULTS, loadSeedUsers } from '../load/seed-users';
 export const RESET_BENCH_USERS = 20_000;
 
 /** Codes seeded for ResetPassword2: more than the flood can use in its seconds (argon2: ~100/s on 2 cores). */
-const RESET2_CODES = 1500;
+export const RESET2_CODES = 1500;
 
 /** The Redis gateway's extra settings for the reset rows (the rest as deployed, argon2 at its defaults). */
 export function resetBenchEnv(seedFile: string): Record<string, string> {
@@ -39,6 +39,10 @@ export function resetBenchEnv(seedFile: string): Record<string, string> {
     RESET_TARGET_HOURLY_LIMIT: '1000',
     RESET_CALLER_LIMIT: '1000000',
     RESET_CALLER_WINDOW_SECONDS: '3600',
+    // the timing row asks public ResetPassword for known and unknown names
+    RESET_ALLOW_PUBLIC: 'true',
+    // the ResetPassword2 flood comes from one address
+    RESET_COMPLETE_ADDRESS_LIMIT: '1000000',
     // the front-end role: it queues, and the bench delivers between rounds (drainMail), measured on its own
     MAIL_DELIVERY_CONCURRENCY: '0',
   };
@@ -306,4 +310,83 @@ export async function floodResetPassword2(
     }),
   ]);
   return { reset2, ping };
+}
+
+/** Interleaved public ResetPassword calls per kind (known, unknown) in the timing row. */
+export const TIMING_CALLS = 300;
+
+export interface KnownVsUnknown {
+  readonly calls: number;
+  /** median latency of known minus unknown, µs */
+  readonly medianDiffMicros: number;
+  /** Mann–Whitney U z-score of known against unknown latencies (|z| < 2: no difference to see) */
+  readonly z: number;
+  /** the same for a Ping sent right after each reply */
+  readonly pingMedianDiffMicros: number;
+  readonly pingZ: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Mann–Whitney U of a against b, as a z-score (normal approximation, ties given mid ranks). */
+export function mannWhitneyZ(a: readonly number[], b: readonly number[]): number {
+  const all = [...a.map((v) => ({ v, a: true })), ...b.map((v) => ({ v, a: false }))].sort(
+    (x, y) => x.v - y.v,
+  );
+  let rankSumA = 0;
+  for (let i = 0; i < all.length;) {
+    let j = i;
+    while (j + 1 < all.length && all[j + 1]!.v === all[i]!.v) j++;
+    const rank = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) if (all[k]!.a) rankSumA += rank;
+    i = j + 1;
+  }
+  const n1 = a.length;
+  const n2 = b.length;
+  const u = rankSumA - (n1 * (n1 + 1)) / 2;
+  return (u - (n1 * n2) / 2) / Math.sqrt((n1 * n2 * (n1 + n2 + 1)) / 12);
+}
+
+/**
+ * Public ResetPassword (no session, RESET_ALLOW_PUBLIC) for known and unknown names, interleaved one at a time
+ * on one socket, each followed by a Ping: the latency of each, known against unknown (issue 11, finding 4).
+ * Known names are seed users counted down from `firstKnown`, each asked once, so no per-target limit refuses.
+ */
+export async function measureKnownVsUnknown(wsUrl: string, firstKnown: number): Promise<KnownVsUnknown> {
+  const client = await connect(wsUrl, { timeoutMs: 10_000 });
+  const known: number[] = [];
+  const unknown: number[] = [];
+  const pingKnown: number[] = [];
+  const pingUnknown: number[] = [];
+  const run = randomUUID().slice(0, 8);
+  try {
+    for (let i = 0; i < TIMING_CALLS * 2; i++) {
+      // pairs in alternating order (known first, then unknown first), so neither always follows the other
+      const isKnown = (i & 1) === ((i >> 1) & 1);
+      const name = isKnown
+        ? LOAD_SEED_DEFAULTS.pattern.replace('{n}', String(firstKnown - (i >> 1)))
+        : `nobody-${run}-${i}`;
+      const started = performance.now();
+      const reply = await client.resetPassword({ UserName: name });
+      const answered = performance.now();
+      await client.ping();
+      const pinged = performance.now();
+      if (!reply.result) throw new Error(`public ResetPassword refused: ${reply.detail ?? reply.errormsg}`);
+      (isKnown ? known : unknown).push((answered - started) * 1000);
+      (isKnown ? pingKnown : pingUnknown).push((pinged - answered) * 1000);
+    }
+  } finally {
+    await client.close();
+  }
+  return {
+    calls: TIMING_CALLS,
+    medianDiffMicros: median(known) - median(unknown),
+    z: mannWhitneyZ(known, unknown),
+    pingMedianDiffMicros: median(pingKnown) - median(pingUnknown),
+    pingZ: mannWhitneyZ(pingKnown, pingUnknown),
+  };
 }

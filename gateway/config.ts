@@ -138,6 +138,12 @@ const EnvSchema = z.object({
   RESET_CALLER_LIMIT: integer(1, 1_000_000).default(20),
   /** the caller window, default 600 s */
   RESET_CALLER_WINDOW_SECONDS: integer(1, 24 * 3600).default(600),
+  /** ResetPassword2 calls per client address per window before errorcode 101, default 20 */
+  RESET_COMPLETE_ADDRESS_LIMIT: integer(1, 1_000_000).default(20),
+  /** the ResetPassword2 per-address window, default 900 s */
+  RESET_COMPLETE_ADDRESS_WINDOW_SECONDS: integer(1, 24 * 3600).default(900),
+  /** refused reset steps are audited and logged once per caller per this window, with a count, default 60 s */
+  AUDIT_REFUSAL_WINDOW_SECONDS: integer(1, 24 * 3600).default(60),
   /** shortest new password, in characters after NFKC, default 8 (at most 128 is fixed) */
   PASSWORD_MIN_LENGTH: integer(1, 128).default(8),
   /** SendGrid API key; required outside development mode, where unset sends mail to the dev outbox (GET /dev/outbox) */
@@ -252,6 +258,9 @@ export interface Config {
     readonly targetHourlyLimit: number;
     readonly callerLimit: number;
     readonly callerWindowSeconds: number;
+    /** ResetPassword2 calls per client address per window */
+    readonly completeAddressLimit: number;
+    readonly completeAddressWindowSeconds: number;
   };
   readonly passwordPolicy: { readonly minLength: number };
   /** Browser origins allowed to open a WebSocket; requests without Origin (programs) are always allowed. */
@@ -272,6 +281,8 @@ export interface Config {
     readonly deliveryConcurrency: number;
   };
   readonly auditMaxLength: number;
+  /** refusals are aggregated per caller and window of this many seconds */
+  readonly auditRefusalWindowSeconds: number;
   /** ENTRYPOINTS_FILE, read and validated at start-up; empty without one. */
   readonly entryPoints: EntryPoints;
   /** POST /api/User/authreset: requests per API token per window. */
@@ -480,6 +491,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
       targetHourlyLimit: e.RESET_TARGET_HOURLY_LIMIT,
       callerLimit: e.RESET_CALLER_LIMIT,
       callerWindowSeconds: e.RESET_CALLER_WINDOW_SECONDS,
+      completeAddressLimit: e.RESET_COMPLETE_ADDRESS_LIMIT,
+      completeAddressWindowSeconds: e.RESET_COMPLETE_ADDRESS_WINDOW_SECONDS,
     }),
     passwordPolicy: Object.freeze({ minLength: e.PASSWORD_MIN_LENGTH }),
     allowedOrigins: Object.freeze(
@@ -503,6 +516,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
       deliveryConcurrency: e.MAIL_DELIVERY_CONCURRENCY,
     }),
     auditMaxLength: e.AUDIT_STREAM_MAXLEN,
+    auditRefusalWindowSeconds: e.AUDIT_REFUSAL_WINDOW_SECONDS,
     entryPoints,
     authReset: Object.freeze({
       tokenLimit: e.AUTHRESET_TOKEN_LIMIT,

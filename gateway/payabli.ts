@@ -77,8 +77,9 @@ function contextFor(services: Services, request: IncomingMessage, clientAddress:
 }
 
 /**
- * ResetPassword's reset for the user with this e-mail: the same per-target limits (keyed on the address as
- * asked), code, mail and audit outcome, in one store step. Every refusal there is an outcome, not an answer:
+ * ResetPassword's reset for the user with this e-mail: the same per-target limits (keyed by the user, so
+ * shared with ResetPassword by name; an unknown address keys on itself as asked), code, mail and audit
+ * outcome, in one store step. Every refusal there is an outcome, not an answer:
  * the caller's reply is the same whether the address is known, unknown, locked or asked too often.
  */
 async function resetByEmail(
@@ -89,8 +90,8 @@ async function resetByEmail(
 ): Promise<void> {
   await queueReset(context, {
     lookup: { by: 'email', value: email },
-    limits: targetLimits(email, context, 'email'),
-    reachLimits: [],
+    limits: [],
+    targetLimits: targetLimits(email, context, 'email'),
     reach: null,
     mail,
     audit,

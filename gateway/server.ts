@@ -97,6 +97,9 @@ function createMailer(config: Config, logger: Logger, clock: Clock): Mailer {
   });
 }
 
+/** The longest the delivery loop waits to be told of a mail a reset request queued: 50 ms. */
+const QUEUED_NOTICE_JITTER_MS = 50;
+
 /**
  * The stores from configuration, unless given. On Redis the user store and the reset store share one
  * connection, and the reset flow runs each step as one script on it; with a store given, or on the embedded
@@ -109,13 +112,23 @@ function openStores(
   clock: Clock,
 ): { store: Store; resets: ResetStore; resetFlow: ResetFlow } {
   const auditMaxLen = config.auditMaxLength;
+  const refusalWindowMs = config.auditRefusalWindowSeconds * 1000;
   if (config.redis && deps.store === undefined && deps.resets === undefined) {
     const redis = connectRedis(config.redis, 'oms-gateway');
     const store = createRedisStore(config.redis, logger, redis);
     // the store owns the connection and closes it
-    const resets = new RedisResetStore(redis, { auditMaxLen });
-    const onQueued = (): void => resets.noteQueued();
-    const resetFlow = new RedisResetFlow(redis, { prefix: config.redis.prefix, auditMaxLen, onQueued });
+    const resets = new RedisResetStore(redis, { auditMaxLen, refusalWindowMs });
+    // the delivery loop wakes a little later, at random: its claim, rendering and send would otherwise run
+    // right after the reply of a request for a known user, and slow the caller's next call only then
+    const onQueued = (): void => {
+      setTimeout(() => resets.noteQueued(), Math.random() * QUEUED_NOTICE_JITTER_MS).unref();
+    };
+    const resetFlow = new RedisResetFlow(redis, {
+      prefix: config.redis.prefix,
+      auditMaxLen,
+      refusalWindowMs,
+      onQueued,
+    });
     return { store, resets, resetFlow };
   }
   const store =
@@ -123,8 +136,8 @@ function openStores(
   const resets =
     deps.resets ??
     (config.redis
-      ? openRedisResetStore(config.redis, logger, { auditMaxLen })
-      : new MemoryResetStore(clock, { auditMaxLen }));
+      ? openRedisResetStore(config.redis, logger, { auditMaxLen, refusalWindowMs })
+      : new MemoryResetStore(clock, { auditMaxLen, refusalWindowMs }));
   return { store, resets, resetFlow: composeResetFlow(store, resets) };
 }
 

@@ -1,6 +1,7 @@
 // The rate limits of the reset flow, and the audit record both of its steps leave.
 import type { CallContext } from './context';
 import { recordAudit } from '../gateway/reset-store/audit';
+import type { TargetLimits } from '../gateway/reset-store/reset-flow';
 import type { LimitHit } from '../gateway/store/store';
 import { OmsError } from '../protocol/codes';
 import type { Caller } from '../protocol/handler';
@@ -22,17 +23,42 @@ export function callerLimit(caller: Caller | null, context: CallContext): LimitH
 }
 
 /**
- * One mail per target per minute and five per hour (configurable), keyed on the name as asked
- * (lower-cased), so a name that does not exist is limited exactly like one that does. `by: 'email'`
- * keys on an e-mail address as asked instead (POST /api/User/authreset).
+ * One mail per target per minute and five per hour (configurable), keyed by the user once the store step
+ * has found it, so ResetPassword by name and authreset by e-mail share one budget per user. A target nobody
+ * is keys on the name (or, `by: 'email'`, the e-mail address) as asked, lower-cased, so a name that does not
+ * exist is limited exactly like one that does.
  */
-export function targetLimits(asked: string, context: CallContext, by: 'name' | 'email' = 'name'): LimitHit[] {
+export function targetLimits(
+  asked: string,
+  context: CallContext,
+  by: 'name' | 'email' = 'name',
+): TargetLimits {
   const { targetIntervalSeconds, targetHourlyLimit } = context.services.config.reset;
-  const subject = `${by === 'name' ? 'reset:target' : 'reset:target-email'}:${asked.trim().toLowerCase()}`;
-  return [
-    { key: `${subject}:interval`, limit: 1, windowSeconds: targetIntervalSeconds },
-    { key: `${subject}:hour`, limit: targetHourlyLimit, windowSeconds: 3600 },
-  ];
+  return {
+    unknownStem: `${by === 'name' ? 'reset:target' : 'reset:target-email'}:${asked.trim().toLowerCase()}`,
+    hits: [
+      { suffix: 'interval', limit: 1, windowSeconds: targetIntervalSeconds },
+      { suffix: 'hour', limit: targetHourlyLimit, windowSeconds: 3600 },
+    ],
+  };
+}
+
+/** ResetPassword2 calls per client address (RESET_COMPLETE_ADDRESS_LIMIT per …_WINDOW_SECONDS). */
+export function completeAddressLimit(context: CallContext): LimitHit {
+  const { completeAddressLimit: limit, completeAddressWindowSeconds } = context.services.config.reset;
+  return {
+    key: `reset-complete:address:${context.connection.clientAddress}`,
+    limit,
+    windowSeconds: completeAddressWindowSeconds,
+  };
+}
+
+/** The 101 a ResetPassword2 from an address past its limit gets, with the wait in `detail`. */
+export function tooManyCompletions(retryAfterSeconds: number): OmsError {
+  return new OmsError(
+    'OperationFailed',
+    `Too many password reset attempts from this address; retry after ${retryAfterSeconds} seconds`,
+  );
 }
 
 export interface ResetAudit {
@@ -45,6 +71,6 @@ export interface ResetAudit {
 
 /** Logs the record and appends it to the bounded audit stream (never the code or the password). */
 export function audit(context: CallContext, event: ResetAudit): Promise<void> {
-  const { resets, clock, logger } = context.services;
-  return recordAudit(resets, logger, { at: clock.now(), ...event });
+  const { resets, clock, logger, config } = context.services;
+  return recordAudit(resets, logger, { at: clock.now(), ...event }, config.auditRefusalWindowSeconds * 1000);
 }

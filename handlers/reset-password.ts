@@ -30,7 +30,7 @@ export interface ResetMailSettings {
 }
 
 /** What a front door asks of a reset: whom (as asked), under which limits and reach, with which mail. */
-export type ResetAsk = Pick<ResetRequest, 'lookup' | 'limits' | 'reachLimits' | 'reach'> & {
+export type ResetAsk = Pick<ResetRequest, 'lookup' | 'limits' | 'targetLimits' | 'reach'> & {
   readonly mail: ResetMailSettings;
   readonly audit: ResetAuditBase;
 };
@@ -55,7 +55,7 @@ export async function queueReset(context: CallContext, ask: ResetAsk): Promise<R
     },
     audit: { at: clock.now(), ...ask.audit },
   });
-  logAudit(logger, result.audit);
+  logAudit(logger, result.audit, config.auditRefusalWindowSeconds * 1000);
   return result;
 }
 
@@ -74,10 +74,8 @@ function requestReset(
   const scoped = caller !== null && !caller.permissions.includes('Operator');
   return queueReset(context, {
     lookup: { by: 'name', value: userName },
-    limits: scoped
-      ? [callerLimit(caller, context)]
-      : [callerLimit(caller, context), ...targetLimits(userName, context)],
-    reachLimits: scoped ? targetLimits(userName, context) : [],
+    limits: [callerLimit(caller, context)],
+    targetLimits: targetLimits(userName, context),
     reach: scoped ? { self: caller.userId, accountIds: caller.accountIds } : null,
     mail: {},
     audit: { step: NAME, caller: who },

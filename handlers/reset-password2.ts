@@ -4,7 +4,7 @@ import { defineHandler } from './context';
 import { StandardResponseSchema } from './replies';
 import type { CallContext } from './context';
 import { passwordProblem } from './password-policy';
-import { audit, callerLabel } from './reset-limits';
+import { audit, callerLabel, completeAddressLimit, tooManyCompletions } from './reset-limits';
 import { wireUserId } from './user-wire';
 import { logAudit } from '../gateway/reset-store/audit';
 import { hashPendingCode } from '../gateway/reset-store/pending-code';
@@ -34,10 +34,15 @@ async function changePassword(
   const userId = payload.UserId;
   const codeHash = hashPendingCode(payload.PendingCode);
   const maxWrongTries = config.reset.maxWrongTries;
-  // a wrong code counts against the live one here, so this check is no free guessing oracle; the user is
-  // read in the same round trip (an unknown user has no code, so the answer is the same 104 either way)
+  const from = context.connection.clientAddress;
+  // every call counts, before any work: one address cannot try more than this many codes (or users)
+  const decision = await store.limits.hitAll([completeAddressLimit(context)]);
+  if (!decision.allowed) throw tooManyCompletions(decision.retryAfterSeconds);
+  // a wrong code counts against this address's tries on the live code, so this check is no free guessing
+  // oracle; the user is read in the same round trip (an unknown user has no code, so the answer is the
+  // same 104 either way)
   const [check, user] = await Promise.all([
-    resets.checkCode(userId, codeHash, maxWrongTries),
+    resets.checkCode(userId, codeHash, maxWrongTries, from),
     store.users.get(userId),
   ]);
   if (check !== 'valid' || user === null) throw new OmsError('ResourceNotFound', INVALID_LINK);
@@ -53,6 +58,7 @@ async function changePassword(
     userId,
     codeHash,
     maxWrongTries,
+    from,
     passwordHash,
     mail: { kind: 'password-changed', to: user.email, userId, userName: user.userName },
     audit: { at: clock.now(), step: NAME, caller },

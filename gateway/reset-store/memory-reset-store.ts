@@ -5,7 +5,14 @@ import type { Clock } from '../clock';
 import type { MailJob } from '../mail/mail-job';
 import { ExpiringMap } from '../store/expiring-map';
 import { sameHash } from './pending-code';
-import { DEFAULT_AUDIT_MAXLEN, DEFAULT_DEAD_LETTER_MAXLEN, MAX_WRONG_TRIES } from './reset-store';
+import {
+  DEFAULT_AUDIT_MAXLEN,
+  DEFAULT_DEAD_LETTER_MAXLEN,
+  DEFAULT_REFUSAL_WINDOW_MS,
+  MAX_WRONG_TRIES,
+  REFUSAL_COUNT_TTL_MS,
+  refusalWindowStart,
+} from './reset-store';
 import type {
   AuditEvent,
   Claim,
@@ -13,6 +20,7 @@ import type {
   CodeCheck,
   CodeUse,
   DeadLetter,
+  RefusalRecord,
   ResetStore,
 } from './reset-store';
 
@@ -21,11 +29,14 @@ export interface MemoryResetStoreOptions {
   readonly auditMaxLen?: number;
   /** dead letters kept, default 1000 */
   readonly deadLetterMaxLen?: number;
+  /** refusals of one caller are aggregated per window of this length, default 60000 ms */
+  readonly refusalWindowMs?: number;
 }
 
 interface LiveCode {
   readonly hash: string;
-  wrongTries: number;
+  /** wrong tries by client address */
+  readonly wrongTries: Map<string, number>;
 }
 
 interface QueueEntry {
@@ -46,6 +57,15 @@ export class MemoryResetStore implements ResetStore {
   private readonly queue = new Map<string, QueueEntry>();
   private readonly dead: DeadLetter[] = [];
   private readonly audit: AuditEvent[] = [];
+  /** the refusal stream: the first refusal of each caller and window, oldest first */
+  private readonly refusals: {
+    readonly first: AuditEvent;
+    readonly windowStart: number;
+    readonly key: string;
+  }[] = [];
+  /** caller and window → refusals counted */
+  private readonly refusalCounts: ExpiringMap<string, number>;
+  private readonly refusalWindowMs: number;
   private readonly listeners = new Set<() => void>();
   private readonly auditMaxLen: number;
   private readonly deadLetterMaxLen: number;
@@ -56,6 +76,8 @@ export class MemoryResetStore implements ResetStore {
     options: MemoryResetStoreOptions = {},
   ) {
     this.codes = new ExpiringMap(clock);
+    this.refusalCounts = new ExpiringMap(clock);
+    this.refusalWindowMs = options.refusalWindowMs ?? DEFAULT_REFUSAL_WINDOW_MS;
     this.auditMaxLen = options.auditMaxLen ?? DEFAULT_AUDIT_MAXLEN;
     this.deadLetterMaxLen = options.deadLetterMaxLen ?? DEFAULT_DEAD_LETTER_MAXLEN;
   }
@@ -67,31 +89,50 @@ export class MemoryResetStore implements ResetStore {
     mail: MailJob,
     audit?: AuditEvent,
   ): Promise<string> {
-    this.codes.set(userId, { hash: codeHash, wrongTries: 0 }, ttlMs);
+    this.codes.set(userId, { hash: codeHash, wrongTries: new Map() }, ttlMs);
     const id = this.enqueue(mail);
     if (audit) await this.appendAudit(audit);
     return id;
   }
 
-  checkCode(userId: number, codeHash: string, maxWrongTries = MAX_WRONG_TRIES): Promise<CodeCheck> {
-    const outcome = this.judge(userId, codeHash, maxWrongTries);
+  checkCode(
+    userId: number,
+    codeHash: string,
+    maxWrongTries = MAX_WRONG_TRIES,
+    from = '',
+  ): Promise<CodeCheck> {
+    const outcome = this.judge(userId, codeHash, maxWrongTries, from);
     return Promise.resolve(outcome === 'right' ? 'valid' : outcome);
   }
 
-  consumeCode(userId: number, codeHash: string, maxWrongTries = MAX_WRONG_TRIES): Promise<CodeUse> {
-    const outcome = this.judge(userId, codeHash, maxWrongTries);
+  consumeCode(
+    userId: number,
+    codeHash: string,
+    maxWrongTries = MAX_WRONG_TRIES,
+    from = '',
+  ): Promise<CodeUse> {
+    const outcome = this.judge(userId, codeHash, maxWrongTries, from);
     if (outcome !== 'right') return Promise.resolve(outcome);
     this.codes.delete(userId);
     return Promise.resolve('consumed');
   }
 
-  /** Compares in constant time; a wrong code counts, and the last allowed wrong try destroys the code. */
-  private judge(userId: number, codeHash: string, maxWrongTries: number): 'right' | 'wrong' | 'none' {
+  /**
+   * Compares in constant time. A wrong code counts against `from` only; an address that has used up its
+   * wrong tries on this code is answered 'wrong' whatever it sends, and the code stays live for the others.
+   */
+  private judge(
+    userId: number,
+    codeHash: string,
+    maxWrongTries: number,
+    from: string,
+  ): 'right' | 'wrong' | 'none' {
     const live = this.codes.get(userId);
     if (live === undefined) return 'none';
+    const tries = live.wrongTries.get(from) ?? 0;
+    if (tries >= maxWrongTries) return 'wrong';
     if (sameHash(live.hash, codeHash)) return 'right';
-    live.wrongTries += 1;
-    if (live.wrongTries >= maxWrongTries) this.codes.delete(userId);
+    live.wrongTries.set(from, tries + 1);
     return 'wrong';
   }
 
@@ -177,13 +218,36 @@ export class MemoryResetStore implements ResetStore {
   }
 
   appendAudit(event: AuditEvent): Promise<void> {
-    this.audit.push({ ...event });
-    if (this.audit.length > this.auditMaxLen) this.audit.splice(0, this.audit.length - this.auditMaxLen);
+    if (event.outcome === 'ok') {
+      this.audit.push({ ...event });
+      if (this.audit.length > this.auditMaxLen) this.audit.splice(0, this.audit.length - this.auditMaxLen);
+      return Promise.resolve();
+    }
+    const windowStart = refusalWindowStart(event.at, this.refusalWindowMs);
+    const key = `${windowStart}:${event.caller}`;
+    const count = (this.refusalCounts.get(key) ?? 0) + 1;
+    this.refusalCounts.set(key, count, REFUSAL_COUNT_TTL_MS);
+    if (count === 1) {
+      this.refusals.push({ first: { ...event }, windowStart, key });
+      if (this.refusals.length > this.auditMaxLen)
+        this.refusals.splice(0, this.refusals.length - this.auditMaxLen);
+    }
     return Promise.resolve();
   }
 
   recentAudit(count: number): Promise<AuditEvent[]> {
     return Promise.resolve(count > 0 ? this.audit.slice(-count).reverse() : []);
+  }
+
+  recentRefusals(count: number): Promise<RefusalRecord[]> {
+    const records = count > 0 ? this.refusals.slice(-count).reverse() : [];
+    return Promise.resolve(
+      records.map(({ first, windowStart, key }) => ({
+        first,
+        windowStart,
+        count: this.refusalCounts.get(key) ?? 0,
+      })),
+    );
   }
 
   close(): Promise<void> {

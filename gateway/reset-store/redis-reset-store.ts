@@ -1,13 +1,19 @@
 // The Redis reset store: pending codes, the mail queue and the audit stream, shared by every gateway on one Redis.
 //
 // Keys (after ioredis's keyPrefix, e.g. "oms:"):
-//   reset:{u:<id>}:code   HASH h=<sha256 hex> w=<wrong tries>, with the code's TTL: one live code per user
+//   reset:{u:<id>}:code   HASH h=<sha256 hex>, w:<address>=<wrong tries of that address>, with the code's TTL:
+//                         one live code per user
 //   mail:{queue}:due      ZSET entry id → when it is due (ms, Redis clock): new, retry-later, or leased until
 //   mail:{queue}:jobs     HASH entry id → job JSON (holds the reset link, thus the code, until sent: deleted then)
 //   mail:{queue}:attempts HASH entry id → claims so far
 //   mail:{queue}:leases   HASH entry id → token of the current lease holder
 //   mail:{queue}:dead     LIST of DeadLetter JSON, newest first, capped
-//   audit:reset           STREAM of AuditEvent, XADD MAXLEN ~ N
+//   audit:reset           STREAM of successful AuditEvents, XADD MAXLEN ~ N (only successful steps write it)
+//   audit:reset:refused   STREAM of the first refusal of each caller and window (field window), MAXLEN ~ N
+//   audit:refused:<window start ms>:<caller>  STRING refusals of that caller in that window, kept a day
+//   audit:ok:<window start ms>:<caller>       STRING successes of that caller in that window, kept a day
+//   reset:decoy:{due,jobs,code}  one entry each: what a request for an unknown user writes instead of a
+//                         mail and a code, so that it runs the same commands as one for a known user
 //
 // The {…} hash tags keep one user's keys in one Cluster slot and the queue's keys in another. issueCode
 // touches both in one script, which needs a single Redis node (standalone or Sentinel, as connectRedis makes);
@@ -19,7 +25,14 @@ import type { MailJob } from '../mail/mail-job';
 import { connectRedis, defineScript, guarded, watchRedis } from '../store/redis-store';
 import type { ScriptCall } from '../store/redis-store';
 import type { RedisOptions } from '../store/redis-store';
-import { DEFAULT_AUDIT_MAXLEN, DEFAULT_DEAD_LETTER_MAXLEN, MAX_WRONG_TRIES } from './reset-store';
+import {
+  DEFAULT_AUDIT_MAXLEN,
+  DEFAULT_DEAD_LETTER_MAXLEN,
+  DEFAULT_REFUSAL_WINDOW_MS,
+  MAX_WRONG_TRIES,
+  REFUSAL_COUNT_TTL_MS,
+  refusalWindowStart,
+} from './reset-store';
 import type {
   AuditEvent,
   Claim,
@@ -27,6 +40,7 @@ import type {
   CodeCheck,
   CodeUse,
   DeadLetter,
+  RefusalRecord,
   ResetStore,
 } from './reset-store';
 
@@ -35,6 +49,8 @@ export interface RedisResetStoreOptions {
   readonly auditMaxLen?: number;
   /** dead letters kept, default 1000 */
   readonly deadLetterMaxLen?: number;
+  /** refusals of one caller are aggregated per window of this length, default 60000 ms */
+  readonly refusalWindowMs?: number;
   /** close the connection in close(), default false (the caller made it) */
   readonly ownsConnection?: boolean;
 }
@@ -47,6 +63,19 @@ export const QUEUE_KEYS = [
 ] as const;
 const DEAD_KEY = 'mail:{queue}:dead';
 export const AUDIT_KEY = 'audit:reset';
+export const REFUSED_KEY = 'audit:reset:refused';
+/** A request for nobody writes these in place of the mail queue's due and jobs and a user's code. */
+export const DECOY_KEYS = ['reset:decoy:due', 'reset:decoy:jobs', 'reset:decoy:code'] as const;
+
+/** The counter of one caller's refusals in one window. */
+export function refusalCountKey(windowStart: number, caller: string): string {
+  return `audit:refused:${windowStart}:${caller}`;
+}
+
+/** The counter of one caller's successes in one window. */
+export function successCountKey(windowStart: number, caller: string): string {
+  return `audit:ok:${windowStart}:${caller}`;
+}
 
 /** A user's live code (Lua builds the same name in redis-reset-flow.ts's request script). */
 export function codeKey(userId: number): string {
@@ -80,43 +109,75 @@ local function enqueueMail(dueKey, jobsKey, id, job, now)
 end
 `;
 
-/** Lua: one audit event on the bounded stream, fields as auditFields() writes them. */
+/**
+ * Lua: one audit event, fields as auditValues() orders them. A success counts on its caller's window
+ * counter of successes and goes to the bounded audit stream; a refusal counts on the caller's window counter
+ * of refusals, and only the window's first goes to the refusal stream. So a success and a window's first
+ * refusal run the same commands. keys: {audit stream, refusal stream, the window's refusal counter, its
+ * success counter}; opts: {max length, counter ttl ms, window start}.
+ */
 export const AUDIT_LUA = `
-local function appendAudit(key, maxLen, at, step, caller, target, outcome, reason)
-  redis.call('XADD', key, 'MAXLEN', '~', maxLen, '*', 'at', at, 'step', step, 'caller', caller,
-    'target', target, 'outcome', outcome, 'reason', reason)
+local function appendAudit(keys, opts, at, step, caller, target, outcome, reason)
+  if outcome == 'ok' then
+    if redis.call('INCR', keys[4]) == 1 then redis.call('PEXPIRE', keys[4], opts[2]) end
+    redis.call('XADD', keys[1], 'MAXLEN', '~', opts[1], '*', 'at', at, 'step', step, 'caller', caller,
+      'target', target, 'outcome', outcome, 'reason', reason)
+    return
+  end
+  if redis.call('INCR', keys[3]) > 1 then return end
+  redis.call('PEXPIRE', keys[3], opts[2])
+  redis.call('XADD', keys[2], 'MAXLEN', '~', opts[1], '*', 'at', at, 'step', step, 'caller', caller,
+    'target', target, 'outcome', outcome, 'reason', reason, 'window', opts[3])
 end
 `;
 
 /**
- * Lua: judges a code against the user's live one: 'none' (no live code), 'right', or 'wrong' (counted;
- * the maxWrong-th destroys the code). Plain string equality is not constant time, but it compares SHA-256
+ * Lua: judges a code against the user's live one: 'none' (no live code), 'right', or 'wrong' (counted for
+ * the address `from`; an address with maxWrong wrong tries is answered 'wrong' whatever it sends, and the
+ * code stays live for the others). Plain string equality is not constant time, but it compares SHA-256
  * digests: how many leading digits of a guess's digest match tells nothing useful about a code.
  */
 export const JUDGE_CODE_LUA = `
-local function judgeCode(key, hash, maxWrong)
+local function judgeCode(key, hash, maxWrong, from)
   local stored = redis.call('HGET', key, 'h')
   if not stored then return 'none' end
+  local tries = 'w:' .. from
+  if tonumber(redis.call('HGET', key, tries) or '0') >= tonumber(maxWrong) then return 'wrong' end
   if stored == hash then return 'right' end
-  if redis.call('HINCRBY', key, 'w', 1) >= tonumber(maxWrong) then redis.call('DEL', key) end
+  redis.call('HINCRBY', key, tries, 1)
   return 'wrong'
 end
 `;
 
-// KEYS: code, due, jobs[, audit]. ARGV: code hash, ttl ms, entry id, job JSON[, audit max length, audit
-// field values in auditFields order]. Writes only after the type checks.
+// KEYS: code, due, jobs[, audit, refused, refusal counter, success counter]. ARGV: code hash, ttl ms, entry id, job JSON[,
+// audit max length, counter ttl ms, window start, audit field values in auditValues order]. Writes only after
+// the type checks.
 const ISSUE_SCRIPT = `
 ${NOW_MS}
 ${CHECK_TYPES_LUA}
 ${ENQUEUE_LUA}
 ${AUDIT_LUA}
-local failed = checkTypes({ KEYS[2], KEYS[3], KEYS[4] }, { 'zset', 'hash', 'stream' })
+local failed = checkTypes({ KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7] },
+  { 'zset', 'hash', 'stream', 'stream', 'string', 'string' })
 if failed then return failed end
 enqueueMail(KEYS[2], KEYS[3], ARGV[3], ARGV[4], now)
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'h', ARGV[1], 'w', 0)
+redis.call('HSET', KEYS[1], 'h', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if #KEYS == 4 then appendAudit(KEYS[4], unpack(ARGV, 5)) end
+if #KEYS == 7 then
+  appendAudit({ KEYS[4], KEYS[5], KEYS[6], KEYS[7] }, { ARGV[5], ARGV[6], ARGV[7] }, unpack(ARGV, 8))
+end
+return 1
+`;
+
+// KEYS: audit, refused, refusal counter, success counter. ARGV: max length, counter ttl ms, window start,
+// audit field values.
+const AUDIT_SCRIPT = `
+${CHECK_TYPES_LUA}
+${AUDIT_LUA}
+local failed = checkTypes(KEYS, { 'stream', 'stream', 'string', 'string' })
+if failed then return failed end
+appendAudit(KEYS, { ARGV[1], ARGV[2], ARGV[3] }, unpack(ARGV, 4))
 return 1
 `;
 
@@ -128,10 +189,10 @@ enqueueMail(KEYS[1], KEYS[2], ARGV[1], ARGV[2], now)
 return 1
 `;
 
-// KEYS: code. ARGV: code hash, max wrong tries, '1' to consume.
+// KEYS: code. ARGV: code hash, max wrong tries, '1' to consume, the caller's address.
 const CODE_SCRIPT = `
 ${JUDGE_CODE_LUA}
-local verdict = judgeCode(KEYS[1], ARGV[1], ARGV[2])
+local verdict = judgeCode(KEYS[1], ARGV[1], ARGV[2], ARGV[4])
 if verdict ~= 'right' then return verdict end
 if ARGV[3] == '1' then
   redis.call('DEL', KEYS[1])
@@ -196,9 +257,7 @@ return 1
 
 /** A Lua script sent once and then run by its SHA (ioredis defineCommand); keyPrefix applies to its keys. */
 
-const AUDIT_FIELDS = ['at', 'step', 'caller', 'target', 'outcome', 'reason'] as const;
-
-/** The stream entry's field values of an event, in AUDIT_FIELDS order (AUDIT_LUA's parameters). */
+/** The stream entry's field values of an event: at, step, caller, target, outcome, reason (AUDIT_LUA's). */
 export function auditValues(event: AuditEvent): string[] {
   return [
     String(event.at),
@@ -210,10 +269,22 @@ export function auditValues(event: AuditEvent): string[] {
   ];
 }
 
-/** The stream entry's field/value pairs of an event. */
-function auditFields(event: AuditEvent): string[] {
-  const values = auditValues(event);
-  return AUDIT_FIELDS.flatMap((field, i) => [field, values[i]!]);
+/** Where an event goes and AUDIT_LUA's opts, for a script that appends it: its KEYS and its first ARGV. */
+export function auditTarget(
+  event: Pick<AuditEvent, 'at' | 'caller'>,
+  maxLen: number,
+  windowMs: number,
+): { keys: [string, string, string, string]; opts: [number, number, number] } {
+  const windowStart = refusalWindowStart(event.at, windowMs);
+  return {
+    keys: [
+      AUDIT_KEY,
+      REFUSED_KEY,
+      refusalCountKey(windowStart, event.caller),
+      successCountKey(windowStart, event.caller),
+    ],
+    opts: [maxLen, REFUSAL_COUNT_TTL_MS, windowStart],
+  };
 }
 
 function auditFromFields(fields: string[]): AuditEvent {
@@ -236,8 +307,9 @@ export class RedisResetStore implements ResetStore {
   private closing: Promise<void> | undefined;
   private readonly auditMaxLen: number;
   private readonly deadLetterMaxLen: number;
+  private readonly refusalWindowMs: number;
   private readonly scripts: Record<
-    'issue' | 'enqueue' | 'code' | 'claim' | 'complete' | 'retry' | 'deadLetter',
+    'issue' | 'enqueue' | 'code' | 'claim' | 'complete' | 'retry' | 'deadLetter' | 'audit',
     ScriptCall
   >;
 
@@ -247,7 +319,9 @@ export class RedisResetStore implements ResetStore {
   ) {
     this.auditMaxLen = options.auditMaxLen ?? DEFAULT_AUDIT_MAXLEN;
     this.deadLetterMaxLen = options.deadLetterMaxLen ?? DEFAULT_DEAD_LETTER_MAXLEN;
+    this.refusalWindowMs = options.refusalWindowMs ?? DEFAULT_REFUSAL_WINDOW_MS;
     this.scripts = {
+      audit: defineScript(redis, 'omsResetAudit', 4, AUDIT_SCRIPT),
       issue: defineScript(redis, 'omsResetIssue', 'dynamic', ISSUE_SCRIPT),
       enqueue: defineScript(redis, 'omsMailEnqueue', 2, ENQUEUE_SCRIPT),
       code: defineScript(redis, 'omsResetCode', 1, CODE_SCRIPT),
@@ -267,22 +341,38 @@ export class RedisResetStore implements ResetStore {
   ): Promise<string> {
     const id = randomUUID();
     const queue = [QUEUE_KEYS[0], QUEUE_KEYS[1]];
-    const keys = audit ? [codeKey(userId), ...queue, AUDIT_KEY] : [codeKey(userId), ...queue];
+    const keys = [codeKey(userId), ...queue];
     const args = [codeHash, Math.max(1, Math.round(ttlMs)), id, JSON.stringify(mail)];
-    if (audit) args.push(this.auditMaxLen, ...auditValues(audit));
+    if (audit) {
+      const target = auditTarget(audit, this.auditMaxLen, this.refusalWindowMs);
+      keys.push(...target.keys);
+      args.push(...target.opts, ...auditValues(audit));
+    }
     await guarded(() => this.scripts.issue(keys.length, ...keys, ...args));
     this.noteQueued();
     return id;
   }
 
-  async checkCode(userId: number, codeHash: string, maxWrongTries = MAX_WRONG_TRIES): Promise<CodeCheck> {
+  async checkCode(
+    userId: number,
+    codeHash: string,
+    maxWrongTries = MAX_WRONG_TRIES,
+    from = '',
+  ): Promise<CodeCheck> {
     return (await guarded(() =>
-      this.scripts.code(codeKey(userId), codeHash, maxWrongTries, '0'),
+      this.scripts.code(codeKey(userId), codeHash, maxWrongTries, '0', from),
     )) as CodeCheck;
   }
 
-  async consumeCode(userId: number, codeHash: string, maxWrongTries = MAX_WRONG_TRIES): Promise<CodeUse> {
-    return (await guarded(() => this.scripts.code(codeKey(userId), codeHash, maxWrongTries, '1'))) as CodeUse;
+  async consumeCode(
+    userId: number,
+    codeHash: string,
+    maxWrongTries = MAX_WRONG_TRIES,
+    from = '',
+  ): Promise<CodeUse> {
+    return (await guarded(() =>
+      this.scripts.code(codeKey(userId), codeHash, maxWrongTries, '1', from),
+    )) as CodeUse;
   }
 
   async enqueueMail(job: MailJob): Promise<string> {
@@ -356,15 +446,28 @@ export class RedisResetStore implements ResetStore {
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
-    await guarded(() =>
-      this.redis.xadd(AUDIT_KEY, 'MAXLEN', '~', this.auditMaxLen, '*', ...auditFields(event)),
-    );
+    const { keys, opts } = auditTarget(event, this.auditMaxLen, this.refusalWindowMs);
+    await guarded(() => this.scripts.audit(...keys, ...opts, ...auditValues(event)));
   }
 
   async recentAudit(count: number): Promise<AuditEvent[]> {
     if (count <= 0) return [];
     const entries = await this.redis.xrevrange(AUDIT_KEY, '+', '-', 'COUNT', count);
     return entries.map(([, fields]) => auditFromFields(fields));
+  }
+
+  async recentRefusals(count: number): Promise<RefusalRecord[]> {
+    if (count <= 0) return [];
+    const entries = await this.redis.xrevrange(REFUSED_KEY, '+', '-', 'COUNT', count);
+    if (entries.length === 0) return [];
+    const records = entries.map(([, fields]) => {
+      const windowAt = fields.findIndex((field, i) => i % 2 === 0 && field === 'window');
+      return { first: auditFromFields(fields), windowStart: Number(fields[windowAt + 1]) };
+    });
+    const counts = await this.redis.mget(
+      ...records.map((record) => refusalCountKey(record.windowStart, record.first.caller)),
+    );
+    return records.map((record, i) => ({ ...record, count: Number(counts[i] ?? 0) }));
   }
 
   /** Idempotent: a second close would make ioredis arm a 2 s disconnect timer on the ended socket. */

@@ -17,13 +17,45 @@ export interface ResetMailTemplate {
   readonly fromName?: string;
 }
 
+/** One per-target limit: its key is the target's stem and this suffix. */
+export interface TargetHit {
+  readonly suffix: string;
+  readonly limit: number;
+  readonly windowSeconds: number;
+}
+
+/**
+ * The per-target mail limits. Keyed by the user once found (targetStem), so ResetPassword by name and
+ * authreset by e-mail share one budget; a target nobody is keys on what was asked (`unknownStem`), so it
+ * is limited exactly like a user.
+ */
+export interface TargetLimits {
+  readonly unknownStem: string;
+  readonly hits: readonly TargetHit[];
+}
+
+/** The stem of a found user's per-target limit keys (the Redis request script builds the same). */
+export function targetStem(userId: number): string {
+  return `reset:target:user:${userId}`;
+}
+
+/** The limits of a target: by its user when found, else by what was asked. */
+export function targetLimitHits(limits: TargetLimits, userId: number | null): LimitHit[] {
+  const stem = userId === null ? limits.unknownStem : targetStem(userId);
+  return limits.hits.map((hit) => ({
+    key: `${stem}:${hit.suffix}`,
+    limit: hit.limit,
+    windowSeconds: hit.windowSeconds,
+  }));
+}
+
 export interface ResetRequest {
   /** the target as asked */
   readonly lookup: { readonly by: 'name' | 'email'; readonly value: string };
   /** counted in order first, whoever the target; the first that refuses stops the request */
   readonly limits: readonly LimitHit[];
-  /** counted next, and only for a target in reach (a scoped caller's target limits) */
-  readonly reachLimits: readonly LimitHit[];
+  /** counted next, in order, and only for a target in reach */
+  readonly targetLimits: TargetLimits;
   /** null: any user; else only the user `self` and users sharing one of `accountIds` */
   readonly reach: { readonly self: number; readonly accountIds: readonly number[] } | null;
   /** SHA-256 of the new code (the code itself is only in the mail's link) */
@@ -53,6 +85,8 @@ export interface PasswordChange {
   readonly userId: number;
   readonly codeHash: string;
   readonly maxWrongTries: number;
+  /** the client address whose wrong tries a wrong code counts as (consumeCode's `from`) */
+  readonly from: string;
   /** the new password's PHC string */
   readonly passwordHash: string;
   /** the "password changed" mail, queued with the change */
@@ -169,7 +203,7 @@ export function composeResetFlow(store: Store, resets: ResetStore): ResetFlow {
         found.userId === reach.self ||
         found.accountIds.some((accountId) => reach.accountIds.includes(accountId)));
     if (reach !== null && !inReach) return end(found === null ? 'unknown' : 'out of reach');
-    const reachWait = await limited(request.reachLimits);
+    const reachWait = await limited(targetLimitHits(request.targetLimits, found?.userId ?? null));
     if (reachWait !== null) return end('limited', reachWait);
     if (found === null) return end('unknown');
     if (found.locked) return end('locked');
@@ -185,7 +219,7 @@ export function composeResetFlow(store: Store, resets: ResetStore): ResetFlow {
   }
 
   async function changePassword(change: PasswordChange): Promise<PasswordChangeResult> {
-    const used = await resets.consumeCode(change.userId, change.codeHash, change.maxWrongTries);
+    const used = await resets.consumeCode(change.userId, change.codeHash, change.maxWrongTries, change.from);
     if (used !== 'consumed') return { outcome: used, sessionsEnded: 0, audit: null };
     if ((await store.users.setPasswordHash(change.userId, change.passwordHash)) === null) {
       return { outcome: 'none', sessionsEnded: 0, audit: null };

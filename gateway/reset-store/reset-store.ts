@@ -5,7 +5,10 @@ import type { MailJob } from '../mail/mail-job';
 /** The result of checking a code without using it. */
 export type CodeCheck = 'valid' | 'wrong' | 'none';
 
-/** The result of using a code. 'none': no live code (never issued, expired, used, or destroyed by wrong tries). */
+/**
+ * The result of using a code. 'none': no live code (never issued, expired or used). 'wrong' also answers a
+ * right code from an address that has spent its wrong tries on this code.
+ */
 export type CodeUse = 'consumed' | 'wrong' | 'none';
 
 /** One queued mail as the delivery loop holds it while sending. */
@@ -51,6 +54,20 @@ export interface AuditEvent {
 }
 
 /**
+ * What is kept of the refused steps of one caller in one window (AUDIT_REFUSAL_WINDOW_SECONDS): the first
+ * refusal and how many there were. Refusals are aggregated so that strangers cannot flush the audit of what
+ * succeeded (issue 11, finding 4).
+ */
+export interface RefusalRecord {
+  /** the window's first refusal from this caller */
+  readonly first: AuditEvent;
+  /** ms since the epoch: the window's start */
+  readonly windowStart: number;
+  /** refusals from this caller in the window, the first included (0: the count has expired) */
+  readonly count: number;
+}
+
+/**
  * The queue the delivery loop works on. At-least-once: a claim is a lease; a job whose holder neither
  * completes nor reschedules it before the lease ends is claimed again (by this or another gateway).
  */
@@ -89,19 +106,27 @@ export interface ResetStore extends MailQueue {
   ): Promise<string>;
   /**
    * Checks a code without using it, so the handler can refuse a bad new password and leave the code
-   * live. A wrong code still counts as a wrong try (and the last one destroys the code): otherwise this
-   * check would be a free guessing oracle beside consumeCode.
+   * live. A wrong code still counts as a wrong try of `from`: otherwise this check would be a free guessing
+   * oracle beside consumeCode.
    */
-  checkCode(userId: number, codeHash: string, maxWrongTries?: number): Promise<CodeCheck>;
+  checkCode(userId: number, codeHash: string, maxWrongTries?: number, from?: string): Promise<CodeCheck>;
   /**
-   * Uses the code: of many concurrent calls with the right code exactly one gets 'consumed'. A wrong code
-   * counts against the live code; the `maxWrongTries`-th (default 5) destroys it.
+   * Uses the code: of many concurrent calls with the right code exactly one gets 'consumed'. Wrong codes
+   * are counted per code and per `from` (the client address, default ''): after `maxWrongTries` (default
+   * 5) that address gets 'wrong' for this code whatever it sends, and the code stays live for everyone
+   * else, so a stranger spends only their own budget and cannot destroy the owner's link.
    */
-  consumeCode(userId: number, codeHash: string, maxWrongTries?: number): Promise<CodeUse>;
-  /** Appends to the bounded audit stream (oldest dropped beyond the configured length). */
+  consumeCode(userId: number, codeHash: string, maxWrongTries?: number, from?: string): Promise<CodeUse>;
+  /**
+   * Records an event. 'ok' events go to the bounded audit stream, which only successful steps write.
+   * Refusals are aggregated: the first of a caller in a window (`refusalWindowMs`) goes to the bounded
+   * refusal stream, the rest only count (see recentRefusals).
+   */
   appendAudit(event: AuditEvent): Promise<void>;
-  /** The last audit events, newest first. */
+  /** The last successful steps, newest first. */
   recentAudit(count: number): Promise<AuditEvent[]>;
+  /** The last refusal windows, newest first, each with its count. */
+  recentRefusals(count: number): Promise<RefusalRecord[]>;
   close(): Promise<void>;
 }
 
@@ -110,6 +135,17 @@ export const MAX_WRONG_TRIES = 5;
 
 /** Audit entries kept, default 10000 (AUDIT_STREAM_MAXLEN). */
 export const DEFAULT_AUDIT_MAXLEN = 10_000;
+
+/** The window refusals are aggregated in, default 60 s (AUDIT_REFUSAL_WINDOW_SECONDS). */
+export const DEFAULT_REFUSAL_WINDOW_MS = 60_000;
+
+/** How long a refusal window's count is kept: a day, as long as an operator needs to read an incident. */
+export const REFUSAL_COUNT_TTL_MS = 24 * 3600 * 1000;
+
+/** The start of the refusal window `at` falls in. */
+export function refusalWindowStart(at: number, windowMs: number): number {
+  return Math.floor(at / windowMs) * windowMs;
+}
 
 /** Dead letters kept, newest first; default 1000. */
 export const DEFAULT_DEAD_LETTER_MAXLEN = 1000;

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { hashApiToken } from '../../gateway/api-tokens';
 import type { TestGateway } from '../support/gateway';
 import { testRedisUrl } from '../support/gateway';
-import { startResetGateway } from '../support/reset';
+import { auditTrail, startResetGateway } from '../support/reset';
 import { resetLinkOf, startSendGridServer } from '../support/sendgrid-server';
 import type { SendGridServer } from '../support/sendgrid-server';
 
@@ -125,7 +125,7 @@ describe('Payabli-style password reset end to end', () => {
     const login = await ap('AuthenticateUser', { UserName: 'alice', Password: NEW_PASSWORD });
     expect(await login.json()).toMatchObject({ Authenticated: true });
 
-    const audit = await gw.gateway.services.resets.recentAudit(20);
+    const audit = await auditTrail(gw, 20);
     expect(
       audit
         .filter((event) => event.step === 'User/authreset')

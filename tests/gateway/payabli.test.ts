@@ -10,7 +10,7 @@ import { testRedisUrl } from '../support/gateway';
 import { pollUntil } from '../support/poll-until';
 import { startRedisServer } from '../support/redis-server';
 import type { RedisServer } from '../support/redis-server';
-import { nextOutboxLink, startResetGateway } from '../support/reset';
+import { auditTrail, clientAs, nextOutboxLink, startResetGateway } from '../support/reset';
 
 const SUCCESS = { isSuccess: true, responseText: 'Success' };
 const UNAUTHORIZED = { isSuccess: false, responseText: 'Unauthorized' };
@@ -58,8 +58,14 @@ describe('POST /api/User/authreset', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
   }
 
+  /** The refusals of a step counted in the store's aggregated records. */
+  async function refusalsOf(step = 'User/authreset'): Promise<number> {
+    const records = await gw.gateway.services.resets.recentRefusals(50);
+    return records.filter((record) => record.first.step === step).reduce((sum, r) => sum + r.count, 0);
+  }
+
   async function auditOf(step = 'User/authreset'): Promise<AuditEvent[]> {
-    return (await gw.gateway.services.resets.recentAudit(50)).filter((event) => event.step === step);
+    return (await auditTrail(gw, 50)).filter((event) => event.step === step);
   }
 
   it('answers 401 without a requestToken and with one that is no token', async () => {
@@ -99,11 +105,9 @@ describe('POST /api/User/authreset', () => {
     expect(await shape(unknown)).toEqual(knownShape);
     expect(await shape(locked)).toEqual(knownShape);
     expect(knownShape.body).toBe(JSON.stringify(SUCCESS));
-    expect((await auditOf()).map((event) => event.reason).sort()).toEqual([
-      'mail queued',
-      'unknown e-mail',
-      'user locked',
-    ]);
+    // the two refusals of one caller in one window are one record with their count
+    expect((await auditOf()).map((event) => event.reason).sort()).toEqual(['mail queued', 'unknown e-mail']);
+    expect(await refusalsOf()).toBe(2);
   });
 
   it("links to the entry point's reset page when the request names one", async () => {
@@ -192,7 +196,30 @@ describe('POST /api/User/authreset', () => {
       await expectReply(await authReset({ email: email.toUpperCase() }, token), 200, SUCCESS);
     }
     const reasons = (await auditOf()).map((event) => event.reason).sort();
-    expect(reasons).toEqual(['mail queued', 'rate limited', 'rate limited', 'unknown e-mail']);
+    // the first refusal of the window stands for all three: rate limited, unknown e-mail, rate limited
+    expect(reasons).toEqual(['mail queued', 'rate limited']);
+    expect(await refusalsOf()).toBe(3);
+  });
+
+  it('shares the per-target mail limit with ResetPassword by name: one mail per interval for the user', async () => {
+    const token = await createToken('backoffice');
+    const op = await clientAs(gw, 'op');
+    try {
+      const ok = { result: true, errormsg: null, errorcode: 0, detail: null };
+      expect(await op.call('ResetPassword', { UserName: 'alice' })).toEqual(ok);
+      await expectReply(await authReset({ email: 'alice@test.invalid' }, token), 200, SUCCESS);
+      expect(await op.call('ResetPassword', { UserName: 'ALICE' })).toMatchObject({ errorcode: 101 });
+      await expectReply(await authReset({ email: 'ALICE@test.invalid' }, token), 200, SUCCESS);
+    } finally {
+      await op.close();
+    }
+    const alice = (await gw.gateway.services.store.users.findByName('alice'))!.userId;
+    const queued = (await gw.gateway.services.resets.recentAudit(50)).filter(
+      (event) => event.targetUserId === alice && event.reason === 'mail queued',
+    );
+    expect(queued).toHaveLength(1);
+    expect((await auditOf()).map((event) => event.reason)).toEqual(['rate limited']);
+    expect(await refusalsOf()).toBe(2);
   });
 });
 

@@ -1,5 +1,5 @@
 // ResetPassword over real sockets on Redis: who may ask for whom, public mode, limits, audit.
-import { startResetGateway, clientAs, nextOutboxLink } from '../support/reset';
+import { auditTrail, startResetGateway, clientAs, nextOutboxLink } from '../support/reset';
 import type { TestGateway } from '../support/gateway';
 import { openClient } from '../support/ws-client';
 import { ManualClock } from '../../gateway/clock';
@@ -120,7 +120,7 @@ describe('ResetPassword', () => {
       expect(known).toEqual(OK);
       expect(unknown).toEqual(known);
       await nextOutboxLink(gw, 'alice@test.invalid');
-      const audit = await gw.gateway.services.resets.recentAudit(10);
+      const audit = await auditTrail(gw, 10);
       expect(audit.map((event) => event.reason)).toEqual(
         expect.arrayContaining(['mail queued', 'unknown user name']),
       );
@@ -202,7 +202,7 @@ describe('ResetPassword', () => {
     const mail = await nextOutboxLink(gw, 'bob@test.invalid');
     const opUser = await gw.gateway.services.store.users.findByName('op');
     const bobUser = await gw.gateway.services.store.users.findByName('bob');
-    const events = await gw.gateway.services.resets.recentAudit(10);
+    const events = await auditTrail(gw, 10);
     expect(events[1]).toMatchObject({
       step: 'ResetPassword',
       caller: `user:${opUser!.userId}`,

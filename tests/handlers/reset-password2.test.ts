@@ -3,6 +3,7 @@ import { ManualClock } from '../../gateway/clock';
 import { INVALID_LINK } from '../../handlers/reset-password2';
 import type { TestGateway } from '../support/gateway';
 import {
+  auditTrail,
   clientAs,
   loginWorks,
   nextOutboxLink,
@@ -108,7 +109,7 @@ describe('ResetPassword2', () => {
     expect(await submit(page, link)).toEqual(OK);
   });
 
-  it('destroys the code after five wrong tries', async () => {
+  it('refuses the code to an address after its five wrong tries', async () => {
     const gw = await gateway();
     const link = await requestLink(gw, 'bob');
     const page = await client(gw);
@@ -118,9 +119,74 @@ describe('ResetPassword2', () => {
     expect(await submit(page, link)).toEqual(INVALID);
   });
 
+  it("survives a stranger's 50 wrong codes for the user: the stranger is refused, the owner's link works", async () => {
+    const gw = await gateway();
+    const link = await requestLink(gw, 'bob');
+    // the attacker: another address, sequential UserIds, guessed codes
+    const attacker = await openClient(gw.wsUrl, { localAddress: '127.0.0.3' });
+    clients.push(attacker);
+    const answers: unknown[] = [];
+    for (let n = 0; n < 50; n++) {
+      answers.push(
+        await submit(attacker, link, NEW_PASSWORD, `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`),
+      );
+    }
+    // RESET_COMPLETE_ADDRESS_LIMIT (20) calls are answered; the 30 after get 101 with the wait
+    expect(answers.slice(0, 20)).toEqual(Array.from({ length: 20 }, () => INVALID));
+    for (const answer of answers.slice(20)) {
+      expect(answer).toMatchObject({ result: false, errorcode: 101 });
+      expect((answer as { detail: string }).detail).toMatch(
+        /^Too many password reset attempts from this address; retry after \d+ seconds$/,
+      );
+    }
+    // even the right code is refused to the attacker's address now
+    expect(await submit(attacker, link)).toMatchObject({ errorcode: 101 });
+    // the owner, from another address, uses the mailed link
+    expect(await submit(await client(gw), link)).toEqual(OK);
+    expect(await loginWorks(gw, 'bob', NEW_PASSWORD)).toBe(true);
+  });
+
+  it("keeps the link live after an address's five wrong codes, which spend only that address's tries", async () => {
+    const gw = await gateway();
+    const link = await requestLink(gw, 'bob');
+    const attacker = await openClient(gw.wsUrl, { localAddress: '127.0.0.4' });
+    clients.push(attacker);
+    for (let n = 0; n < 5; n++)
+      expect(await submit(attacker, link, NEW_PASSWORD, `wrong-${n}`)).toEqual(INVALID);
+    // that address has no tries left on this code, so not even the right code works from it
+    expect(await submit(attacker, link)).toEqual(INVALID);
+    expect(await submit(await client(gw), link)).toEqual(OK);
+  });
+
+  it('keeps the record of a password change through a flood of refusals, and logs the refusals bounded', async () => {
+    const gw = await gateway({ AUDIT_STREAM_MAXLEN: '10', RESET_COMPLETE_ADDRESS_LIMIT: '1000' });
+    const link = await requestLink(gw, 'bob');
+    expect(await submit(await client(gw), link)).toEqual(OK);
+    const linesBefore = gw.logs.lines.length;
+    const flooder = await client(gw);
+    // AUDIT_STREAM_MAXLEN + 240 refusals
+    for (let n = 0; n < 250; n++) {
+      expect(
+        await submit(flooder, { ...link, userId: String(2 + (n % 3)) }, NEW_PASSWORD, `guess-${n}`),
+      ).toEqual(INVALID);
+    }
+    const kept = await gw.gateway.services.resets.recentAudit(10);
+    expect(kept).toContainEqual(
+      expect.objectContaining({ step: 'ResetPassword2', targetUserId: Number(link.userId), outcome: 'ok' }),
+    );
+    const refusals = await gw.gateway.services.resets.recentRefusals(10);
+    expect(refusals.reduce((sum, record) => sum + record.count, 0)).toBe(250);
+    const refusalLines = gw.logs.lines
+      .slice(linesBefore)
+      .filter((line) => line.includes('"reset audit"') && line.includes('"refused"'));
+    // one caller in at most two windows (the flood may straddle a window's end)
+    expect(refusalLines.length).toBeGreaterThanOrEqual(1);
+    expect(refusalLines.length).toBeLessThanOrEqual(2);
+  });
+
   it('lets exactly one of 50 concurrent calls with one code succeed', async () => {
-    // all 50 come from one address: the per-address hash bound (HASH_QUEUE_MAX_PER_ADDRESS) is raised out of the way
-    const gw = await gateway({ HASH_QUEUE_MAX_PER_ADDRESS: '64' });
+    // all 50 come from one address: its per-address limits (calls, hashes in flight) are raised out of the way
+    const gw = await gateway({ RESET_COMPLETE_ADDRESS_LIMIT: '100', HASH_QUEUE_MAX_PER_ADDRESS: '64' });
     const link = await requestLink(gw, 'bob');
     const sockets = await Promise.all(Array.from({ length: 5 }, () => client(gw)));
     // 50 calls in flight at once: 10 pipelined on each of 5 sockets
@@ -194,9 +260,7 @@ describe('ResetPassword2', () => {
     const page = await client(gw);
     await submit(page, link, NEW_PASSWORD, 'wrong');
     await submit(page, link);
-    const events = (await gw.gateway.services.resets.recentAudit(10)).filter(
-      (e) => e.step === 'ResetPassword2',
-    );
+    const events = (await auditTrail(gw, 10)).filter((e) => e.step === 'ResetPassword2');
     expect(events.map((event) => [event.outcome, event.targetUserId])).toEqual([
       ['ok', Number(link.userId)],
       ['refused', Number(link.userId)],

@@ -7,6 +7,7 @@ import { seedUsers } from '../../gateway/demo-users';
 import type { SeedUser } from '../../gateway/demo-users';
 import type { Env } from '../../gateway/config';
 import type { GatewayDeps } from '../../gateway/server';
+import type { AuditEvent } from '../../gateway/reset-store/reset-store';
 
 /** Cheap argon2id for tests that are not about hashing (the parameters are still passed explicitly). */
 export const ARGON2_TEST_ENV = { ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1' } as const;
@@ -138,4 +139,14 @@ export async function loginWorks(gw: TestGateway, userName: string, password: st
   } finally {
     await socket.close();
   }
+}
+
+/**
+ * What a gateway's reset store audited, newest first: its successes and the first refusal of each caller
+ * and window (the store aggregates the rest of a window's refusals into a count).
+ */
+export async function auditTrail(gw: TestGateway, count: number): Promise<AuditEvent[]> {
+  const { resets } = gw.gateway.services;
+  const [ok, refused] = await Promise.all([resets.recentAudit(count), resets.recentRefusals(count)]);
+  return [...ok, ...refused.map((record) => record.first)].sort((a, b) => b.at - a.at).slice(0, count);
 }

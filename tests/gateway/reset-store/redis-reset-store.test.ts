@@ -5,7 +5,13 @@ import type { MailJob } from '../../../gateway/mail/mail-job';
 import { hashPendingCode, newPendingCode } from '../../../gateway/reset-store/pending-code';
 import { openRedisResetStore } from '../../../gateway/reset-store/redis-reset-store';
 import type { RedisResetStore } from '../../../gateway/reset-store/redis-reset-store';
+import { resetLinkParts } from '../../../gateway/mail/templates';
+import { RedisResetFlow } from '../../../gateway/reset-store/redis-reset-flow';
+import type { ResetRequest } from '../../../gateway/reset-store/reset-flow';
+import { connectRedis, createRedisStore } from '../../../gateway/store/redis-store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
+import { startRedisServer } from '../../support/redis-server';
+import type { RedisServer } from '../../support/redis-server';
 
 describe('redis reset store', () => {
   let prefix: string;
@@ -59,7 +65,7 @@ describe('redis reset store', () => {
     const store = open();
     await store.issueCode(42, hashPendingCode(code), 60_000, job(42));
     const key = `${prefix}reset:{u:42}:code`;
-    expect(await raw.hgetall(key)).toEqual({ h: hashPendingCode(code), w: '0' });
+    expect(await raw.hgetall(key)).toEqual({ h: hashPendingCode(code) });
     const ttl = await raw.pttl(key);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
@@ -93,5 +99,82 @@ describe('redis reset store', () => {
     );
     const claimed = claims.flatMap((claim) => (claim.mail ? [claim.mail.id] : []));
     expect(claimed.sort()).toEqual([...ids].sort());
+  });
+});
+
+describe('redis reset request script', () => {
+  let server: RedisServer;
+  let admin: Redis;
+  beforeAll(async () => {
+    // its own redis-server: INFO commandstats counts every client's commands
+    server = await startRedisServer();
+    admin = new Redis(server.url);
+  });
+  afterAll(async () => {
+    await admin.quit();
+    await server.stop();
+  });
+
+  /** The commands Redis ran (those inside scripts included) during `run`, by name and count. */
+  async function commandsOf(run: () => Promise<unknown>): Promise<Record<string, number>> {
+    await admin.config('RESETSTAT');
+    await run();
+    const info = await admin.info('commandstats');
+    const calls: Record<string, number> = {};
+    for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      if (match[1] !== 'info' && match[1] !== 'config|resetstat') calls[match[1]!] = Number(match[2]);
+    }
+    return calls;
+  }
+
+  it('runs the same commands for a name nobody has and a locked user as for a known user', async () => {
+    const options = { url: server.url, prefix: uniquePrefix(), commandTimeoutMs: 2000 };
+    const redis = connectRedis(options, 'test');
+    const store = createRedisStore(options, createLogger('silent'), redis);
+    const flow = new RedisResetFlow(redis, { prefix: options.prefix, auditMaxLen: 100, onQueued: () => {} });
+    try {
+      for (const name of ['warm', 'known']) {
+        await store.users.create({ userName: name, email: `${name}@example.test`, permissions: ['Trading'] });
+      }
+      await store.users.create({
+        userName: 'held',
+        email: 'held@example.test',
+        permissions: ['Trading'],
+        locked: true,
+      });
+      const code = newPendingCode();
+      const ask = (userName: string): ResetRequest => ({
+        lookup: { by: 'name', value: userName },
+        limits: [{ key: `caller:${userName}`, limit: 5, windowSeconds: 60 }],
+        targetLimits: {
+          unknownStem: `reset:target:${userName}`,
+          hits: [{ suffix: 'interval', limit: 1, windowSeconds: 60 }],
+        },
+        reach: null,
+        codeHash: hashPendingCode(code),
+        ttlMs: 60_000,
+        mail: { link: resetLinkParts('https://reset.example.test/', code), expiresInMinutes: 30 },
+        // a caller's first refusal in a window runs the same commands as a success (AUDIT_LUA)
+        audit: { at: Date.now(), step: 'ResetPassword', caller: `address:${userName}` },
+      });
+      // loads the script (EVALSHA, then EVAL on its first call)
+      expect((await flow.requestReset(ask('warm'))).outcome).toBe('queued');
+      const outcomes: string[] = [];
+      const known = await commandsOf(async () =>
+        outcomes.push((await flow.requestReset(ask('known'))).outcome),
+      );
+      const unknown = await commandsOf(async () =>
+        outcomes.push((await flow.requestReset(ask('nobody'))).outcome),
+      );
+      const locked = await commandsOf(async () =>
+        outcomes.push((await flow.requestReset(ask('held'))).outcome),
+      );
+      expect(outcomes).toEqual(['queued', 'unknown', 'locked']);
+      expect(known).toHaveProperty('zadd', 1);
+      expect(unknown).toEqual(known);
+      expect(locked).toEqual(known);
+    } finally {
+      await store.close();
+    }
   });
 });

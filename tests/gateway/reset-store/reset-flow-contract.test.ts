@@ -8,11 +8,13 @@ import { hashPendingCode, newPendingCode } from '../../../gateway/reset-store/pe
 import { RedisResetFlow } from '../../../gateway/reset-store/redis-reset-flow';
 import { RedisResetStore } from '../../../gateway/reset-store/redis-reset-store';
 import { composeResetFlow } from '../../../gateway/reset-store/reset-flow';
+import { targetStem } from '../../../gateway/reset-store/reset-flow';
 import type {
   AuditBase,
   PasswordChange,
   ResetFlow,
   ResetRequest,
+  TargetHit,
 } from '../../../gateway/reset-store/reset-flow';
 import type { ResetStore } from '../../../gateway/reset-store/reset-store';
 import { createMemoryStore } from '../../../gateway/store/memory-store';
@@ -60,6 +62,12 @@ const dave: NewUser = {
 };
 
 const limit = (key: string, max: number): LimitHit => ({ key, limit: max, windowSeconds: 60 });
+const targetHit = (suffix: string, max: number): TargetHit => ({ suffix, limit: max, windowSeconds: 60 });
+/** Target limits with these hits, keyed `<stem>:<suffix>` for a target nobody is. */
+const targets = (unknownStem: string, ...hits: TargetHit[]): ResetRequest['targetLimits'] => ({
+  unknownStem,
+  hits,
+});
 
 /** A request for `code`: no limits, any user in reach, a reset mail with its own sender name. */
 function resetRequest(
@@ -70,7 +78,7 @@ function resetRequest(
   return {
     lookup,
     limits: [],
-    reachLimits: [],
+    targetLimits: { unknownStem: 'target:asked', hits: [] },
     reach: null,
     codeHash: hashPendingCode(code),
     ttlMs: 60_000,
@@ -95,6 +103,7 @@ function passwordChange(user: Named, code: string, overrides: Partial<PasswordCh
     userId: user.userId,
     codeHash: hashPendingCode(code),
     maxWrongTries: 5,
+    from: '203.0.113.9',
     passwordHash: '$argon2id$new',
     mail: changedMail(user),
     audit: CHANGE_AUDIT,
@@ -139,6 +148,9 @@ function describeResetFlow(name: string, open: () => Harness): void {
     }
 
     const peek = async (key: string): Promise<number> => (await store.limits.peek(key, 1000)).count;
+    /** The refusals recorded, as their windows' first events (each window of one caller is one). */
+    const refused = async (): Promise<unknown[]> =>
+      (await resets.recentRefusals(10)).map((record) => record.first);
 
     describe('requestReset', () => {
       it('queues the mail for a user found by name in any case, with the code live and the step audited', async () => {
@@ -214,7 +226,7 @@ function describeResetFlow(name: string, open: () => Harness): void {
         });
         expect(await resets.queuedMailCount()).toBe(0);
         expect(queuedNotices).toBe(0);
-        expect(await resets.recentAudit(10)).toEqual([result.audit]);
+        expect(await refused()).toEqual([result.audit]);
       });
 
       it('answers unknown for an e-mail nobody has, naming the e-mail in the audit', async () => {
@@ -229,7 +241,7 @@ function describeResetFlow(name: string, open: () => Harness): void {
           audit: { ...REQUEST_AUDIT, targetUserId: null, outcome: 'refused', reason: 'unknown e-mail' },
         });
         expect(await resets.queuedMailCount()).toBe(0);
-        expect(await resets.recentAudit(10)).toEqual([result.audit]);
+        expect(await refused()).toEqual([result.audit]);
       });
 
       it('refuses a locked user without issuing a code or queuing mail', async () => {
@@ -245,20 +257,25 @@ function describeResetFlow(name: string, open: () => Harness): void {
         expect(await resets.checkCode(user.userId, hashPendingCode(code))).toBe('none');
         expect(await resets.queuedMailCount()).toBe(0);
         expect(queuedNotices).toBe(0);
-        expect(await resets.recentAudit(10)).toEqual([result.audit]);
+        expect(await refused()).toEqual([result.audit]);
       });
     });
 
     describe('limits', () => {
-      it('counts the limits, then the reach limits, in order for a request that is let through', async () => {
-        await store.users.create(alice);
+      it('counts the limits, then the target limits by the user found, in order for a request let through', async () => {
+        const user = await store.users.create(alice);
         await flow.requestReset(
           resetRequest(byName('Alice'), newPendingCode(), {
-            limits: [limit('caller', 5), limit('target', 5)],
-            reachLimits: [limit('reach', 5)],
+            limits: [limit('caller', 5), limit('other', 5)],
+            targetLimits: targets('target:alice', targetHit('interval', 5)),
           }),
         );
-        expect([await peek('caller'), await peek('target'), await peek('reach')]).toEqual([1, 1, 1]);
+        expect([
+          await peek('caller'),
+          await peek('other'),
+          await peek(`${targetStem(user.userId)}:interval`),
+          await peek('target:alice:interval'),
+        ]).toEqual([1, 1, 1, 0]);
       });
 
       it('refuses with the wait of the limit that says no, counting none after it and leaving the live code', async () => {
@@ -266,8 +283,8 @@ function describeResetFlow(name: string, open: () => Harness): void {
         const first = newPendingCode();
         const ask = (code: string): ResetRequest =>
           resetRequest(byName('Alice'), code, {
-            limits: [limit('caller', 5), limit('target', 1), limit('after', 5)],
-            reachLimits: [limit('reach', 5)],
+            limits: [limit('caller', 5), limit('once', 1), limit('after', 5)],
+            targetLimits: targets('target:alice', targetHit('interval', 5)),
           });
         await flow.requestReset(ask(first));
         const result = await flow.requestReset(ask(newPendingCode()));
@@ -280,44 +297,50 @@ function describeResetFlow(name: string, open: () => Harness): void {
         expect(result.retryAfterSeconds).toBeLessThanOrEqual(60);
         expect([
           await peek('caller'),
-          await peek('target'),
+          await peek('once'),
           await peek('after'),
-          await peek('reach'),
+          await peek(`${targetStem(user.userId)}:interval`),
         ]).toEqual([2, 2, 1, 1]);
         // the refused request issued nothing: the first code still works and only its mail is queued
         expect(await resets.checkCode(user.userId, hashPendingCode(first))).toBe('valid');
         expect(await resets.queuedMailCount()).toBe(1);
         expect(queuedNotices).toBe(1);
-        expect(await resets.recentAudit(1)).toEqual([result.audit]);
+        expect(await refused()).toEqual([result.audit]);
       });
 
-      it('refuses when a reach limit says no, with no code issued and no mail', async () => {
+      it('refuses when a target limit says no, with no code issued and no mail', async () => {
         const user = await store.users.create(alice);
         const code = newPendingCode();
         const result = await flow.requestReset(
           resetRequest(byName('Alice'), code, {
             limits: [limit('caller', 5)],
-            reachLimits: [limit('reach', 0), limit('reach-after', 5)],
+            targetLimits: targets('target:alice', targetHit('interval', 0), targetHit('hour', 5)),
           }),
         );
         expect(result).toMatchObject({ outcome: 'limited', targetUserId: user.userId });
         expect(result.retryAfterSeconds).toBeGreaterThanOrEqual(1);
         expect(result.retryAfterSeconds).toBeLessThanOrEqual(60);
-        expect([await peek('caller'), await peek('reach'), await peek('reach-after')]).toEqual([1, 1, 0]);
+        const stem = targetStem(user.userId);
+        expect([await peek('caller'), await peek(`${stem}:interval`), await peek(`${stem}:hour`)]).toEqual([
+          1, 1, 0,
+        ]);
         expect(await resets.checkCode(user.userId, hashPendingCode(code))).toBe('none');
         expect(await resets.queuedMailCount()).toBe(0);
-        expect(await resets.recentAudit(10)).toEqual([result.audit]);
+        expect(await refused()).toEqual([result.audit]);
       });
 
-      it('limits a name nobody has exactly as it limits a user, when any user is in reach', async () => {
-        await store.users.create(alice);
+      it('limits a name nobody has exactly as it limits a user, keyed on the name as asked', async () => {
+        const user = await store.users.create(alice);
         const ask = (who: string, code: string): ResetRequest =>
           resetRequest(byName(who), code, {
-            limits: [limit(`caller:${who}`, 1)],
-            reachLimits: [limit(`reach:${who}`, 5)],
+            limits: [limit(`caller:${who}`, 5)],
+            targetLimits: targets(`target:${who}`, targetHit('interval', 1)),
           });
         const outcomes = [];
-        for (const who of ['Alice', 'mallory']) {
+        for (const [who, stem] of [
+          ['Alice', targetStem(user.userId)],
+          ['mallory', 'target:mallory'],
+        ] as const) {
           const first = await flow.requestReset(ask(who, newPendingCode()));
           const second = await flow.requestReset(ask(who, newPendingCode()));
           expect(second.retryAfterSeconds).toBeGreaterThanOrEqual(1);
@@ -327,18 +350,44 @@ function describeResetFlow(name: string, open: () => Harness): void {
             first.outcome,
             second.outcome,
             await peek(`caller:${who}`),
-            await peek(`reach:${who}`),
+            await peek(`${stem}:interval`),
           ]);
         }
         expect(outcomes).toEqual([
-          ['queued', 'limited', 2, 1],
-          ['unknown', 'limited', 2, 1],
+          ['queued', 'limited', 2, 2],
+          ['unknown', 'limited', 2, 2],
         ]);
+      });
+
+      it('shares one per-target budget between a request by name and one by e-mail for the same user', async () => {
+        const user = await store.users.create(alice);
+        const hits = [targetHit('interval', 1), targetHit('hour', 3)];
+        const results = [];
+        for (let i = 0; i < 6; i += 1) {
+          const lookup = i % 2 === 0 ? byName('Alice') : byEmail('alice@example.com');
+          const stem = i % 2 === 0 ? 'target:alice' : 'target-email:alice@example.com';
+          results.push(
+            (
+              await flow.requestReset(
+                resetRequest(lookup, newPendingCode(), { targetLimits: targets(stem, ...hits) }),
+              )
+            ).outcome,
+          );
+        }
+        expect(results).toEqual(['queued', 'limited', 'limited', 'limited', 'limited', 'limited']);
+        expect(await peek(`${targetStem(user.userId)}:interval`)).toBe(6);
+        expect(await resets.queuedMailCount()).toBe(1);
       });
     });
 
     describe('reach', () => {
-      const scoped = { limits: [limit('caller', 5)], reachLimits: [limit('reach', 5)] };
+      const scoped = {
+        limits: [limit('caller', 5)],
+        targetLimits: targets('target:asked', targetHit('reach', 5)),
+      };
+      /** The count of the scoped target limit: by the user when found, else by the name as asked. */
+      const reachCount = (userId: number | null): Promise<number> =>
+        peek(`${userId === null ? 'target:asked' : targetStem(userId)}:reach`);
 
       it('lets a scoped caller reset its own password', async () => {
         const user = await store.users.create(alice);
@@ -347,7 +396,7 @@ function describeResetFlow(name: string, open: () => Harness): void {
           resetRequest(byName('alice'), newPendingCode(), { ...scoped, reach }),
         );
         expect(result).toMatchObject({ outcome: 'queued', targetUserId: user.userId });
-        expect([await peek('caller'), await peek('reach')]).toEqual([1, 1]);
+        expect([await peek('caller'), await reachCount(user.userId)]).toEqual([1, 1]);
       });
 
       it('lets a scoped caller reach a user sharing one of its accounts', async () => {
@@ -358,7 +407,7 @@ function describeResetFlow(name: string, open: () => Harness): void {
         const result = await flow.requestReset(resetRequest(byName('BOB'), code, { ...scoped, reach }));
         expect(result).toMatchObject({ outcome: 'queued', targetUserId: target.userId });
         expect(await resets.checkCode(target.userId, hashPendingCode(code))).toBe('valid');
-        expect([await peek('caller'), await peek('reach')]).toEqual([1, 1]);
+        expect([await peek('caller'), await reachCount(target.userId)]).toEqual([1, 1]);
       });
 
       it("answers out of reach for a user of another account, counting the caller's limits but not the reach limits", async () => {
@@ -380,11 +429,13 @@ function describeResetFlow(name: string, open: () => Harness): void {
             reason: 'out of reach',
           },
         });
-        expect([await peek('caller'), await peek('reach')]).toEqual([1, 0]);
+        expect([await peek('caller'), await reachCount(target.userId), await reachCount(null)]).toEqual([
+          1, 0, 0,
+        ]);
         expect(await resets.checkCode(target.userId, hashPendingCode(code))).toBe('none');
         expect(await resets.queuedMailCount()).toBe(0);
         expect(queuedNotices).toBe(0);
-        expect(await resets.recentAudit(10)).toEqual([result.audit]);
+        expect(await refused()).toEqual([result.audit]);
       });
 
       it('answers unknown for a name nobody has under a scoped reach, without counting the reach limits', async () => {
@@ -399,7 +450,7 @@ function describeResetFlow(name: string, open: () => Harness): void {
           retryAfterSeconds: 0,
           audit: { ...REQUEST_AUDIT, targetUserId: null, outcome: 'refused', reason: 'unknown user name' },
         });
-        expect([await peek('caller'), await peek('reach')]).toEqual([1, 0]);
+        expect([await peek('caller'), await reachCount(null)]).toEqual([1, 0]);
         expect(await resets.queuedMailCount()).toBe(0);
       });
     });
@@ -458,27 +509,66 @@ function describeResetFlow(name: string, open: () => Harness): void {
         expect(result.audit?.reason).toBe('password changed; 0 session(s) ended');
       });
 
-      it('refuses a wrong code without changing anything, until maxWrongTries of them destroy the code', async () => {
+      it("refuses a wrong code without changing anything; an address's maxWrongTries spend only its own tries", async () => {
         const { user, code } = await userWithCode(alice);
         await store.sessions.create('a'.repeat(64), user.userId, SESSION_TTL_MS);
         const wrong = passwordChange(user, newPendingCode(), { maxWrongTries: 3 });
-        for (let i = 0; i < 2; i += 1) {
+        for (let i = 0; i < 3; i += 1) {
           expect(await flow.changePassword(wrong)).toEqual({
             outcome: 'wrong',
             sessionsEnded: 0,
             audit: null,
           });
-          expect(await resets.checkCode(user.userId, hashPendingCode(code))).toBe('valid');
         }
         expect((await store.users.get(user.userId))?.passwordHash).toBe('$argon2id$old-alice');
         expect(await store.sessions.touch('a'.repeat(64), SESSION_TTL_MS)).toBe(user.userId);
         expect(await resets.queuedMailCount()).toBe(0);
         expect(await resets.recentAudit(10)).toHaveLength(1);
 
-        expect(await flow.changePassword(wrong)).toMatchObject({ outcome: 'wrong' });
-        expect(await resets.checkCode(user.userId, hashPendingCode(code))).toBe('none');
-        expect(await flow.changePassword(passwordChange(user, code))).toMatchObject({ outcome: 'none' });
+        // that address has spent its tries on this code: even the right code is refused from it
+        expect(await flow.changePassword(passwordChange(user, code, { maxWrongTries: 3 }))).toMatchObject({
+          outcome: 'wrong',
+        });
         expect((await store.users.get(user.userId))?.passwordHash).toBe('$argon2id$old-alice');
+        // and the code is still live for everyone else: the owner's link works
+        expect(
+          await flow.changePassword(passwordChange(user, code, { maxWrongTries: 3, from: '198.51.100.7' })),
+        ).toMatchObject({ outcome: 'changed' });
+        expect((await store.users.get(user.userId))?.passwordHash).toBe('$argon2id$new');
+      });
+
+      it("lets the owner's mailed code work after 50 wrong codes for the user from a stranger's address", async () => {
+        const { user, code } = await userWithCode(alice);
+        for (let i = 0; i < 50; i += 1) {
+          const guess = passwordChange(user, newPendingCode(), { from: '203.0.113.66' });
+          expect(await flow.changePassword(guess)).toMatchObject({ outcome: 'wrong' });
+        }
+        expect(await flow.changePassword(passwordChange(user, code, { from: '198.51.100.7' }))).toMatchObject(
+          {
+            outcome: 'changed',
+          },
+        );
+      });
+
+      it('keeps the record of a password change through a flood of refusals from many callers', async () => {
+        const { user, code } = await userWithCode(alice);
+        const change = await flow.changePassword(passwordChange(user, code));
+        expect(change.outcome).toBe('changed');
+        // more refused requests than the audit stream keeps (AUDIT_MAXLEN), from 20 callers
+        for (let i = 0; i < AUDIT_MAXLEN * 2; i += 1) {
+          const audit = { ...REQUEST_AUDIT, caller: `address:198.51.100.${i % 20}` };
+          expect(
+            (await flow.requestReset(resetRequest(byName(`nobody-${i}`), newPendingCode(), { audit })))
+              .outcome,
+          ).toBe('unknown');
+        }
+        const kept = await resets.recentAudit(AUDIT_MAXLEN);
+        expect(kept).toContainEqual(change.audit);
+        expect(kept.every((event) => event.outcome === 'ok')).toBe(true);
+        // the refusals: one record per caller and window, each with its count
+        const refusals = await resets.recentRefusals(AUDIT_MAXLEN);
+        expect(refusals).toHaveLength(20);
+        expect(refusals.map((record) => record.count)).toEqual(Array.from({ length: 20 }, () => 10));
       });
 
       it('answers none when the user has no code', async () => {

@@ -78,11 +78,26 @@ function describeResetStore(name: string, open: () => Harness): void {
         expect(await store.consumeCode(4, second)).toBe('consumed');
       });
 
-      it('destroys the code on the fifth wrong try', async () => {
+      it('refuses an address the code after its fifth wrong try, and keeps it live for another address', async () => {
         await store.issueCode(5, hash, 60_000, resetJob(5, code));
         const wrong = hashPendingCode('not-the-code');
-        for (let i = 0; i < 5; i += 1) expect(await store.consumeCode(5, wrong)).toBe('wrong');
-        expect(await store.consumeCode(5, hash)).toBe('none');
+        for (let i = 0; i < 5; i += 1) expect(await store.consumeCode(5, wrong, 5, 'stranger')).toBe('wrong');
+        expect(await store.consumeCode(5, hash, 5, 'stranger')).toBe('wrong');
+        expect(await store.checkCode(5, hash, 5, 'stranger')).toBe('wrong');
+        expect(await store.consumeCode(5, hash, 5, 'owner')).toBe('consumed');
+      });
+
+      it('survives 50 wrong codes from one address and many more from 20 others, for the owner', async () => {
+        await store.issueCode(11, hash, 60_000, resetJob(11, code));
+        const guesses: Promise<string>[] = Array.from({ length: 50 }, (_, i) =>
+          store.consumeCode(11, hashPendingCode(`guess-${i}`), 5, 'stranger'),
+        );
+        for (let a = 0; a < 20; a += 1) {
+          for (let i = 0; i < 6; i += 1)
+            guesses.push(store.checkCode(11, hashPendingCode(`guess-${a}-${i}`), 5, `stranger-${a}`));
+        }
+        expect(new Set(await Promise.all(guesses))).toEqual(new Set(['wrong']));
+        expect(await store.consumeCode(11, hash, 5, 'owner')).toBe('consumed');
       });
 
       it('still accepts the code after four wrong tries', async () => {
@@ -99,7 +114,9 @@ function describeResetStore(name: string, open: () => Harness): void {
         const wrong = hashPendingCode('guess');
         for (let i = 0; i < 4; i += 1) expect(await store.checkCode(7, wrong)).toBe('wrong');
         expect(await store.consumeCode(7, wrong)).toBe('wrong');
-        expect(await store.checkCode(7, hash)).toBe('none');
+        // five wrong tries from the default address: refused to it, live for another
+        expect(await store.checkCode(7, hash)).toBe('wrong');
+        expect(await store.checkCode(7, hash, 5, 'another')).toBe('valid');
       });
 
       it('starts a new code with no wrong tries counted', async () => {
@@ -228,6 +245,46 @@ function describeResetStore(name: string, open: () => Harness): void {
       it('lists the last events newest first', async () => {
         for (let i = 0; i < 3; i += 1) await store.appendAudit(event(i));
         expect(await store.recentAudit(2)).toEqual([event(2), event(1)]);
+      });
+
+      const refusal = (i: number, caller: string, at = 1_700_000_000_000 + i): AuditEvent => ({
+        at,
+        step: 'ResetPassword2',
+        caller,
+        targetUserId: i,
+        outcome: 'refused',
+        reason: 'Invalid or expired link',
+      });
+
+      it('keeps refusals out of the audit stream: a flood of them leaves an earlier success there', async () => {
+        const changed: AuditEvent = { ...event(1), step: 'ResetPassword2', reason: 'password changed' };
+        await store.appendAudit(changed);
+        const total = AUDIT_MAXLEN + 240;
+        // from as many callers as refusals: not one of them is aggregated with another
+        for (let i = 0; i < total; i += 1)
+          await store.appendAudit(refusal(i, `address:10.0.${i >> 8}.${i & 255}`));
+        expect(await store.recentAudit(10)).toEqual([changed]);
+        const refusals = await store.recentRefusals(10_000);
+        expect(refusals.length).toBeGreaterThanOrEqual(AUDIT_MAXLEN);
+        expect(refusals.length).toBeLessThanOrEqual(AUDIT_MAXLEN + 100);
+        expect(refusals[0]).toEqual({
+          first: refusal(total - 1, 'address:10.0.0.249'),
+          windowStart: 1_699_999_980_000,
+          count: 1,
+        });
+      });
+
+      it('aggregates the refusals of one caller in one window into one record with its count', async () => {
+        const start = 1_700_000_040_000; // a window boundary (60 s windows)
+        for (let i = 0; i < 5; i += 1) await store.appendAudit(refusal(i, 'address:a', start + i));
+        for (let i = 0; i < 2; i += 1) await store.appendAudit(refusal(i, 'address:b', start + 10 + i));
+        await store.appendAudit(refusal(9, 'address:a', start + 60_000));
+        expect(await store.recentRefusals(10)).toEqual([
+          { first: refusal(9, 'address:a', start + 60_000), windowStart: start + 60_000, count: 1 },
+          { first: refusal(0, 'address:b', start + 10), windowStart: start, count: 2 },
+          { first: refusal(0, 'address:a', start), windowStart: start, count: 5 },
+        ]);
+        expect(await store.recentAudit(10)).toEqual([]);
       });
 
       it('keeps the stream bounded', async () => {
