@@ -169,9 +169,11 @@ export class MemoryResetStore implements ResetStore {
     });
   }
 
-  completeMail(mail: ClaimedMail): Promise<void> {
+  completeMail(mail: ClaimedMail): Promise<boolean> {
+    if (!this.queue.has(mail.id)) return Promise.resolve(true);
+    if (this.leased(mail) === undefined) return Promise.resolve(false);
     this.queue.delete(mail.id);
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
   retryMail(mail: ClaimedMail, delayMs: number): Promise<boolean> {

@@ -225,8 +225,12 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), id)
 return { id, attempt, job }
 `;
 
-// KEYS: due, jobs, attempts, leases. ARGV: entry id.
+// KEYS: due, jobs, attempts, leases. ARGV: entry id, token.
+// Answers 1 when done or already gone (a retried call whose first answer was lost), 0 when another claim
+// holds the job or it was rescheduled.
 const COMPLETE_SCRIPT = `
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 1 end
+if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
@@ -389,25 +393,22 @@ export class RedisResetStore implements ResetStore {
 
   async claimMail(leaseMs: number): Promise<Claim> {
     const token = randomUUID();
-    const reply = (await this.scripts.claim(...QUEUE_KEYS, Math.max(1, Math.round(leaseMs)), token)) as [
-      string,
-      number,
-      string?,
-    ];
+    const reply = (await guarded(() =>
+      this.scripts.claim(...QUEUE_KEYS, Math.max(1, Math.round(leaseMs)), token),
+    )) as [string, number, string?];
     const [id, attemptOrWait, json] = reply;
     if (id === '' || json === undefined)
       return { mail: null, nextDueInMs: attemptOrWait < 0 ? null : attemptOrWait };
     return { mail: { id, token, attempt: attemptOrWait, job: JSON.parse(json) as MailJob } };
   }
 
-  async completeMail(mail: ClaimedMail): Promise<void> {
-    await this.scripts.complete(...QUEUE_KEYS, mail.id);
+  async completeMail(mail: ClaimedMail): Promise<boolean> {
+    return (await guarded(() => this.scripts.complete(...QUEUE_KEYS, mail.id, mail.token))) === 1;
   }
 
   async retryMail(mail: ClaimedMail, delayMs: number): Promise<boolean> {
-    return (
-      (await this.scripts.retry(...QUEUE_KEYS, mail.id, mail.token, Math.max(0, Math.round(delayMs)))) === 1
-    );
+    const delay = Math.max(0, Math.round(delayMs));
+    return (await guarded(() => this.scripts.retry(...QUEUE_KEYS, mail.id, mail.token, delay))) === 1;
   }
 
   async deadLetterMail(mail: ClaimedMail, reason: string): Promise<boolean> {
@@ -419,25 +420,27 @@ export class RedisResetStore implements ResetStore {
       reason,
       at: Date.now(),
     };
-    const done = await this.scripts.deadLetter(
-      ...QUEUE_KEYS,
-      DEAD_KEY,
-      mail.id,
-      mail.token,
-      JSON.stringify(letter),
-      this.deadLetterMaxLen,
+    const done = await guarded(() =>
+      this.scripts.deadLetter(
+        ...QUEUE_KEYS,
+        DEAD_KEY,
+        mail.id,
+        mail.token,
+        JSON.stringify(letter),
+        this.deadLetterMaxLen,
+      ),
     );
     return done === 1;
   }
 
   async deadLetters(count: number): Promise<DeadLetter[]> {
     if (count <= 0) return [];
-    const items = await this.redis.lrange(DEAD_KEY, 0, count - 1);
+    const items = await guarded(() => this.redis.lrange(DEAD_KEY, 0, count - 1));
     return items.map((item) => JSON.parse(item) as DeadLetter);
   }
 
   queuedMailCount(): Promise<number> {
-    return this.redis.zcard(QUEUE_KEYS[0]);
+    return guarded(() => this.redis.zcard(QUEUE_KEYS[0]));
   }
 
   onMailQueued(listener: () => void): () => void {

@@ -15,7 +15,10 @@ export type CodeUse = 'consumed' | 'wrong' | 'none';
 export interface ClaimedMail {
   /** Queue entry id (a UUID), for logs: it says nothing about the code. */
   readonly id: string;
-  /** Proves the lease on retry/dead-letter: a stale holder whose lease ran out cannot reschedule the job. */
+  /**
+   * This claim's fencing token: complete, retry and dead-letter succeed only while it is the job's current
+   * token, so a holder whose lease ran out and was claimed again cannot touch the job any more.
+   */
   readonly token: string;
   /** 1 on the first send; counts claims, so a crash mid-send also counts as an attempt. */
   readonly attempt: number;
@@ -70,14 +73,19 @@ export interface RefusalRecord {
 /**
  * The queue the delivery loop works on. At-least-once: a claim is a lease; a job whose holder neither
  * completes nor reschedules it before the lease ends is claimed again (by this or another gateway).
+ * The Redis implementation throws StoreUnavailableError from any of these while Redis is unreachable.
  */
 export interface MailQueue {
   /** Queues a job due now; resolves with its entry id. */
   enqueueMail(job: MailJob): Promise<string>;
   /** Takes the oldest due job and leases it for `leaseMs`. */
   claimMail(leaseMs: number): Promise<Claim>;
-  /** Sent: deletes the job (and with it the link). Done whether or not the lease is still ours: it was sent. */
-  completeMail(mail: ClaimedMail): Promise<void>;
+  /**
+   * Sent: deletes the job (and with it the link) if this claim's token is still the job's; true then, and
+   * also when the job is already gone (an earlier try whose answer was lost). False when another claim holds
+   * the job now or it was rescheduled: it is left alone.
+   */
+  completeMail(mail: ClaimedMail): Promise<boolean>;
   /** Schedules another attempt in `delayMs`; false when the lease was lost (someone else holds the job now). */
   retryMail(mail: ClaimedMail, delayMs: number): Promise<boolean>;
   /** Removes the job and records a DeadLetter (without the link); false when the lease was lost. */

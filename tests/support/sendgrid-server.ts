@@ -28,6 +28,8 @@ export interface RecordedRequest {
 
 export interface ScriptedResponse {
   readonly status: number;
+  /** Runs before the answer is written, e.g. to take Redis away at the moment SendGrid accepts a mail. */
+  readonly before?: () => void | Promise<void>;
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
 }
@@ -126,6 +128,8 @@ export async function startSendGridServer(apiKey = 'SG.test-key'): Promise<SendG
     const problem = shapeProblem(body);
     if (problem !== null) return reply(400, sendGridError(`Invalid ${problem}`, problem));
     const next = script.shift();
+    if (next?.before)
+      return void Promise.resolve(next.before()).then(() => reply(next.status, next.body, next.headers));
     if (next) return reply(next.status, next.body, next.headers);
     return reply(202);
   }

@@ -10,10 +10,13 @@ import { buildResetLink } from '../../../gateway/mail/templates';
 import { MemoryResetStore } from '../../../gateway/reset-store/memory-reset-store';
 import { hashPendingCode, newPendingCode } from '../../../gateway/reset-store/pending-code';
 import { openRedisResetStore } from '../../../gateway/reset-store/redis-reset-store';
-import type { ResetStore } from '../../../gateway/reset-store/reset-store';
+import type { ClaimedMail, ResetStore } from '../../../gateway/reset-store/reset-store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
 import { captureLogs } from '../../support/logs';
+import { pollUntil } from '../../support/poll-until';
 import { startRedisServer } from '../../support/redis-server';
+import { startTcpProxy } from '../../support/tcp-proxy';
+import type { TcpProxy } from '../../support/tcp-proxy';
 import type { LogCapture } from '../../support/logs';
 import { resetLinkOf, sendGridError, startSendGridServer } from '../../support/sendgrid-server';
 import type { SendGridServer } from '../../support/sendgrid-server';
@@ -263,6 +266,90 @@ describe('mail delivery', () => {
       const sentTo = server.messages.map((m) => m.personalizations[0]!.to[0]!.email);
       expect(sentTo.sort()).toEqual(jobs.map((job) => job.to).sort());
       expect(await a.queuedMailCount()).toBe(0);
+    });
+
+    /** A store on its own redis-server behind a proxy the test cuts, so what is sent meanwhile is lost. */
+    async function storeBehindProxy(): Promise<{ store: ResetStore; proxy: TcpProxy }> {
+      const redis = await startRedisServer();
+      cleanups.push(() => redis.stop());
+      const proxy = await startTcpProxy(redis.port);
+      cleanups.push(() => proxy.close());
+      const store = openRedisResetStore(
+        { url: `redis://127.0.0.1:${proxy.port}`, prefix: uniquePrefix(), commandTimeoutMs: 200 },
+        logs.logger,
+      );
+      cleanups.push(() => store.close());
+      return { store, proxy };
+    }
+
+    it('completes a mail SendGrid accepted while Redis was unreachable, and sends it only once', async () => {
+      const { store, proxy } = await storeBehindProxy();
+      // Redis goes away at the moment SendGrid accepts the mail, before the gateway hears the 202
+      server.respondWith({ status: 202, before: () => proxy.cut() });
+      // a lease short enough that, without the retries, the mail would go out again within the test
+      started(store, { ...FAST, leaseMs: 5000, concurrency: 1 });
+      await store.enqueueMail(resetJob(41, newPendingCode()));
+      const failed = await logs.waitFor(
+        (e) => e.msg === 'mail queue unreachable after a send; trying again while the lease lasts',
+      );
+      expect(failed).toMatchObject({ level: 'warn', userId: 41, attempt: 1 });
+      proxy.restore(); // back before the lease ends
+      const sent = await logs.waitFor((e) => e.msg === 'mail sent');
+      expect(sent).toMatchObject({ userId: 41, attempt: 1 });
+      expect(await store.queuedMailCount()).toBe(0);
+      expect(server.messages).toHaveLength(1);
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it('stops trying to complete when the lease runs out, says so, and goes on delivering', async () => {
+      const { store, proxy } = await storeBehindProxy();
+      server.respondWith({ status: 202, before: () => proxy.cut() });
+      started(store, { ...FAST, leaseMs: 1000, concurrency: 1 });
+      await store.enqueueMail(resetJob(42, newPendingCode()));
+      const gaveUp = await logs.waitFor(
+        (e) => e.msg === 'mail queue unreachable until the lease ran out; the mail may be sent again',
+      );
+      expect(gaveUp).toMatchObject({ level: 'error', userId: 42, attempt: 1 });
+      proxy.restore();
+      await logs.waitFor((e) => e.msg === 'redis connection restored');
+      // the outage did not stall the loop: the next mail goes out, and the first one is not lost (a try
+      // that ioredis still held may complete it late; else it is claimed and sent again, the README's window)
+      await store.enqueueMail(resetJob(43, newPendingCode()));
+      await logs.waitFor((e) => e.msg === 'mail sent' && e.userId === 43);
+      await pollUntil(async () => (await store.queuedMailCount()) === 0, 5000, 20, 'the queue to drain');
+      const to42 = server.messages.filter((m) => m.personalizations[0]!.to[0]!.email === resetJob(42, '').to);
+      expect(to42.length).toBeGreaterThanOrEqual(1);
+    });
+
+    it('neither completes nor resends a mail whose lease another gateway took over', async () => {
+      const prefix = uniquePrefix();
+      const slow = redisStore(prefix);
+      const other = redisStore(prefix);
+      let taken: ClaimedMail | null = null;
+      // the send outlives the slow gateway's lease, and the other gateway claims the job meanwhile
+      server.respondWith({
+        status: 202,
+        before: () =>
+          pollUntil(
+            async () => (taken = (await other.claimMail(30_000)).mail) !== null,
+            5000,
+            20,
+            'the other gateway to claim the job',
+          ),
+      });
+      started(slow, { ...FAST, leaseMs: 300, concurrency: 1 });
+      await slow.enqueueMail(resetJob(44, newPendingCode()));
+      const warned = await logs.waitFor(
+        (e) => e.msg === 'mail sent, but its lease was taken over before it was completed',
+      );
+      expect(warned).toMatchObject({ level: 'warn', userId: 44, attempt: 1 });
+      // the job is still queued, held by the other gateway, whose token alone completes it
+      expect(await slow.queuedMailCount()).toBe(1);
+      expect(taken).toMatchObject({ attempt: 2, job: { userId: 44 } });
+      expect(await other.completeMail(taken!)).toBe(true);
+      expect(await slow.queuedMailCount()).toBe(0);
+      expect(server.requests).toHaveLength(1);
+      expect(logs.entries().filter((e) => e.msg === 'mail sent')).toHaveLength(0);
     });
 
     it('logs once when Redis goes away and delivers again once it is back', async () => {
