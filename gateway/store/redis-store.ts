@@ -51,16 +51,22 @@ export interface RedisOptions {
   readonly tls?: RedisTls | null;
 }
 
-/** The TLS part of a connection's options: every connection to the same Redis (commands, subscriber) shares it. */
-export function tlsOptions(options: RedisOptions): Pick<ConnectionOptions, 'tls'> {
-  // a copy: node:tls may write to the object it is given, and the config is frozen
-  return options.tls ? { tls: { ...options.tls } } : {};
+/** What every connection to the same Redis shares (commands, subscriber): TLS, and the handshake's commands. */
+export function sharedConnectionOptions(
+  options: RedisOptions,
+): Pick<ConnectionOptions, 'tls' | 'disableClientInfo'> {
+  return {
+    // a copy: node:tls may write to the object it is given, and the config is frozen
+    ...(options.tls && { tls: { ...options.tls } }),
+    // no CLIENT SETINFO (Redis 7.2+): the minimal ACL then works on 7.0 too; CLIENT SETNAME names the connection
+    disableClientInfo: true,
+  };
 }
 
 /** A connection that fails commands quickly while Redis is away and reconnects by itself. */
 export function connectRedis(options: RedisOptions, name: string): Redis {
   return new Redis(options.url, {
-    ...tlsOptions(options),
+    ...sharedConnectionOptions(options),
     keyPrefix: options.prefix,
     connectionName: name,
     commandTimeout: options.commandTimeoutMs,
@@ -545,7 +551,7 @@ class RedisSessionStore implements SessionStore {
     // unlike the command connection, the SUBSCRIBE waits for Redis however long it is away: nobody waits on it
     // but whenListening(), and a subscription lost at start-up would never be retried
     const subscriber = new Redis(this.options.url, {
-      ...tlsOptions(this.options),
+      ...sharedConnectionOptions(this.options),
       connectionName: 'oms-gateway-revocations',
       connectTimeout: this.options.commandTimeoutMs,
       maxRetriesPerRequest: null,

@@ -691,8 +691,8 @@ export async function startRedisTls(): Promise<RedisTlsNode> {
 
 /**
  * Every command the gateway sends, found by reading the code and confirmed by the ACL test (the whole reset
- * flow and the CLI as this user, with an empty ACL LOG): ioredis's handshake (CLIENT SETNAME/SETINFO, the INFO
- * of its ready check), the commands called from TypeScript, the scripts (EVALSHA, EVAL when the script cache
+ * flow and the CLI as this user, with an empty ACL LOG): ioredis's handshake (CLIENT SETNAME, the INFO of its
+ * ready check; HELLO, AUTH and QUIT need no permission), the commands called from TypeScript, the scripts (EVALSHA, EVAL when the script cache
  * is cold, SCRIPT LOAD) and every redis.call inside them. The README shows the same list.
  */
 export const GATEWAY_ACL_COMMANDS: readonly string[] = [
@@ -700,7 +700,6 @@ export const GATEWAY_ACL_COMMANDS: readonly string[] = [
   'ping',
   'info',
   'client|setname',
-  'client|setinfo',
   'subscribe',
   // the scripts
   'evalsha',
