@@ -145,7 +145,7 @@ describe('Redis as an ACL user with only the commands the gateway needs', () => 
     gateways.push(gw);
     expect(await loginWorks(gw, 'zed', 'zed-pw-1')).toBe(true);
     expect(await denied(user)).toEqual([]);
-  });
+  }, 120_000); // thirteen CLI processes, one after another
 
   it('never logs the password in REDIS_URL, also when Redis refuses it', async () => {
     const user = await aclUser();

@@ -118,5 +118,5 @@ describe('Redis over TLS (rediss://)', () => {
     });
     expect(wrongCa).toMatchObject({ code: 1, stdout: '' });
     expect(wrongCa.stderr).toContain('does not answer');
-  });
+  }, 60_000); // three CLI processes
 });
