@@ -1,4 +1,6 @@
 // The gateway's configuration: read from the environment once, validated with zod, frozen. The only file that reads process.env.
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { parseTrustProxy } from './client-address';
@@ -72,6 +74,12 @@ const EnvSchema = z.object({
   REDIS_PREFIX: z.string().max(64).default('oms:'),
   /** bound on one Redis command, so an outage answers instead of hanging, default 2000 ms */
   REDIS_COMMAND_TIMEOUT_MS: integer(50, 60_000).default(2000),
+  /** PEM file of the CA(s) that signed Redis's certificate, for rediss://; default the system's CAs */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
+  /** PEM file of a client certificate shown to Redis over rediss://, with REDIS_TLS_KEY_FILE; default none */
+  REDIS_TLS_CERT_FILE: z.string().min(1).optional(),
+  /** PEM file of that certificate's private key, with REDIS_TLS_CERT_FILE; default none */
+  REDIS_TLS_KEY_FILE: z.string().min(1).optional(),
   /** how long a socket reuses its last session check before asking the store again, default 1000 ms */
   SESSION_RECHECK_MS: integer(0, 60_000).default(1000),
   /** idle lifetime of a session, refreshed on every call, default 3600 s */
@@ -224,7 +232,14 @@ export interface Config {
     readonly unauthenticatedIdleMs: number;
   };
   readonly httpTimeouts: { readonly headersMs: number; readonly requestMs: number };
-  readonly redis: { readonly url: string; readonly prefix: string; readonly commandTimeoutMs: number } | null;
+  readonly redis: {
+    /** may carry an ACL user and password (redis://user:pass@host:port): never log it */
+    readonly url: string;
+    readonly prefix: string;
+    readonly commandTimeoutMs: number;
+    /** for rediss://: the REDIS_TLS_* files' PEM text ({} trusts the system's CAs); null for redis:// */
+    readonly tls: RedisTls | null;
+  } | null;
   readonly sessionTtlSeconds: number;
   /** Live sessions per user; a login beyond it ends the least recently used. */
   readonly maxSessionsPerUser: number;
@@ -303,6 +318,13 @@ export interface LoadOptions {
   readonly dev?: boolean;
   /** 'admin': the CLI's user commands, which only open the store, so production's other needs do not apply */
   readonly role?: 'gateway' | 'admin';
+}
+
+/** PEM text read from the REDIS_TLS_* files at start-up, as ioredis's (node:tls) `tls` option takes it. */
+export interface RedisTls {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 export class ConfigError extends Error {
@@ -404,6 +426,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
       'Invalid configuration: METRICS_PORT: must differ from PORT (metrics are never served on the public port)',
     );
   }
+  const redisTls = loadRedisTls(e);
   if (e.SENDGRID_API_KEY && !e.MAIL_FROM) {
     throw new ConfigError('Invalid configuration: MAIL_FROM: required when SENDGRID_API_KEY is set');
   }
@@ -459,6 +482,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
           url: e.REDIS_URL,
           prefix: e.REDIS_PREFIX,
           commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+          tls: redisTls,
         })
       : null,
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
@@ -525,4 +549,54 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     dev,
     metrics: Object.freeze({ port: metricsPort, host: e.METRICS_HOST, token: e.METRICS_TOKEN ?? null }),
   });
+}
+
+/**
+ * The TLS settings for Redis: null for redis:// (or no Redis), else the REDIS_TLS_* files read and parsed now, so a
+ * missing, unreadable or malformed file stops start-up naming its variable (not at the first command, as a 102).
+ */
+function loadRedisTls(e: z.infer<typeof EnvSchema>): RedisTls | null {
+  const files = (['REDIS_TLS_CA_FILE', 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE'] as const).filter(
+    (name) => e[name] !== undefined,
+  );
+  const secure = e.REDIS_URL?.startsWith('rediss://') ?? false;
+  if (!secure) {
+    if (files.length > 0) {
+      throw new ConfigError(`Invalid configuration: ${files[0]}: needs a rediss:// REDIS_URL`);
+    }
+    return null;
+  }
+  if ((e.REDIS_TLS_CERT_FILE === undefined) !== (e.REDIS_TLS_KEY_FILE === undefined)) {
+    throw new ConfigError(
+      'Invalid configuration: REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE: give both (a client certificate and its key) or neither',
+    );
+  }
+  const ca = e.REDIS_TLS_CA_FILE && readPem('REDIS_TLS_CA_FILE', e.REDIS_TLS_CA_FILE, 'certificate');
+  const cert = e.REDIS_TLS_CERT_FILE && readPem('REDIS_TLS_CERT_FILE', e.REDIS_TLS_CERT_FILE, 'certificate');
+  const key = e.REDIS_TLS_KEY_FILE && readPem('REDIS_TLS_KEY_FILE', e.REDIS_TLS_KEY_FILE, 'private key');
+  if (cert && key && !new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) {
+    throw new ConfigError(
+      "Invalid configuration: REDIS_TLS_KEY_FILE: is not the private key of REDIS_TLS_CERT_FILE's certificate",
+    );
+  }
+  return Object.freeze({ ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) });
+}
+
+/** A PEM file's text; the error names the variable and the path, never the contents (a key is a secret). */
+function readPem(variable: string, path: string, kind: 'certificate' | 'private key'): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`Invalid configuration: ${variable}: cannot read ${path} (${code})`);
+  }
+  try {
+    if (kind === 'certificate') new X509Certificate(text);
+    else createPrivateKey(text);
+  } catch {
+    const what = kind === 'certificate' ? 'a PEM certificate' : 'an unencrypted PEM private key';
+    throw new ConfigError(`Invalid configuration: ${variable}: ${path} is not ${what}`);
+  }
+  return text;
 }

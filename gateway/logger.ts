@@ -42,6 +42,26 @@ export function redactSecrets(value: unknown, seen: WeakSet<object> = new WeakSe
   return out;
 }
 
+/**
+ * Replaces every `command: {name, args}` (how ioredis errors carry the command that failed, also in nested errors
+ * such as a cluster's lastNodeError) with its name: the arguments may be a password (`HELLO 3 AUTH user pass`
+ * after a WRONGPASS) or a script's arguments.
+ */
+function withoutCommandArguments(value: unknown, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null || depth > 4) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const replaced =
+      key === 'command' && typeof item === 'object' && item !== null && 'args' in item
+        ? (item as { name?: unknown }).name
+        : withoutCommandArguments(item, depth + 1);
+    if (replaced === item) continue;
+    copy ??= (Array.isArray(value) ? [...(value as unknown[])] : { ...value }) as Record<string, unknown>;
+    copy[key] = replaced;
+  }
+  return copy ?? value;
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -53,7 +73,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         log: (object) => redactSecrets(object) as Record<string, unknown>,
       },
       serializers: {
-        err: (error: unknown) => redactSecrets(pino.stdSerializers.err(error as Error)),
+        err: (error: unknown) =>
+          redactSecrets(withoutCommandArguments(pino.stdSerializers.err(error as Error))),
       },
     },
     destination,

@@ -20,6 +20,8 @@
 // The unique indexes and session keys live in other slots than the user's, so user creation and session
 // scripts assume one Redis node (or a Cluster with all keys under one tag): documented in the README (Known limits).
 import { Redis } from 'ioredis';
+import type { RedisOptions as ConnectionOptions } from 'ioredis';
+import type { RedisTls } from '../config';
 import type { Logger } from '../logger';
 import { DuplicateUserError, sortTokens, StoreUnavailableError } from './store';
 import type {
@@ -42,16 +44,32 @@ import type {
 } from './store';
 
 export interface RedisOptions {
+  /** redis:// or rediss://, with an ACL user and password if any (never logged) */
   readonly url: string;
   /** prefix of every key, default "oms:" */
   readonly prefix: string;
   /** bound on one command, so an outage answers instead of hanging */
   readonly commandTimeoutMs: number;
+  /** the CA, client certificate and key for rediss:// (PEM text); absent or null: none, or the system's CAs */
+  readonly tls?: RedisTls | null;
+}
+
+/** What every connection to the same Redis shares (commands, subscriber): TLS, and the handshake's commands. */
+export function sharedConnectionOptions(
+  options: RedisOptions,
+): Pick<ConnectionOptions, 'tls' | 'disableClientInfo'> {
+  return {
+    // a copy: node:tls may write to the object it is given, and the config is frozen
+    ...(options.tls && { tls: { ...options.tls } }),
+    // no CLIENT SETINFO (Redis 7.2+): the minimal ACL then works on 7.0 too; CLIENT SETNAME names the connection
+    disableClientInfo: true,
+  };
 }
 
 /** A connection that fails commands quickly while Redis is away and reconnects by itself. */
 export function connectRedis(options: RedisOptions, name: string): Redis {
   return new Redis(options.url, {
+    ...sharedConnectionOptions(options),
     keyPrefix: options.prefix,
     connectionName: name,
     commandTimeout: options.commandTimeoutMs,
@@ -650,6 +668,7 @@ class RedisSessionStore implements SessionStore {
     // unlike the command connection, the SUBSCRIBE waits for Redis however long it is away: nobody waits on it
     // but whenListening(), and a subscription lost at start-up would never be retried
     const subscriber = new Redis(this.options.url, {
+      ...sharedConnectionOptions(this.options),
       connectionName: 'oms-gateway-revocations',
       connectTimeout: this.options.commandTimeoutMs,
       maxRetriesPerRequest: null,

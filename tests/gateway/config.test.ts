@@ -1,6 +1,11 @@
 // Configuration: defaults, and errors that name the variable and what it allows (never the value).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, KNOWN_VARIABLES, loadConfig as loadAnyConfig } from '../../gateway/config';
 import type { Env, LoadOptions } from '../../gateway/config';
+import { makeTestCertificates } from '../support/redis-topology';
+import type { TestCertificates } from '../support/redis-topology';
 
 /** Parsing and defaults, in development mode (the production rules have their own tests below). */
 const loadConfig = (env: Env) => loadAnyConfig({ OMS_DEV: '1', ...env });
@@ -54,6 +59,87 @@ describe('loadConfig', () => {
       url: 'redis://127.0.0.1:6390',
       prefix: 'x:',
       commandTimeoutMs: 2000,
+      tls: null,
+    });
+  });
+
+  describe('Redis over TLS', () => {
+    let certs: TestCertificates;
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'oms-config-tls-'));
+      certs = await makeTestCertificates(dir);
+    });
+    afterAll(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('reads the CA, client certificate and key files at start-up for rediss://', async () => {
+      const redis = loadConfig({
+        REDIS_URL: 'rediss://gateway:pw@redis.example:6380',
+        REDIS_TLS_CA_FILE: certs.caFile,
+        REDIS_TLS_CERT_FILE: certs.clientCertFile,
+        REDIS_TLS_KEY_FILE: certs.clientKeyFile,
+      }).redis;
+      expect(redis?.tls).toEqual({
+        ca: await readFile(certs.caFile, 'utf8'),
+        cert: await readFile(certs.clientCertFile, 'utf8'),
+        key: await readFile(certs.clientKeyFile, 'utf8'),
+      });
+      expect(Object.isFrozen(redis?.tls)).toBe(true);
+    });
+
+    it("trusts the system's CAs on rediss:// without REDIS_TLS_CA_FILE, and uses no TLS on redis://", () => {
+      expect(loadConfig({ REDIS_URL: 'rediss://redis.example:6380' }).redis?.tls).toEqual({});
+      expect(loadConfig({ REDIS_URL: 'redis://redis.example:6379' }).redis?.tls).toBeNull();
+    });
+
+    it('refuses TLS files without a rediss:// REDIS_URL', () => {
+      expect(errorFor({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_TLS_CA_FILE: certs.caFile })).toBe(
+        'Invalid configuration: REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL',
+      );
+      expect(errorFor({ REDIS_TLS_CERT_FILE: certs.clientCertFile })).toContain('REDIS_TLS_CERT_FILE: needs');
+    });
+
+    it('wants a client certificate and its key together, and the key must be that certificate’s', () => {
+      const url = { REDIS_URL: 'rediss://127.0.0.1:6380' };
+      expect(errorFor({ ...url, REDIS_TLS_CERT_FILE: certs.clientCertFile })).toContain(
+        'REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE: give both',
+      );
+      expect(errorFor({ ...url, REDIS_TLS_KEY_FILE: certs.clientKeyFile })).toContain('give both');
+      expect(
+        errorFor({
+          ...url,
+          REDIS_TLS_CERT_FILE: certs.clientCertFile,
+          REDIS_TLS_KEY_FILE: certs.serverKeyFile,
+        }),
+      ).toContain('REDIS_TLS_KEY_FILE: is not the private key');
+    });
+
+    it('names the variable of a missing or malformed file, and never prints a key', async () => {
+      const url = { REDIS_URL: 'rediss://127.0.0.1:6380' };
+      const missing = join(dir, 'missing.pem');
+      expect(errorFor({ ...url, REDIS_TLS_CA_FILE: missing })).toBe(
+        `Invalid configuration: REDIS_TLS_CA_FILE: cannot read ${missing} (ENOENT)`,
+      );
+      // a key where a certificate belongs: refused, and its text is not echoed
+      const swapped = errorFor({
+        ...url,
+        REDIS_TLS_CERT_FILE: certs.clientKeyFile,
+        REDIS_TLS_KEY_FILE: certs.clientKeyFile,
+      });
+      expect(swapped).toBe(
+        `Invalid configuration: REDIS_TLS_CERT_FILE: ${certs.clientKeyFile} is not a PEM certificate`,
+      );
+      const key = await readFile(certs.clientKeyFile, 'utf8');
+      expect(swapped).not.toContain(key.split('\n')[1]);
+      expect(
+        errorFor({
+          ...url,
+          REDIS_TLS_CERT_FILE: certs.clientCertFile,
+          REDIS_TLS_KEY_FILE: certs.clientCertFile,
+        }),
+      ).toContain('REDIS_TLS_KEY_FILE: ');
     });
   });
 

@@ -31,4 +31,24 @@ describe('createLogger', () => {
     expect(logs.lines[0]).not.toContain('hunter2');
     expect(logs.entries()[0]).toMatchObject({ level: 'info', msg: 'hello', request: { UserName: 'bob' } });
   });
+
+  it('logs a Redis error with the name of the command that failed, never its arguments (a password after WRONGPASS)', () => {
+    const logs = captureLogs('info');
+    // how ioredis reports a refused login: the ReplyError carries the HELLO command with the user and password
+    const refused = Object.assign(
+      new Error('WRONGPASS invalid username-password pair or user is disabled.'),
+      {
+        command: { name: 'hello', args: ['3', 'AUTH', 'oms-gateway', 'pw-4ac1d'] },
+      },
+    );
+    const wrapped = Object.assign(new Error('Failed to refresh slots cache.'), { lastNodeError: refused });
+    logs.logger.error({ err: refused }, 'redis connection lost');
+    logs.logger.error({ err: wrapped }, 'cluster down');
+    expect(logs.lines.join('\n')).not.toContain('pw-4ac1d');
+    expect(logs.entries()[0]!.err).toMatchObject({
+      message: expect.stringContaining('WRONGPASS'),
+      command: 'hello',
+    });
+    expect(logs.entries()[1]!.err).toMatchObject({ lastNodeError: { command: 'hello' } });
+  });
 });

@@ -1,4 +1,5 @@
-// Jest global teardown: stops the redis-server the setup spawned.
+// Jest global teardown: stops the redis-server and any shared topologies the setup spawned.
 export default async function globalTeardown(): Promise<void> {
   await globalThis.__omsRedisServer?.stop();
+  await globalThis.__omsStopTopologies?.();
 }
