@@ -1,7 +1,6 @@
 // The client for Node: the isomorphic client with the `ws` WebSocket plugged in (Node 20 has no global WebSocket).
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
-import type { ClientOptions } from 'ws';
 import { connect as connectWith } from './oms-client';
 import type { ConnectOptions, OmsClient, WebSocketConstructor, WebSocketLike } from './oms-client';
 
@@ -20,7 +19,7 @@ class NodeSocket implements WebSocketLike {
   private readonly ws: WebSocket;
   private refusal: { code: number; reason: string } | null = null;
 
-  constructor(url: string, wsOptions?: ClientOptions) {
+  constructor(url: string, wsOptions?: NodeWebSocketOptions) {
     this.ws = new WebSocket(url, wsOptions);
     this.ws.on('open', () => this.onopen?.({}));
     this.ws.on('message', (data: Buffer, isBinary: boolean) =>
@@ -57,12 +56,18 @@ class NodeSocket implements WebSocketLike {
   }
 }
 
+/** The `ws` client options nodeWebSocket passes on (own type: the package's types must not need @types/ws). */
+export interface NodeWebSocketOptions {
+  /** the local address to open from, e.g. 127.0.0.2 */
+  readonly localAddress?: string;
+}
+
 /**
  * A WebSocket constructor for connect's `options.WebSocket`: `ws` with these options, e.g.
  * `nodeWebSocket({ localAddress: '127.0.0.2' })` to open from another source address (a load generator past
  * ~28,000 sockets to one address and port runs out of ephemeral ports).
  */
-export function nodeWebSocket(wsOptions: ClientOptions): WebSocketConstructor {
+export function nodeWebSocket(wsOptions: NodeWebSocketOptions): WebSocketConstructor {
   return class extends NodeSocket {
     constructor(url: string) {
       super(url, wsOptions);
