@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { connect as connectWith } from './oms-client';
-import type { ConnectOptions, OmsClient, WebSocketLike } from './oms-client';
+import type { ConnectOptions, OmsClient, WebSocketConstructor, WebSocketLike } from './oms-client';
 
 export * from './oms-client';
 
@@ -19,8 +19,8 @@ class NodeSocket implements WebSocketLike {
   private readonly ws: WebSocket;
   private refusal: { code: number; reason: string } | null = null;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
+  constructor(url: string, wsOptions?: NodeWebSocketOptions) {
+    this.ws = new WebSocket(url, wsOptions);
     this.ws.on('open', () => this.onopen?.({}));
     this.ws.on('message', (data: Buffer, isBinary: boolean) =>
       this.onmessage?.({ data: isBinary ? data : data.toString('utf8') }),
@@ -54,6 +54,25 @@ class NodeSocket implements WebSocketLike {
   close(code?: number, reason?: string): void {
     this.ws.close(code, reason);
   }
+}
+
+/** The `ws` client options nodeWebSocket passes on (own type: the package's types must not need @types/ws). */
+export interface NodeWebSocketOptions {
+  /** the local address to open from, e.g. 127.0.0.2 */
+  readonly localAddress?: string;
+}
+
+/**
+ * A WebSocket constructor for connect's `options.WebSocket`: `ws` with these options, e.g.
+ * `nodeWebSocket({ localAddress: '127.0.0.2' })` to open from another source address (a load generator past
+ * ~28,000 sockets to one address and port runs out of ephemeral ports).
+ */
+export function nodeWebSocket(wsOptions: NodeWebSocketOptions): WebSocketConstructor {
+  return class extends NodeSocket {
+    constructor(url: string) {
+      super(url, wsOptions);
+    }
+  };
 }
 
 /** connect() of client/oms-client with `ws` as the WebSocket, unless options name another. */

@@ -1,9 +1,9 @@
 // The load runner: opens the connections, runs a scenario closed loop (K in flight each) or open loop (a fixed
 // timetable of R calls/s), and measures latency so that a slow server cannot hide its queueing (no coordinated omission).
 import { performance } from 'node:perf_hooks';
-import { connect as connectNode, OmsCallError } from '../client/node';
+import { connect as connectNode, nodeWebSocket, OmsCallError } from '../client/node';
 import type { ConnectOptions, OmsClient } from '../client/node';
-import type { Scenario, ScenarioContext, ScenarioStep } from './scenario';
+import type { Scenario, ScenarioContext, ScenarioStep, SessionLink } from './scenario';
 import { weightedPicker } from './scenario';
 import { LoadStats } from './stats';
 import type { StepSummary, WindowSummary } from './stats';
@@ -17,7 +17,19 @@ export const LIMITS = {
 } as const;
 
 export interface LoadOptions {
+  /** the target, or the first of `urls` */
   readonly url: string;
+  /** several targets: connection n goes to urls[n mod length]; default [url] */
+  readonly urls?: readonly string[];
+  /** source addresses (ws's localAddress): connection n opens from sourceAddresses[n mod length]; default none */
+  readonly sourceAddresses?: readonly string[];
+  /** in a worker thread: this share's first connection index, and all connections of the run (default `connections`) */
+  readonly connectionOffset?: number;
+  readonly totalConnections?: number;
+  /** resolves when measuring may start (the primary's go, once every worker is connected); default at once */
+  readonly waitToMeasure?: () => Promise<void>;
+  /** false: no progress timer of its own (a worker thread's windows are taken by the primary), default true */
+  readonly progressTimer?: boolean;
   readonly scenario: Scenario;
   readonly connections: number;
   /** calls in flight per connection (closed loop), or the most a connection sends at once (open loop) */
@@ -36,11 +48,18 @@ export interface LoadOptions {
   readonly connectConcurrency?: number;
   readonly params?: Readonly<Record<string, string>>;
   /** called when measuring starts (after the warm-up), e.g. to sample the server's CPU time */
-  readonly onMeasureStart?: () => void;
+  readonly onMeasureStart?: (live: LiveRun) => void;
   /** called once a second while measuring */
   readonly onProgress?: (progress: Progress) => void;
   /** how the runner connects, default client/node connect with `ws` */
   readonly connect?: (url: string, options: ConnectOptions) => Promise<OmsClient>;
+}
+
+/** The run while it measures, for whoever takes its windows (a worker thread). */
+export interface LiveRun {
+  readonly stats: LoadStats;
+  /** calls in flight (step scenarios) or sockets open (session scenarios) */
+  inflight(): number;
 }
 
 export interface Progress extends WindowSummary {
@@ -54,7 +73,8 @@ export interface Progress extends WindowSummary {
 export interface LoadReport {
   readonly scenario: string;
   readonly url: string;
-  readonly mode: 'closed' | 'open';
+  readonly urls: readonly string[];
+  readonly mode: 'closed' | 'open' | 'session';
   readonly connections: number;
   readonly inflight: number;
   readonly rate: number | null;
@@ -63,6 +83,10 @@ export interface LoadReport {
   readonly elapsedS: number;
   readonly totals: { readonly calls: number; readonly errors: number; readonly callsPerSecond: number };
   readonly functions: readonly StepSummary[];
+  /** one entry per progress second, for the charts of --html */
+  readonly timeline: readonly Progress[];
+  /** worker threads that ran the sockets (1: in this thread) */
+  readonly workers: number;
 }
 
 interface Worker {
@@ -77,26 +101,50 @@ function errorCodeOf(error: unknown): string {
 }
 
 /** Opens `count` clients, at most `concurrency` at a time; failures are counted, not thrown. */
+/** The context of this share's connection `index` (0-based within the share). */
+function contextOf(options: LoadOptions, index: number): ScenarioContext {
+  const urls = options.urls ?? [options.url];
+  const connectionIndex = (options.connectionOffset ?? 0) + index;
+  return {
+    connectionIndex,
+    connections: options.totalConnections ?? options.connections,
+    url: urls[connectionIndex % urls.length]!,
+    params: options.params ?? {},
+    state: {},
+  };
+}
+
+/** How connection `context` opens: its URL, its source address, the run's timeouts. */
+function connectorOf(
+  options: LoadOptions,
+  context: ScenarioContext,
+): (extra?: ConnectOptions) => Promise<OmsClient> {
+  const connect = options.connect ?? connectNode;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const sources = options.sourceAddresses ?? [];
+  const localAddress = sources.length === 0 ? undefined : sources[context.connectionIndex % sources.length];
+  const WebSocket = localAddress === undefined ? undefined : nodeWebSocket({ localAddress });
+  return (extra = {}) =>
+    connect(context.url, {
+      timeoutMs,
+      connectTimeoutMs: timeoutMs,
+      ...(WebSocket === undefined ? {} : { WebSocket }),
+      ...extra,
+    });
+}
+
 async function openConnections(
   options: LoadOptions,
-  connect: NonNullable<LoadOptions['connect']>,
 ): Promise<{ workers: Worker[]; failed: number; firstError: string | null }> {
   const workers: Worker[] = [];
   let failed = 0;
   let firstError: string | null = null;
   let next = 0;
-  const timeoutMs = options.timeoutMs ?? 10_000;
   const openOne = async (index: number): Promise<void> => {
-    const context: ScenarioContext = {
-      connectionIndex: index,
-      connections: options.connections,
-      url: options.url,
-      params: options.params ?? {},
-      state: {},
-    };
+    const context = contextOf(options, index);
     let client: OmsClient | undefined;
     try {
-      client = await connect(options.url, { timeoutMs, connectTimeoutMs: timeoutMs });
+      client = await connectorOf(options, context)();
       await options.scenario.setup?.(client, context);
       workers.push({ client, context });
     } catch (error) {
@@ -223,10 +271,13 @@ async function openLoop(
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxCalls = options.maxCalls ?? LIMITS.maxCalls;
-  const pick = weightedPicker(options.scenario.steps);
+  const session = options.scenario.session?.bind(options.scenario);
+  const pick = session === undefined ? weightedPicker(options.scenario.steps) : null;
   await options.scenario.start?.();
   try {
-    return await runStarted(options, pick, timeoutMs, maxCalls);
+    return pick === null
+      ? await runSessions(options, session!)
+      : await runStarted(options, pick, timeoutMs, maxCalls);
   } finally {
     await options.scenario.stop?.();
   }
@@ -238,7 +289,7 @@ async function runStarted(
   timeoutMs: number,
   maxCalls: number,
 ): Promise<LoadReport> {
-  const opened = await openConnections(options, options.connect ?? connectNode);
+  const opened = await openConnections(options);
   const { workers } = opened;
   const stats = new LoadStats();
   const runPhase = (phase: Phase): Promise<void> =>
@@ -247,50 +298,163 @@ async function runStarted(
       : openLoop(workers, options.inflight, options.rate, pick, phase, timeoutMs);
 
   let elapsedS = 0;
+  let timeline: readonly Progress[] = [];
   try {
     if (workers.length > 0 && (options.warmupS ?? 0) > 0) {
       await runPhase({ durationMs: options.warmupS! * 1000, maxCalls, stats: null });
     }
-    options.onMeasureStart?.();
+    await options.waitToMeasure?.();
+    const inflight = (): number => workers.reduce((sum, worker) => sum + worker.client.pending, 0);
+    options.onMeasureStart?.({ stats, inflight });
     const started = now();
-    let totalCalls = 0;
-    let totalErrors = 0;
-    const progress = setInterval(() => {
-      const window = stats.takeWindow();
-      totalCalls += window.calls;
-      totalErrors += window.errors;
-      options.onProgress?.({
-        ...window,
-        elapsedS: (now() - started) / 1000,
-        callsPerSecond: window.calls,
-        inflight: workers.reduce((sum, worker) => sum + worker.client.pending, 0),
-        totalCalls,
-        totalErrors,
-      });
-    }, 1000);
+    const progress = startProgress(options, stats, started, inflight);
     try {
       if (workers.length > 0) await runPhase({ durationMs: options.durationS * 1000, maxCalls, stats });
     } finally {
-      clearInterval(progress);
+      progress.stop();
     }
     elapsedS = (now() - started) / 1000;
+    timeline = progress.timeline;
   } finally {
     await Promise.all(workers.map((worker) => worker.client.close()));
   }
+  return buildReport(options, options.rate === undefined ? 'closed' : 'open', stats, elapsedS, timeline, {
+    ok: workers.length,
+    failed: opened.failed,
+    firstError: opened.firstError,
+  });
+}
 
+/** The progress timer: one window a second, summed into the totals, kept for the report's timeline. */
+function startProgress(
+  options: LoadOptions,
+  stats: LoadStats,
+  started: number,
+  inflight: () => number,
+): { stop(): void; readonly timeline: Progress[] } {
+  const timeline: Progress[] = [];
+  if (options.progressTimer === false) return { stop: () => undefined, timeline };
+  let totalCalls = 0;
+  let totalErrors = 0;
+  const timer = setInterval(() => {
+    const window = stats.takeWindow();
+    totalCalls += window.calls;
+    totalErrors += window.errors;
+    const progress: Progress = {
+      ...window,
+      elapsedS: (now() - started) / 1000,
+      callsPerSecond: window.calls,
+      inflight: inflight(),
+      totalCalls,
+      totalErrors,
+    };
+    timeline.push(progress);
+    options.onProgress?.(progress);
+  }, 1000);
+  return { stop: () => clearInterval(timer), timeline };
+}
+
+export function buildReport(
+  options: LoadOptions,
+  mode: LoadReport['mode'],
+  stats: LoadStats,
+  elapsedS: number,
+  timeline: readonly Progress[],
+  connects: LoadReport['connects'],
+  workers = 1,
+): LoadReport {
   const functions = stats.summarise(elapsedS);
   const calls = functions.reduce((sum, row) => sum + row.calls, 0);
   const errors = functions.reduce((sum, row) => sum + row.errorCount, 0);
   return {
     scenario: options.scenario.name,
     url: options.url,
-    mode: options.rate === undefined ? 'closed' : 'open',
-    connections: options.connections,
+    urls: options.urls ?? [options.url],
+    mode,
+    connections: options.totalConnections ?? options.connections,
     inflight: options.inflight,
     rate: options.rate ?? null,
-    connects: { ok: workers.length, failed: opened.failed, firstError: opened.firstError },
+    connects,
     elapsedS,
     totals: { calls, errors, callsPerSecond: elapsedS > 0 ? calls / elapsedS : 0 },
     functions,
+    timeline,
+    workers,
+  };
+}
+
+/**
+ * Session scenarios (connect, storm): every connection runs the scenario's session while measuring; connects
+ * take turns (connectConcurrency at once), the rest of the session is the scenario's. A session that throws
+ * counts as a failed connection.
+ */
+async function runSessions(
+  options: LoadOptions,
+  session: NonNullable<Scenario['session']>,
+): Promise<LoadReport> {
+  const stats = new LoadStats();
+  const clients = new Set<OmsClient>();
+  let ok = 0;
+  let failed = 0;
+  let firstError: string | null = null;
+  await options.waitToMeasure?.();
+  const inflight = (): number => [...clients].filter((client) => client.state === 'open').length;
+  options.onMeasureStart?.({ stats, inflight });
+  const started = now();
+  const progress = startProgress(options, stats, started, inflight);
+  let endTimer: ReturnType<typeof setTimeout> | undefined;
+  const ended = new Promise<void>((resolve) => (endTimer = setTimeout(resolve, options.durationS * 1000)));
+  const turns = turnstile(options.connectConcurrency ?? 100);
+  const runOne = async (index: number): Promise<void> => {
+    const context = contextOf(options, index);
+    const open = connectorOf(options, context);
+    const track = (client: OmsClient): OmsClient => {
+      clients.add(client);
+      client.on('close', () => clients.delete(client));
+      return client;
+    };
+    const link: SessionLink = {
+      context,
+      connect: (extra) => turns(async () => track(await open(extra))),
+      connectNow: async (extra) => track(await open(extra)),
+      record: (name, startedAt, error) =>
+        stats.record(name, now() - startedAt, error === undefined ? undefined : errorCodeOf(error)),
+      at: (seconds) =>
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, started + seconds * 1000 - now()))),
+      ended,
+      now,
+    };
+    try {
+      await session(link);
+      ok++;
+    } catch (error) {
+      failed++;
+      firstError ??= error instanceof Error ? error.message : String(error);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: options.connections }, (_, index) => runOne(index)));
+  } finally {
+    clearTimeout(endTimer);
+    progress.stop();
+    await Promise.all([...clients].map((client) => client.close()));
+  }
+  const elapsedS = (now() - started) / 1000;
+  return buildReport(options, 'session', stats, elapsedS, progress.timeline, { ok, failed, firstError });
+}
+
+/** Runs at most `limit` of the given tasks at once, in the order they asked. */
+function turnstile(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
   };
 }

@@ -1,13 +1,13 @@
 // What a load scenario is (log in once per connection, then a weighted mix of steps) and how one is found by name or file.
 import { resolve } from 'node:path';
-import type { OmsClient } from '../client/node';
+import type { ConnectOptions, OmsClient } from '../client/node';
 
 /** What a step or setup knows about where it runs. */
 export interface ScenarioContext {
   /** 0 … connections - 1 */
   readonly connectionIndex: number;
   readonly connections: number;
-  /** the gateway's WebSocket URL (`--url`) */
+  /** the WebSocket URL of this connection (`--url`, round robin over several) */
   readonly url: string;
   /** `--param key=value` pairs from the command line. */
   readonly params: Readonly<Record<string, string>>;
@@ -34,6 +34,29 @@ export interface Scenario {
   /** Runs once after every connection closed, also after a failed run: release what `start` opened. */
   stop?(): Promise<void>;
   readonly steps: readonly ScenarioStep[];
+  /**
+   * A scenario about the connections themselves (connect, log in, hold, drop, reconnect): runs once per
+   * connection while measuring, instead of `steps` on connections opened beforehand. `steps` is then empty.
+   */
+  session?(link: SessionLink): Promise<void>;
+  /** at most this many worker threads (a mail sink or a user rotation shared by the run), default no bound */
+  readonly maxWorkers?: number;
+}
+
+/** What a session scenario can do with its connection. Times are performance.now() milliseconds. */
+export interface SessionLink {
+  readonly context: ScenarioContext;
+  /** Opens a client to the connection's URL from its source address; at most `connectConcurrency` at once. */
+  connect(options?: ConnectOptions): Promise<OmsClient>;
+  /** Opens at once, without waiting for a turn (a storm reconnects everything together). */
+  connectNow(options?: ConnectOptions): Promise<OmsClient>;
+  /** Records one measured event, as a step row: its latency from `startedAt`, and its error if it failed. */
+  record(name: string, startedAt: number, error?: unknown): void;
+  /** Resolves `seconds` after measuring started (at once if that is past). */
+  at(seconds: number): Promise<void>;
+  /** Resolves when the measured duration is over. */
+  readonly ended: Promise<void>;
+  now(): number;
 }
 
 /** A scenario module exports a Scenario (default or `scenario`), or a function of the params returning one. */
@@ -82,6 +105,7 @@ function isScenario(value: unknown): value is Scenario {
     candidate !== null &&
     typeof candidate.name === 'string' &&
     Array.isArray(candidate.steps) &&
+    (candidate.steps.length > 0 || typeof candidate.session === 'function') &&
     candidate.steps.every(
       (step: Partial<ScenarioStep>) => typeof step.name === 'string' && typeof step.run === 'function',
     )

@@ -37,3 +37,28 @@ export function checkTarget(url: string, allowRemote: boolean): URL {
   }
   return parsed;
 }
+
+/** Sockets per source address before the automatic spread takes the next one (the ephemeral ports are ~28,000). */
+export const SOCKETS_PER_SOURCE = 25_000;
+
+/**
+ * The source addresses of a run: the given ones, or, past SOCKETS_PER_SOURCE sockets to loopback targets only,
+ * 127.0.0.2, 127.0.0.3, … as many as it takes (Linux answers on all of 127.0.0.0/8); otherwise none.
+ */
+export function sourceAddressesFor(
+  connections: number,
+  urls: readonly string[],
+  given: readonly string[],
+): string[] {
+  if (given.length > 0) return [...given];
+  // IPv4 loopback only: a 127.0.0.x source cannot reach [::1]
+  const loopback = urls.every((url) => {
+    const host = new URL(url).hostname;
+    return isLoopbackHost(host) && !host.includes(':');
+  });
+  if (connections <= SOCKETS_PER_SOURCE || !loopback) return [];
+  return Array.from(
+    { length: Math.ceil(connections / SOCKETS_PER_SOURCE) },
+    (_, i) => `127.0.${Math.floor((i + 2) / 256)}.${(i + 2) % 256}`,
+  );
+}

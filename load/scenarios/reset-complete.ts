@@ -59,6 +59,8 @@ export function resetCompleteScenario(params: Readonly<Record<string, string>>):
 
   return {
     name: 'reset-complete',
+    // one rotation of users (and one mail sink) for the whole run: worker threads would each start their own
+    maxWorkers: 1,
     description: 'ResetPassword, the code from the dev outbox or a SendGrid sink, ResetPassword2 (argon2)',
     start: () => source?.start() ?? Promise.resolve(),
     setup: (client) => logInOperator(client, params),

@@ -12,6 +12,8 @@ export function resetRequestScenario(params: Readonly<Record<string, string>>): 
   const nextUser = roundRobin(targetUsers(params));
   return {
     name: 'reset-request',
+    // one rotation of users (and one mail sink) for the whole run: worker threads would each start their own
+    maxWorkers: 1,
     description: 'an operator asks ResetPassword for the users of --param users, round robin',
     setup: (client) => logInOperator(client, params),
     steps: [{ name: 'ResetPassword', run: (client) => client.resetPassword({ UserName: nextUser() }) }],
