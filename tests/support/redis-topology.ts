@@ -713,6 +713,7 @@ export const GATEWAY_ACL_COMMANDS: readonly string[] = [
   'exists',
   'type',
   'incr',
+  'decr',
   'pexpire',
   'pttl',
   'time',
@@ -723,6 +724,7 @@ export const GATEWAY_ACL_COMMANDS: readonly string[] = [
   'hset',
   'hdel',
   'hincrby',
+  'hexists',
   // sets
   'sadd',
   'srem',
