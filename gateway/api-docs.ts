@@ -378,7 +378,7 @@ function schemaBlock(schema: JsonSchema): string {
   return ['```json', JSON.stringify(schema, null, 2), '```'].join('\n');
 }
 
-/** docs/protocol.md: every wire function with its request, reply, errors and examples. */
+/** docs/protocol-reference.md: every wire function with its request, reply, errors and examples. */
 export function protocolReference(handlers: readonly Handler[]): string {
   const lines = [
     '# Protocol reference',

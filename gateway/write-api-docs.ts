@@ -10,7 +10,7 @@ export function apiDocumentFiles(): Record<string, string> {
   return {
     'api/asyncapi.json': json(asyncApiDocument(handlers)),
     'api/openapi.json': json(openApiDocument(handlers)),
-    'protocol.md': protocolReference(handlers),
+    'protocol-reference.md': protocolReference(handlers),
   };
 }
 

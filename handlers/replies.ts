@@ -1,5 +1,5 @@
 // The reply payloads of the wire functions, as schemas: each handler names its own, and the API documents
-// (AsyncAPI, OpenAPI, docs/protocol.md) are generated from them. tests/gateway/api-docs checks real replies.
+// (AsyncAPI, OpenAPI, docs/protocol-reference.md) are generated from them. tests/gateway/api-docs checks real replies.
 import { z } from 'zod';
 import { ErrorCodes } from '../protocol/codes';
 

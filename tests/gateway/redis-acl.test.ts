@@ -1,5 +1,5 @@
 // The gateway as a Redis ACL user that may run only GATEWAY_ACL_COMMANDS on its own prefix: the whole reset flow
-// and the CLI work with nothing denied (ACL LOG stays empty), so the README's minimal ACL is complete; and the
+// and the CLI work with nothing denied (ACL LOG stays empty), so the minimal ACL in docs/operations.md is complete; and the
 // password in REDIS_URL never reaches a log line.
 import { randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
@@ -165,7 +165,7 @@ describe('Redis as an ACL user with only the commands the gateway needs', () => 
     expect(cli.stdout + cli.stderr).not.toContain(user.password);
   });
 
-  it('lists every command the gateway’s scripts call (the README shows the same ACL SETUSER line)', async () => {
+  it('lists every command the gateway’s scripts call (docs/operations.md shows the same ACL SETUSER line)', async () => {
     const sources = await sourceFiles(join(ROOT, 'gateway'));
     const called = new Set<string>();
     for (const file of sources) {
@@ -176,7 +176,7 @@ describe('Redis as an ACL user with only the commands the gateway needs', () => 
     expect(called.size).toBeGreaterThan(10);
     expect([...called].filter((command) => !GATEWAY_ACL_COMMANDS.includes(command))).toEqual([]);
 
-    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const readme = await readFile(join(ROOT, 'docs', 'operations.md'), 'utf8');
     expect(readme).toContain(`ACL SETUSER oms-gateway ${gatewayAclRules('PASSWORD', 'oms:').join(' ')}`);
   });
 });

@@ -693,7 +693,7 @@ export async function startRedisTls(): Promise<RedisTlsNode> {
  * Every command the gateway sends, found by reading the code and confirmed by the ACL test (the whole reset
  * flow and the CLI as this user, with an empty ACL LOG): ioredis's handshake (CLIENT SETNAME, the INFO of its
  * ready check; HELLO, AUTH and QUIT need no permission), the commands called from TypeScript, the scripts (EVALSHA, EVAL when the script cache
- * is cold, SCRIPT LOAD) and every redis.call inside them. The README shows the same list.
+ * is cold, SCRIPT LOAD) and every redis.call inside them. docs/operations.md shows the same list.
  */
 export const GATEWAY_ACL_COMMANDS: readonly string[] = [
   // the connection: ioredis's handshake and ready check, /readyz, the revocation subscriber
