@@ -62,6 +62,7 @@ async function start(kind: ServerKind, redisUrl: string | undefined): Promise<Ru
     MAX_CONNECTIONS: '1000000',
     MAX_CONNECTIONS_PER_ADDRESS: '1000000',
     UNAUTHENTICATED_IDLE_MS: '0',
+    HASH_QUEUE_MAX_PER_ADDRESS: '10000',
     REDIS_URL: kind === 'gateway-redis' ? redisUrl : undefined,
     ...extra,
   });

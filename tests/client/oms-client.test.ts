@@ -373,7 +373,8 @@ describe('OMS client', () => {
     });
     const own = await startGateway({}, { handlers: [counting] });
     servers.push(own);
-    client = await connect(own.wsUrl, { keepaliveMs: 10 });
+    // long enough that a loaded machine answers each Ping within it (an unanswered one would drop the socket)
+    client = await connect(own.wsUrl, { keepaliveMs: 250 });
     await pings.promise;
     expect(count).toBeGreaterThanOrEqual(2);
   });

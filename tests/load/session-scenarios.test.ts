@@ -21,7 +21,8 @@ describe('session scenarios', () => {
   let gateway: TestGateway;
 
   beforeEach(async () => {
-    gateway = await startGateway({ ...ARGON2_TEST_ENV, LOG_LEVEL: 'warn' });
+    // the load comes from one address: its logins in flight are above the per-address hash bound's default
+    gateway = await startGateway({ ...ARGON2_TEST_ENV, LOG_LEVEL: 'warn', HASH_QUEUE_MAX_PER_ADDRESS: '64' });
     const { store, hasher } = gateway.gateway.services;
     await seedUsers(store, hasher, loadSeedUsers(1), gateway.logs.logger);
   });

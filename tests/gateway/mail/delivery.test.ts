@@ -309,7 +309,8 @@ describe('mail delivery', () => {
       const gaveUp = await logs.waitFor(
         (e) => e.msg === 'mail queue unreachable until the lease ran out; the mail may be sent again',
       );
-      expect(gaveUp).toMatchObject({ level: 'error', userId: 42, attempt: 1 });
+      // which attempt gave up depends on how far the 1 s lease got on a loaded machine, not on the behaviour
+      expect(gaveUp).toMatchObject({ level: 'error', userId: 42, attempt: expect.any(Number) });
       proxy.restore();
       await logs.waitFor((e) => e.msg === 'redis connection restored');
       // the outage did not stall the loop: the next mail goes out, and the first one is not lost (a try
