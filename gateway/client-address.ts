@@ -185,10 +185,3 @@ export function createClientAddressResolver(options: {
     },
   };
 }
-
-/** Whether HOST binds only the loopback interface. */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  const normal = normalizeAddress(host);
-  return normal !== null && (normal === '::1' || normal.startsWith('127.'));
-}

@@ -10,7 +10,8 @@ import { createDispatcher } from '../protocol/dispatch';
 import type { CallOutcome, Dispatcher } from '../protocol/dispatch';
 import { createAdmission, createRefusalLog, UPGRADE_RETRY_AFTER_SECONDS } from './admission';
 import type { RefusalReason } from './admission';
-import { createClientAddressResolver, isLoopbackHost } from './client-address';
+import { createClientAddressResolver } from './client-address';
+import { isLoopbackAddress } from './loopback';
 import type { ClientAddress } from './client-address';
 import { systemClock } from './clock';
 import type { Clock } from './clock';
@@ -196,7 +197,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const clientAddresses = createClientAddressResolver(config);
   const admission = createAdmission(config.connectionLimits);
   const logRefusal = createRefusalLog(logger);
-  if (config.trustProxy.kind === 'none' && !isLoopbackHost(config.host)) {
+  if (config.trustProxy.kind === 'none' && !isLoopbackAddress(config.host)) {
     logger.warn(
       { host: config.host },
       'TRUST_PROXY is unset on a public bind: the gateway assumes no proxy in front and takes the socket peer as the client; behind a load balancer set TRUST_PROXY to its addresses, or every client shares its limits',
