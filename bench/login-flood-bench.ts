@@ -3,9 +3,9 @@
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { loadConfig } from '../gateway/config';
-import { seedUsers } from '../gateway/demo-users';
+import { seedUsers } from '../gateway/stores/seed-users';
 import { createLogger } from '../gateway/logger';
-import { createGateway } from '../gateway/server';
+import { createGateway } from '../gateway/server/server';
 
 export interface LoginFloodResult {
   /** the other user's login, alone: median and worst, ms */

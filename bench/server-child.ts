@@ -2,8 +2,8 @@
 // Started by bench.ts with fork(); talks over IPC: ready {port} → stats/gc/redis-writes requests → stop.
 import { Socket } from 'node:net';
 import { loadConfig } from '../gateway/config';
-import { loadStartupUsers } from '../gateway/demo-users';
-import { createGateway } from '../gateway/server';
+import { loadStartupUsers } from '../gateway/stores/seed-users';
+import { createGateway } from '../gateway/server/server';
 import { startBaselineServer } from './baseline-server';
 
 export type ServerKind = 'baseline' | 'gateway-memory' | 'gateway-redis';

@@ -4,15 +4,15 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
-import { hashApiToken, newApiToken } from './api-tokens';
+import { hashApiToken, newApiToken } from '../core/api-tokens';
 import { ConfigError, loadConfig } from './config';
 import type { Env } from './config';
 import { ENTRY_NAME } from './entrypoints';
 import { createLogger } from './logger';
 import { createPasswordHasher } from './password-hasher';
-import { createRedisStore } from './store/redis-store';
-import { DuplicateUserError, StoreUnavailableError } from './store/store';
-import type { Store, UserRecord } from './store/store';
+import { createRedisStore } from './stores/redis/redis-store';
+import { DuplicateUserError, StoreUnavailableError } from '../core/ports/store';
+import type { Store, UserRecord } from '../core/ports/store';
 
 export const USAGE = `Usage: oms-gateway <command>
 

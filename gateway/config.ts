@@ -3,11 +3,11 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { parseTrustProxy } from './client-address';
-import type { TrustProxy } from './client-address';
+import { parseTrustProxy } from './server/client-address';
+import type { TrustProxy } from './server/client-address';
 import { loadEntryPoints } from './entrypoints';
 import type { EntryPoints } from './entrypoints';
-import { isLoopbackAddress } from './loopback';
+import { isLoopbackAddress } from './server/loopback';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

@@ -1,9 +1,9 @@
 // The gateway process: config from the environment (and --dev), listen, and a graceful exit on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config';
-import { loadStartupUsers } from './demo-users';
+import { loadStartupUsers } from './stores/seed-users';
 import { createLogger } from './logger';
-import { isLoopbackAddress } from './loopback';
-import { createGateway } from './server';
+import { isLoopbackAddress } from './server/loopback';
+import { createGateway } from './server/server';
 
 async function main(): Promise<void> {
   let config;

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { handlers } from '../handlers';
-import { asyncApiDocument, openApiDocument, protocolReference } from './api-docs';
+import { asyncApiDocument, openApiDocument, protocolReference } from './server/api-docs';
 
 /** The files, by path relative to the folder they go in. */
 export function apiDocumentFiles(): Record<string, string> {

@@ -1,6 +1,6 @@
 // Who may act on which user: the scoping rule the user calls (and ResetPassword) share.
 import type { Services } from './context';
-import type { UserRecord } from '../gateway/store/store';
+import type { UserRecord } from '../core/ports/store';
 import { OmsError } from '../protocol/codes';
 import type { Caller } from '../protocol/handler';
 

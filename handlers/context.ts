@@ -1,11 +1,11 @@
 // What every handler receives besides its payload: the services, bound to this gateway's types.
 import type { Config } from '../gateway/config';
-import type { Clock } from '../gateway/clock';
+import type { Clock } from '../core/ports/clock';
 import type { Logger } from '../gateway/logger';
 import type { PasswordHasher } from '../gateway/password-hasher';
-import type { ResetFlow } from '../gateway/reset-store/reset-flow';
-import type { ResetStore } from '../gateway/reset-store/reset-store';
-import type { Store } from '../gateway/store/store';
+import type { ResetFlow } from '../core/reset-flow';
+import type { ResetStore } from '../core/ports/reset-store';
+import type { Store } from '../core/ports/store';
 import { defineHandler as defineGeneric } from '../protocol/handler';
 import type { CallContext as GenericCallContext, HandlerDefinition } from '../protocol/handler';
 import type { PayloadSchema } from '../protocol/payload';

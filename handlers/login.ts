@@ -1,8 +1,8 @@
 // What AuthenticateUser and WebAuthenticateUser share: failed-login limits, password and API-key checks, sessions.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { CallContext } from './context';
-import { startSession } from '../gateway/sessions';
-import type { LimitHit, UserRecord } from '../gateway/store/store';
+import { startSession } from '../core/sessions';
+import type { LimitHit, UserRecord } from '../core/ports/store';
 import { OmsError } from '../protocol/codes';
 
 export const INVALID_LOGIN = 'Invalid username or password';

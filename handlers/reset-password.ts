@@ -7,9 +7,9 @@ import { audit, callerLabel, callerLimit, targetLimits, tooManyResets } from './
 import type { ResetAudit } from './reset-limits';
 import { wireUserName } from './user-wire';
 import { resetLinkParts } from '../gateway/mail/templates';
-import { logAudit } from '../gateway/reset-store/audit';
-import { hashPendingCode, newPendingCode } from '../gateway/reset-store/pending-code';
-import type { ResetRequest, ResetRequestResult } from '../gateway/reset-store/reset-flow';
+import { logAudit } from '../core/audit';
+import { hashPendingCode, newPendingCode } from '../core/pending-code';
+import type { ResetRequest, ResetRequestResult } from '../core/reset-flow';
 import { OmsError } from '../protocol/codes';
 import { isPermitted } from '../protocol/dispatch';
 import type { Caller } from '../protocol/handler';

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { defineHandler } from './context';
 import { StandardResponseSchema } from './replies';
 import type { CallContext } from './context';
-import { passwordProblem } from './password-policy';
+import { passwordProblem } from '../core/password-policy';
 import { audit, callerLabel, completeAddressLimit, tooManyCompletions } from './reset-limits';
 import { wireUserId } from './user-wire';
-import { logAudit } from '../gateway/reset-store/audit';
-import { hashPendingCode } from '../gateway/reset-store/pending-code';
-import type { PasswordChangeResult } from '../gateway/reset-store/reset-flow';
+import { logAudit } from '../core/audit';
+import { hashPendingCode } from '../core/pending-code';
+import type { PasswordChangeResult } from '../core/reset-flow';
 import { OmsError } from '../protocol/codes';
 
 const NAME = 'ResetPassword2';

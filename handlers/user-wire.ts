@@ -1,6 +1,6 @@
 // The user record at the wire edge: PascalCase as OMS clients read it, and never the password hash.
 import { z } from 'zod';
-import type { UserRecord } from '../gateway/store/store';
+import type { UserRecord } from '../core/ports/store';
 
 /** A UserId as clients send it: a positive integer, or its digits in a string (the seeds type it "string"). */
 export const wireUserId = z.union([

@@ -4,7 +4,7 @@ import { defineHandler } from './context';
 import { WebAuthenticateUserReply } from './replies';
 import { loginWithPassword } from './login';
 import { wireUserName } from './user-wire';
-import { resolveSession } from '../gateway/sessions';
+import { resolveSession } from '../core/sessions';
 import { OmsError } from '../protocol/codes';
 
 export const SESSION_NOT_LIVE = 'Session expired or invalid';

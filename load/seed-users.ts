@@ -1,6 +1,6 @@
-// Users for load tests and the bench: one operator and many reset targets, in the SEED_FILE shape of gateway/demo-users.ts.
+// Users for load tests and the bench: one operator and many reset targets, in the SEED_FILE shape of gateway/stores/seed-users.ts.
 import { writeFileSync } from 'node:fs';
-import type { SeedUser } from '../gateway/demo-users';
+import type { SeedUser } from '../gateway/stores/seed-users';
 
 export interface LoadSeedOptions {
   /** target names: the pattern with {n} = 1 … count, default load-user-{n} (the reset scenarios' `users` param) */

@@ -9,11 +9,11 @@
 // mailer's timeout) can make one mail go out twice; no mail is lost, and a gateway that restarts picks up
 // whatever is still queued. Several gateways on one Redis share the queue: a claim is atomic, so each job
 // is sent by one of them.
-import { StoreUnavailableError } from '../store/store';
+import { StoreUnavailableError } from '../../core/ports/store';
 import type { Logger } from '../logger';
-import type { ClaimedMail, MailQueue } from '../reset-store/reset-store';
-import type { MailJob } from './mail-job';
-import type { Mailer, MailMessage, SendOutcome } from './mailer';
+import type { ClaimedMail, MailQueue } from '../../core/ports/reset-store';
+import type { MailJob } from '../../core/mail-job';
+import type { Mailer, MailMessage, SendOutcome } from '../../core/ports/mailer';
 import { renderMail } from './templates';
 
 export interface MailDeliveryOptions {

@@ -1,10 +1,10 @@
 // The development mailer (no SENDGRID_API_KEY): logs each mail with its link and lists the last ones at GET /dev/outbox.
-import { systemClock } from '../clock';
-import type { Clock } from '../clock';
-import { sendJson } from '../http-routes';
-import type { Route } from '../http-routes';
+import { systemClock } from '../../core/ports/clock';
+import type { Clock } from '../../core/ports/clock';
+import { sendJson } from '../server/http-routes';
+import type { Route } from '../server/http-routes';
 import type { Logger } from '../logger';
-import type { Mailer, MailMessage, SendOutcome } from './mailer';
+import type { Mailer, MailMessage, SendOutcome } from '../../core/ports/mailer';
 
 export interface OutboxEntry {
   /** ISO 8601 */

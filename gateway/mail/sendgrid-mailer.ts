@@ -2,7 +2,7 @@
 import { Client } from '@sendgrid/client';
 import { MailService } from '@sendgrid/mail';
 import type { MailDataRequired } from '@sendgrid/mail';
-import type { Mailer, MailMessage, SendOutcome } from './mailer';
+import type { Mailer, MailMessage, SendOutcome } from '../../core/ports/mailer';
 
 export interface SendGridMailerOptions {
   readonly apiKey: string;

@@ -2,8 +2,8 @@
 import { DEFAULT_LANGUAGE, isLanguage, plural } from '../../page/i18n';
 import type { Language } from '../../page/i18n';
 import { MAIL_CATALOGUES } from './i18n';
-import type { MailJob } from './mail-job';
-import type { MailMessage } from './mailer';
+import type { MailJob } from '../../core/mail-job';
+import type { MailMessage } from '../../core/ports/mailer';
 
 /**
  * RESET_PAGE_URL#UserId=<id>&PendingCode=<code>. The code goes in the fragment, so browsers send it neither

@@ -2,7 +2,7 @@
 import type { OmsClient } from '../../client/node';
 import { ScenarioError } from '../scenario';
 
-/** The demo operator of the embedded store (gateway/demo-users.ts). */
+/** The demo operator of the embedded store (gateway/stores/seed-users.ts). */
 const DEMO_OPERATOR = { userName: 'operator', password: 'demo-operator' };
 /** The demo users an operator may reset, when no `users` param is given. */
 const DEMO_TARGETS = 'trader1,trader2,trader3,viewer1';

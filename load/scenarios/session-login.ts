@@ -4,7 +4,7 @@ import { ScenarioError } from '../scenario';
 import type { SessionLink } from '../scenario';
 import { targetUsers } from './reset-users';
 
-/** The demo trader of the embedded store (gateway/demo-users.ts), when no `users` param is given. */
+/** The demo trader of the embedded store (gateway/stores/seed-users.ts), when no `users` param is given. */
 const DEMO_USER = { users: 'trader1', password: 'demo-trader1' };
 
 export interface Login {

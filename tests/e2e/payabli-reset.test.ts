@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runProgram } from '../support/bundle';
 import { Redis } from 'ioredis';
-import { hashApiToken } from '../../gateway/api-tokens';
+import { hashApiToken } from '../../core/api-tokens';
 import type { TestGateway } from '../support/gateway';
 import { testRedisUrl } from '../support/gateway';
 import { auditTrail, startResetGateway } from '../support/reset';

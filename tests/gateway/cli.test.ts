@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleEntry, processEnv, ROOT, runProgram } from '../support/bundle';
 import type { ProgramRun } from '../support/bundle';
-import { hashApiToken } from '../../gateway/api-tokens';
+import { hashApiToken } from '../../core/api-tokens';
 import { signApiLogin } from '../../handlers/login';
 import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';

@@ -4,8 +4,8 @@ import {
   createClientAddressResolver,
   normalizeAddress,
   parseTrustProxy,
-} from '../../gateway/client-address';
-import type { TrustProxy } from '../../gateway/client-address';
+} from '../../gateway/server/client-address';
+import type { TrustProxy } from '../../gateway/server/client-address';
 import { ConfigError, loadConfig } from '../../gateway/config';
 import type { IncomingMessage } from 'node:http';
 import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';

@@ -2,12 +2,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_USERS, loadStartupUsers, SeedFileError } from '../../gateway/demo-users';
-import { ManualClock } from '../../gateway/clock';
+import { DEMO_USERS, loadStartupUsers, SeedFileError } from '../../gateway/stores/seed-users';
+import { ManualClock } from '../../core/ports/clock';
 import { createPasswordHasher } from '../../gateway/password-hasher';
-import { createMemoryStore } from '../../gateway/store/memory-store';
-import { createRedisStore } from '../../gateway/store/redis-store';
-import type { Store } from '../../gateway/store/store';
+import { createMemoryStore } from '../../gateway/stores/memory/memory-store';
+import { createRedisStore } from '../../gateway/stores/redis/redis-store';
+import type { Store } from '../../core/ports/store';
 import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
 import { captureLogs } from '../support/logs';
 import { openClient } from '../support/ws-client';

@@ -1,5 +1,5 @@
 // The heartbeat's slices: each socket once per round, no slice more than its share, joiners and leavers handled.
-import { heartbeatSlices } from '../../gateway/heartbeat';
+import { heartbeatSlices } from '../../gateway/server/heartbeat';
 
 function sockets(count: number) {
   const beats = new Map<number, number[]>();

@@ -1,5 +1,5 @@
 // The plain HTTP routes beside the socket: health, readiness and Prometheus metrics.
-import { createRedisStore } from '../../gateway/store/redis-store';
+import { createRedisStore } from '../../gateway/stores/redis/redis-store';
 import { freePort } from '../support/redis-server';
 import { startGateway } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';

@@ -1,5 +1,5 @@
 // Which Origin headers may open a WebSocket: none, a configured one, or the gateway's own host; nothing else.
-import { isOriginAllowed } from '../../gateway/origin';
+import { isOriginAllowed } from '../../gateway/server/origin';
 
 const ALLOWED = ['https://app.example.com'];
 

@@ -1,5 +1,5 @@
 // The new-password rules: each refusal with its reason, and what passes.
-import { passwordProblem } from '../../handlers/password-policy';
+import { passwordProblem } from '../../core/password-policy';
 
 const user = { userName: 'Alice.Trader', email: 'alice@example.com' };
 const policy = { minLength: 8 };

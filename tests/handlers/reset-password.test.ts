@@ -2,7 +2,7 @@
 import { auditTrail, startResetGateway, clientAs, nextOutboxLink } from '../support/reset';
 import type { TestGateway } from '../support/gateway';
 import { openClient } from '../support/ws-client';
-import { ManualClock } from '../../gateway/clock';
+import { ManualClock } from '../../core/ports/clock';
 
 const OK = { result: true, errormsg: null, errorcode: 0, detail: null };
 const NOT_AUTHORIZED = {

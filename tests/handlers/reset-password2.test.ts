@@ -1,5 +1,5 @@
 // ResetPassword2 over real sockets: the code as the credential, consumed once, password rules, sessions ended.
-import { ManualClock } from '../../gateway/clock';
+import { ManualClock } from '../../core/ports/clock';
 import { INVALID_LINK } from '../../handlers/reset-password2';
 import type { TestGateway } from '../support/gateway';
 import {

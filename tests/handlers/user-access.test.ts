@@ -1,7 +1,7 @@
 // GetUserInfo and GetUserPermissions: the replies field by field, and who may ask about whom (the scoping matrix).
 import { openClient } from '../support/ws-client';
 import type { TestClient } from '../support/ws-client';
-import { ManualClock } from '../../gateway/clock';
+import { ManualClock } from '../../core/ports/clock';
 import { startUserGateway } from './users-fixture';
 import type { UserGateway } from './users-fixture';
 

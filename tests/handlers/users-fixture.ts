@@ -1,9 +1,9 @@
 // A gateway with a known set of users (fast argon2 parameters), and logins over real sockets, for the user calls' tests.
-import { seedUsers } from '../../gateway/demo-users';
-import type { SeedUser } from '../../gateway/demo-users';
+import { seedUsers } from '../../gateway/stores/seed-users';
+import type { SeedUser } from '../../gateway/stores/seed-users';
 import type { Env } from '../../gateway/config';
-import type { GatewayDeps } from '../../gateway/server';
-import type { UserRecord } from '../../gateway/store/store';
+import type { GatewayDeps } from '../../gateway/server/server';
+import type { UserRecord } from '../../core/ports/store';
 import { startGateway } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
 import { openClient } from '../support/ws-client';

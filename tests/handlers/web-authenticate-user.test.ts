@@ -1,5 +1,5 @@
 // WebAuthenticateUser: password login, resuming a session by its token, and the idle TTL (moved by a manual clock).
-import { ManualClock } from '../../gateway/clock';
+import { ManualClock } from '../../core/ports/clock';
 import { openClient } from '../support/ws-client';
 import { startUserGateway, UUID_V4 } from './users-fixture';
 import type { UserGateway } from './users-fixture';

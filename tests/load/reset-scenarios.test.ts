@@ -1,5 +1,5 @@
 // The reset-request and reset-complete scenarios against a real gateway: counts and zero errors, bounded by --max-calls.
-import { seedUsers } from '../../gateway/demo-users';
+import { seedUsers } from '../../gateway/stores/seed-users';
 import { runLoad } from '../../load/runner';
 import { loadScenario } from '../../load/scenario';
 import { builtInScenarios } from '../../load/scenarios';

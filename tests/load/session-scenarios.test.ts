@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { seedUsers } from '../../gateway/demo-users';
+import { seedUsers } from '../../gateway/stores/seed-users';
 import { formatHtmlReport } from '../../load/html';
 import { runLoad } from '../../load/runner';
 import { loadScenario } from '../../load/scenario';

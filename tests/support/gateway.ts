@@ -1,8 +1,8 @@
 // Starts a real gateway on an ephemeral port for a test, with its logs captured, and closes it.
 import { loadConfig } from '../../gateway/config';
 import type { Config, Env } from '../../gateway/config';
-import { createGateway } from '../../gateway/server';
-import type { Gateway, GatewayDeps } from '../../gateway/server';
+import { createGateway } from '../../gateway/server/server';
+import type { Gateway, GatewayDeps } from '../../gateway/server/server';
 import { captureLogs } from './logs';
 import type { LogCapture } from './logs';
 

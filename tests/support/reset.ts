@@ -3,11 +3,11 @@ import { startGateway, testRedisUrl, uniquePrefix } from './gateway';
 import type { TestGateway } from './gateway';
 import { openClient } from './ws-client';
 import type { TestClient } from './ws-client';
-import { seedUsers } from '../../gateway/demo-users';
-import type { SeedUser } from '../../gateway/demo-users';
+import { seedUsers } from '../../gateway/stores/seed-users';
+import type { SeedUser } from '../../gateway/stores/seed-users';
 import type { Env } from '../../gateway/config';
-import type { GatewayDeps } from '../../gateway/server';
-import type { AuditEvent } from '../../gateway/reset-store/reset-store';
+import type { GatewayDeps } from '../../gateway/server/server';
+import type { AuditEvent } from '../../core/ports/reset-store';
 
 /** Cheap argon2id for tests that are not about hashing (the parameters are still passed explicitly). */
 export const ARGON2_TEST_ENV = { ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1' } as const;

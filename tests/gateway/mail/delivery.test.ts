@@ -1,16 +1,16 @@
 // The delivery loop: the queue, the real SendGrid client and the local v3 server, on the embedded store and on Redis.
-import { systemClock } from '../../../gateway/clock';
+import { systemClock } from '../../../core/ports/clock';
 import { MailDelivery } from '../../../gateway/mail/delivery';
 import type { MailDeliveryOptions } from '../../../gateway/mail/delivery';
 import { DevOutbox } from '../../../gateway/mail/dev-outbox';
-import type { ResetMailJob } from '../../../gateway/mail/mail-job';
-import type { Mailer } from '../../../gateway/mail/mailer';
+import type { ResetMailJob } from '../../../core/mail-job';
+import type { Mailer } from '../../../core/ports/mailer';
 import { SendGridMailer } from '../../../gateway/mail/sendgrid-mailer';
 import { buildResetLink } from '../../../gateway/mail/templates';
-import { MemoryResetStore } from '../../../gateway/reset-store/memory-reset-store';
-import { hashPendingCode, newPendingCode } from '../../../gateway/reset-store/pending-code';
-import { openRedisResetStore } from '../../../gateway/reset-store/redis-reset-store';
-import type { ClaimedMail, ResetStore } from '../../../gateway/reset-store/reset-store';
+import { MemoryResetStore } from '../../../gateway/stores/memory/memory-reset-store';
+import { hashPendingCode, newPendingCode } from '../../../core/pending-code';
+import { openRedisResetStore } from '../../../gateway/stores/redis/redis-reset-store';
+import type { ClaimedMail, ResetStore } from '../../../core/ports/reset-store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
 import { captureLogs } from '../../support/logs';
 import { pollUntil } from '../../support/poll-until';

@@ -1,7 +1,7 @@
 // The development outbox: logs each mail with its link and serves the last ones at GET /dev/outbox.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ManualClock } from '../../../gateway/clock';
+import { ManualClock } from '../../../core/ports/clock';
 import { DevOutbox, devOutboxRoute } from '../../../gateway/mail/dev-outbox';
 import { renderMail } from '../../../gateway/mail/templates';
 import { captureLogs } from '../../support/logs';

@@ -1,14 +1,14 @@
 // What only the Redis reset store can show: its keys, what they hold, atomicity under a failing script, and two gateways.
 import { Redis } from 'ioredis';
 import { createLogger } from '../../../gateway/logger';
-import type { MailJob } from '../../../gateway/mail/mail-job';
-import { hashPendingCode, newPendingCode } from '../../../gateway/reset-store/pending-code';
-import { openRedisResetStore } from '../../../gateway/reset-store/redis-reset-store';
-import type { RedisResetStore } from '../../../gateway/reset-store/redis-reset-store';
+import type { MailJob } from '../../../core/mail-job';
+import { hashPendingCode, newPendingCode } from '../../../core/pending-code';
+import { openRedisResetStore } from '../../../gateway/stores/redis/redis-reset-store';
+import type { RedisResetStore } from '../../../gateway/stores/redis/redis-reset-store';
 import { resetLinkParts } from '../../../gateway/mail/templates';
-import { RedisResetFlow } from '../../../gateway/reset-store/redis-reset-flow';
-import type { ResetRequest } from '../../../gateway/reset-store/reset-flow';
-import { connectRedis, createRedisStore } from '../../../gateway/store/redis-store';
+import { RedisResetFlow } from '../../../gateway/stores/redis/redis-reset-flow';
+import type { ResetRequest } from '../../../core/reset-flow';
+import { connectRedis, createRedisStore } from '../../../gateway/stores/redis/redis-store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
 import { startRedisServer } from '../../support/redis-server';
 import type { RedisServer } from '../../support/redis-server';

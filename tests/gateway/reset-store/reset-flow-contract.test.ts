@@ -1,25 +1,19 @@
 // One contract for both reset flows (the stores composed, for the embedded store; one script per step on Redis).
-import { ManualClock } from '../../../gateway/clock';
+import { ManualClock } from '../../../core/ports/clock';
 import { createLogger } from '../../../gateway/logger';
-import type { MailJob, ResetMailJob } from '../../../gateway/mail/mail-job';
+import type { MailJob, ResetMailJob } from '../../../core/mail-job';
 import { resetLinkParts } from '../../../gateway/mail/templates';
-import { MemoryResetStore } from '../../../gateway/reset-store/memory-reset-store';
-import { hashPendingCode, newPendingCode } from '../../../gateway/reset-store/pending-code';
-import { RedisResetFlow } from '../../../gateway/reset-store/redis-reset-flow';
-import { RedisResetStore } from '../../../gateway/reset-store/redis-reset-store';
-import { composeResetFlow } from '../../../gateway/reset-store/reset-flow';
-import { targetStem } from '../../../gateway/reset-store/reset-flow';
-import type {
-  AuditBase,
-  PasswordChange,
-  ResetFlow,
-  ResetRequest,
-  TargetHit,
-} from '../../../gateway/reset-store/reset-flow';
-import type { ResetStore } from '../../../gateway/reset-store/reset-store';
-import { createMemoryStore } from '../../../gateway/store/memory-store';
-import { connectRedis, createRedisStore } from '../../../gateway/store/redis-store';
-import type { LimitHit, NewUser, Store, UserRecord } from '../../../gateway/store/store';
+import { MemoryResetStore } from '../../../gateway/stores/memory/memory-reset-store';
+import { hashPendingCode, newPendingCode } from '../../../core/pending-code';
+import { RedisResetFlow } from '../../../gateway/stores/redis/redis-reset-flow';
+import { RedisResetStore } from '../../../gateway/stores/redis/redis-reset-store';
+import { composeResetFlow } from '../../../core/reset-flow';
+import { targetStem } from '../../../core/reset-flow';
+import type { AuditBase, PasswordChange, ResetFlow, ResetRequest, TargetHit } from '../../../core/reset-flow';
+import type { ResetStore } from '../../../core/ports/reset-store';
+import { createMemoryStore } from '../../../gateway/stores/memory/memory-store';
+import { connectRedis, createRedisStore } from '../../../gateway/stores/redis/redis-store';
+import type { LimitHit, NewUser, Store, UserRecord } from '../../../core/ports/store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
 
 interface Harness {
@@ -633,7 +627,7 @@ describeResetFlow('memory', () => {
 });
 
 describeResetFlow('redis', () => {
-  // wired as openStores wires them (gateway/server.ts): one connection, owned and closed by the store
+  // wired as openStores wires them (gateway/server/server.ts): one connection, owned and closed by the store
   const options = { url: testRedisUrl(), prefix: uniquePrefix(), commandTimeoutMs: 2000 };
   const redis = connectRedis(options, 'test');
   const store = createRedisStore(options, createLogger('silent'), redis);

@@ -1,10 +1,10 @@
 // One contract for both reset stores (embedded memory and Redis): pending codes, the mail queue, the audit stream.
-import { ManualClock } from '../../../gateway/clock';
-import type { MailJob } from '../../../gateway/mail/mail-job';
-import { MemoryResetStore } from '../../../gateway/reset-store/memory-reset-store';
-import { hashPendingCode, newPendingCode } from '../../../gateway/reset-store/pending-code';
-import { openRedisResetStore } from '../../../gateway/reset-store/redis-reset-store';
-import type { AuditEvent, ResetStore } from '../../../gateway/reset-store/reset-store';
+import { ManualClock } from '../../../core/ports/clock';
+import type { MailJob } from '../../../core/mail-job';
+import { MemoryResetStore } from '../../../gateway/stores/memory/memory-reset-store';
+import { hashPendingCode, newPendingCode } from '../../../core/pending-code';
+import { openRedisResetStore } from '../../../gateway/stores/redis/redis-reset-store';
+import type { AuditEvent, ResetStore } from '../../../core/ports/reset-store';
 import { createLogger } from '../../../gateway/logger';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
 import { pollUntil } from '../../support/poll-until';

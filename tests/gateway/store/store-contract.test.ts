@@ -1,10 +1,10 @@
 // One contract for both stores (Hono's runTest pattern): the same suite runs on the embedded store and on Redis.
-import { ManualClock } from '../../../gateway/clock';
+import { ManualClock } from '../../../core/ports/clock';
 import { createLogger } from '../../../gateway/logger';
-import { createMemoryStore } from '../../../gateway/store/memory-store';
-import { createRedisStore } from '../../../gateway/store/redis-store';
-import { DuplicateUserError } from '../../../gateway/store/store';
-import type { SessionRevocation, Store } from '../../../gateway/store/store';
+import { createMemoryStore } from '../../../gateway/stores/memory/memory-store';
+import { createRedisStore } from '../../../gateway/stores/redis/redis-store';
+import { DuplicateUserError } from '../../../core/ports/store';
+import type { SessionRevocation, Store } from '../../../core/ports/store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
 
 interface StoreUnderTest {

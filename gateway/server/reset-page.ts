@@ -2,8 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { PASSWORD_MAX_LENGTH } from '../handlers/password-policy';
-import { PAGE_FILES } from '../page/files';
+import { PASSWORD_MAX_LENGTH } from '../../core/password-policy';
+import { PAGE_FILES } from '../../page/files';
 import {
   acceptLanguageTags,
   DEFAULT_LANGUAGE,
@@ -12,14 +12,14 @@ import {
   PAGE_CATALOGUES,
   pickLanguage,
   rulesOf,
-} from '../page/i18n';
-import type { Language, PageText } from '../page/i18n';
-import type { Config } from './config';
+} from '../../page/i18n';
+import type { Language, PageText } from '../../page/i18n';
+import type { Config } from '../config';
 import type { Route } from './http-routes';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /** Where `npm run build` puts the page: dist/page, beside dist/gateway. */
-export const DEFAULT_PAGE_DIR = path.resolve(__dirname, '..', 'page');
+export const DEFAULT_PAGE_DIR = path.resolve(__dirname, '..', '..', 'page');
 
 interface Asset {
   readonly body: Buffer;

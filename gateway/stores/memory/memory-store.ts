@@ -1,7 +1,7 @@
 // The embedded store: everything in this process's memory, same behaviour (TTLs included) as Redis, nothing kept.
-import type { Clock } from '../clock';
+import type { Clock } from '../../../core/ports/clock';
 import { ExpiringMap } from './expiring-map';
-import { DuplicateUserError, sortTokens } from './store';
+import { DuplicateUserError, sortTokens } from '../../../core/ports/store';
 import type {
   LimitHit,
   ApiKeyRecord,
@@ -19,7 +19,7 @@ import type {
   Store,
   UserRecord,
   UserStore,
-} from './store';
+} from '../../../core/ports/store';
 
 class MemoryRateLimiter implements RateLimiter {
   private readonly counters: ExpiringMap<string, number>;

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { v4 as uuidv4 } from 'uuid';
 import type { Caller } from '../protocol/handler';
-import type { Store } from './store/store';
+import type { Store } from './ports/store';
 
 /** The store's id for a SessionToken: SHA-256 hex, so a copy of the store cannot be replayed as tokens. */
 export function sessionIdOf(sessionToken: string): string {

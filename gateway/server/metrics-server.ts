@@ -4,12 +4,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config';
+import type { Config } from '../config';
 import { sendJson } from './http-routes';
 import type { Route } from './http-routes';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 import { isLoopbackAddress, isLoopbackHostHeader } from './loopback';
-import type { Metrics } from './metrics';
+import type { Metrics } from '../metrics';
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
 

@@ -2,9 +2,9 @@
 // request, and all the writes of one ResetPassword2 after its hash, decided and done in one atomic step. On
 // Redis that is one script, one round trip (redis-reset-flow.ts); composeResetFlow does the same with the
 // stores' own operations, for the embedded store. One contract suite tests both (tests/gateway/reset-store).
-import type { MailJob, ResetMailJob } from '../mail/mail-job';
-import type { LimitHit, Store } from '../store/store';
-import type { AuditEvent, ResetStore } from './reset-store';
+import type { MailJob, ResetMailJob } from './mail-job';
+import type { LimitHit, Store } from './ports/store';
+import type { AuditEvent, ResetStore } from './ports/reset-store';
 
 /** Who asked and when, for the audit event the step appends. */
 export type AuditBase = Pick<AuditEvent, 'at' | 'step' | 'caller'>;

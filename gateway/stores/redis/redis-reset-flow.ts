@@ -14,8 +14,8 @@ import {
   revocationChannel,
   userIndexKey,
   userKey,
-} from '../store/redis-store';
-import type { ScriptCall } from '../store/redis-store';
+} from './redis-store';
+import type { ScriptCall } from './redis-store';
 import {
   AUDIT_LUA,
   auditTarget,
@@ -27,8 +27,14 @@ import {
   NOW_MS,
   QUEUE_KEYS,
 } from './redis-reset-store';
-import { CHANGED_REASON, changeAudit, requestAudit, requestReason, targetLimitHits } from './reset-flow';
-import { DEFAULT_REFUSAL_WINDOW_MS } from './reset-store';
+import {
+  CHANGED_REASON,
+  changeAudit,
+  requestAudit,
+  requestReason,
+  targetLimitHits,
+} from '../../../core/reset-flow';
+import { DEFAULT_REFUSAL_WINDOW_MS } from '../../../core/ports/reset-store';
 import type {
   PasswordChange,
   PasswordChangeOutcome,
@@ -37,7 +43,7 @@ import type {
   ResetRequest,
   ResetRequestOutcome,
   ResetRequestResult,
-} from './reset-flow';
+} from '../../../core/reset-flow';
 
 const [DUE_KEY, JOBS_KEY] = QUEUE_KEYS;
 

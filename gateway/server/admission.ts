@@ -1,5 +1,5 @@
 // Admission of WebSocket connections: MAX_CONNECTIONS in total and MAX_CONNECTIONS_PER_ADDRESS per address key.
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /** Why an upgrade was refused; the label of oms_connections_refused_total. */
 export type RefusalReason = 'max_connections' | 'max_connections_per_address' | 'shutting_down' | 'origin';

@@ -1,5 +1,5 @@
 // A map whose entries expire on a clock: the embedded store's stand-in for Redis TTLs.
-import type { Clock } from '../clock';
+import type { Clock } from '../../../core/ports/clock';
 
 interface Entry<V> {
   value: V;

@@ -1,5 +1,5 @@
 // A mail to send and how sending it went. Two mailers: SendGrid, and the development outbox (no API key).
-import type { MailKind } from './mail-job';
+import type { MailKind } from '../mail-job';
 
 /** One rendered e-mail. `link` carries the PendingCode: never log it (the dev outbox is the documented exception). */
 export interface MailMessage {

@@ -1,17 +1,17 @@
 // POST /AP/<FunctionName>: the OMS HTTP gateway style, on the same dispatcher as the socket; CORS for browser pages.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { OmsError } from '../protocol/codes';
-import type { Dispatcher } from '../protocol/dispatch';
-import type { Connection } from '../protocol/handler';
-import { toStandardResponse } from '../protocol/standard-response';
-import type { StandardResponse } from '../protocol/standard-response';
-import type { Config } from './config';
+import { OmsError } from '../../protocol/codes';
+import type { Dispatcher } from '../../protocol/dispatch';
+import type { Connection } from '../../protocol/handler';
+import { toStandardResponse } from '../../protocol/standard-response';
+import type { StandardResponse } from '../../protocol/standard-response';
+import type { Config } from '../config';
 import { newConnectionId } from './connection';
 import type { SessionResolver } from './connection';
 import { BodyAbortedError, BodyNotJsonError, BodyTooLargeError, readJsonBody } from './http-body';
 import { sendJson } from './http-routes';
 import type { Route } from './http-routes';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 import { isOriginAllowed } from './origin';
 
 export interface HttpGatewayEnv {

@@ -21,9 +21,9 @@
 // scripts assume one Redis node (or a Cluster with all keys under one tag): documented in the README (Known limits).
 import { Redis } from 'ioredis';
 import type { RedisOptions as ConnectionOptions } from 'ioredis';
-import type { RedisTls } from '../config';
-import type { Logger } from '../logger';
-import { DuplicateUserError, sortTokens, StoreUnavailableError } from './store';
+import type { RedisTls } from '../../config';
+import type { Logger } from '../../logger';
+import { DuplicateUserError, sortTokens, StoreUnavailableError } from '../../../core/ports/store';
 import type {
   LimitHit,
   ApiKeyRecord,
@@ -41,7 +41,7 @@ import type {
   Store,
   UserRecord,
   UserStore,
-} from './store';
+} from '../../../core/ports/store';
 
 export interface RedisOptions {
   /** redis:// or rediss://, with an ACL user and password if any (never logged) */

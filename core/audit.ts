@@ -1,8 +1,8 @@
 // Records one reset step in the log and in the store's audit (issue 4: "both steps append an event"), with the
 // refusals' log lines bounded (issue 11, finding 4: a flood of refusals must not flood the log either).
-import type { Logger } from '../logger';
-import { DEFAULT_REFUSAL_WINDOW_MS, refusalWindowStart } from './reset-store';
-import type { AuditEvent, ResetStore } from './reset-store';
+import type { Logger } from '../gateway/logger';
+import { DEFAULT_REFUSAL_WINDOW_MS, refusalWindowStart } from './ports/reset-store';
+import type { AuditEvent, ResetStore } from './ports/reset-store';
 
 /** Callers whose refusals are logged in one window; the rest of the window's refusals are only counted. */
 export const REFUSAL_LOG_CALLERS_PER_WINDOW = 100;

@@ -1,10 +1,10 @@
 // The embedded reset store: codes, mail queue and audit in this process's memory, with the Redis store's behaviour.
 // Every method does its whole work synchronously before resolving, which is what makes each one atomic here.
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock';
-import type { MailJob } from '../mail/mail-job';
-import { ExpiringMap } from '../store/expiring-map';
-import { sameHash } from './pending-code';
+import type { Clock } from '../../../core/ports/clock';
+import type { MailJob } from '../../../core/mail-job';
+import { ExpiringMap } from './expiring-map';
+import { sameHash } from '../../../core/pending-code';
 import {
   DEFAULT_AUDIT_MAXLEN,
   DEFAULT_DEAD_LETTER_MAXLEN,
@@ -12,7 +12,7 @@ import {
   MAX_WRONG_TRIES,
   REFUSAL_COUNT_TTL_MS,
   refusalWindowStart,
-} from './reset-store';
+} from '../../../core/ports/reset-store';
 import type {
   AuditEvent,
   Claim,
@@ -22,7 +22,7 @@ import type {
   DeadLetter,
   RefusalRecord,
   ResetStore,
-} from './reset-store';
+} from '../../../core/ports/reset-store';
 
 export interface MemoryResetStoreOptions {
   /** audit events kept, default 10000 */

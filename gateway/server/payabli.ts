@@ -1,19 +1,19 @@
 // POST /api/User/authreset (Payabli's "Reset password for User", seed 002): the reset ResetPassword starts, by e-mail.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { CallContext, Services } from '../handlers/context';
-import { queueReset } from '../handlers/reset-password';
-import type { ResetAuditBase, ResetMailSettings } from '../handlers/reset-password';
-import { audit, targetLimits } from '../handlers/reset-limits';
-import { matchKeys } from '../protocol/payload';
-import { hashApiToken } from './api-tokens';
+import type { CallContext, Services } from '../../handlers/context';
+import { queueReset } from '../../handlers/reset-password';
+import type { ResetAuditBase, ResetMailSettings } from '../../handlers/reset-password';
+import { audit, targetLimits } from '../../handlers/reset-limits';
+import { matchKeys } from '../../protocol/payload';
+import { hashApiToken } from '../../core/api-tokens';
 import { newConnectionId } from './connection';
-import { ENTRY_NAME } from './entrypoints';
+import { ENTRY_NAME } from '../entrypoints';
 import { BodyAbortedError, BodyNotJsonError, BodyTooLargeError, readJsonBody } from './http-body';
 import { sendJson } from './http-routes';
 import type { Route } from './http-routes';
-import type { ApiTokenRecord } from './store/store';
-import { StoreUnavailableError } from './store/store';
+import type { ApiTokenRecord } from '../../core/ports/store';
+import { StoreUnavailableError } from '../../core/ports/store';
 
 export const AUTH_RESET_PATH = /^\/api\/User\/authreset\/?$/i;
 

@@ -1,11 +1,11 @@
 // Users loaded at start-up: the documented demo set in development mode, or a SEED_FILE of the same shape.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { Config } from './config';
-import type { Logger } from './logger';
-import type { PasswordHasher } from './password-hasher';
-import { DuplicateUserError } from './store/store';
-import type { Store } from './store/store';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { PasswordHasher } from '../password-hasher';
+import { DuplicateUserError } from '../../core/ports/store';
+import type { Store } from '../../core/ports/store';
 
 /** One user of a seed file (PascalCase, like the wire). Password is hashed on load; PasswordHash is kept as is. */
 export const SeedUserSchema = z

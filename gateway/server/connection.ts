@@ -1,16 +1,16 @@
 // One closure per WebSocket connection: reading with a bound on calls in flight, replies, heartbeat, close.
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { Dispatcher } from '../protocol/dispatch';
-import { errorReply } from '../protocol/dispatch';
-import { MessageType } from '../protocol/frame';
-import type { Caller, Connection } from '../protocol/handler';
+import type { Dispatcher } from '../../protocol/dispatch';
+import { errorReply } from '../../protocol/dispatch';
+import { MessageType } from '../../protocol/frame';
+import type { Caller, Connection } from '../../protocol/handler';
 import type { ClientAddress } from './client-address';
-import type { Clock } from './clock';
-import type { Config } from './config';
-import type { Logger } from './logger';
-import type { Metrics } from './metrics';
-import { sessionIdOf } from './sessions';
+import type { Clock } from '../../core/ports/clock';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { sessionIdOf } from '../../core/sessions';
 
 /** Close codes the gateway uses (RFC 6455). */
 export const CloseCode = {

@@ -20,11 +20,11 @@
 // a Cluster deployment would need the queue written into the user's slot and moved on by a sweeper.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../logger';
-import type { MailJob } from '../mail/mail-job';
-import { connectRedis, defineScript, guarded, watchRedis } from '../store/redis-store';
-import type { ScriptCall } from '../store/redis-store';
-import type { RedisOptions } from '../store/redis-store';
+import type { Logger } from '../../logger';
+import type { MailJob } from '../../../core/mail-job';
+import { connectRedis, defineScript, guarded, watchRedis } from './redis-store';
+import type { ScriptCall } from './redis-store';
+import type { RedisOptions } from './redis-store';
 import {
   DEFAULT_AUDIT_MAXLEN,
   DEFAULT_DEAD_LETTER_MAXLEN,
@@ -32,7 +32,7 @@ import {
   MAX_WRONG_TRIES,
   REFUSAL_COUNT_TTL_MS,
   refusalWindowStart,
-} from './reset-store';
+} from '../../../core/ports/reset-store';
 import type {
   AuditEvent,
   Claim,
@@ -42,7 +42,7 @@ import type {
   DeadLetter,
   RefusalRecord,
   ResetStore,
-} from './reset-store';
+} from '../../../core/ports/reset-store';
 
 export interface RedisResetStoreOptions {
   /** audit events kept (approximately: XADD MAXLEN ~ trims whole stream nodes), default 10000 */

@@ -1,6 +1,6 @@
 // The reset flow's Redis state: one live pending code per user, the mail queue, the audit stream. Two
 // implementations (Redis, embedded memory), one contract suite in tests/gateway/reset-store.
-import type { MailJob } from '../mail/mail-job';
+import type { MailJob } from '../mail-job';
 
 /** The result of checking a code without using it. */
 export type CodeCheck = 'valid' | 'wrong' | 'none';
