@@ -1,5 +1,6 @@
 // API tokens of POST /api/User/authreset: made by `oms-gateway token create`, shown once, kept as SHA-256.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex } from './digest';
 
 /** A new API token: 256 random bits, base64url (no characters a header or a shell would mangle). */
 export function newApiToken(): string {
@@ -8,5 +9,5 @@ export function newApiToken(): string {
 
 /** The store's id of an API token: its SHA-256 hex, so a copy of the store cannot be replayed as tokens. */
 export function hashApiToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return sha256Hex(token);
 }

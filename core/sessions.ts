@@ -1,12 +1,12 @@
 // SessionTokens: a v4 UUID for the client, only its SHA-256 in the store; resolving one refreshes its idle TTL.
-import { createHash } from 'node:crypto';
 import { v4 as uuidv4 } from 'uuid';
 import type { Caller } from '../protocol/handler';
+import { sha256Hex } from './digest';
 import type { Store } from './ports/store';
 
 /** The store's id for a SessionToken: SHA-256 hex, so a copy of the store cannot be replayed as tokens. */
 export function sessionIdOf(sessionToken: string): string {
-  return createHash('sha256').update(sessionToken, 'utf8').digest('hex');
+  return sha256Hex(sessionToken);
 }
 
 export interface SessionTerms {

@@ -1,6 +1,7 @@
 // What AuthenticateUser and WebAuthenticateUser share: failed-login limits, password and API-key checks, sessions.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { CallContext } from './context';
+import { sameHash, sha256Hex } from '../core/digest';
 import { startSession } from '../core/sessions';
 import type { LimitHit, UserRecord } from '../core/ports/store';
 import { OmsError } from '../protocol/codes';
@@ -27,7 +28,7 @@ export type LoginResult =
 function limitsFor(context: CallContext, subject: string): LimitHit[] {
   const { loginLimit } = context.services.config;
   const address = context.connection.clientAddress;
-  const id = createHash('sha256').update(subject, 'utf8').digest('hex');
+  const id = sha256Hex(subject);
   const window = loginLimit.windowSeconds;
   return [
     { key: `login-failures:pair:${id}:${address}`, limit: loginLimit.attempts, windowSeconds: window },
@@ -156,9 +157,7 @@ export function signApiLogin(secret: string, nonce: string, userId: number, apiK
 }
 
 function sameHex(expected: string, given: string): boolean {
-  const a = Buffer.from(expected, 'utf8');
-  const b = Buffer.from(given.toLowerCase(), 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
+  return sameHash(expected, given.toLowerCase());
 }
 
 export interface ApiLogin {
