@@ -1,6 +1,8 @@
 // Records one reset step in the log and in the store's audit (issue 4: "both steps append an event"), with the
 // refusals' log lines bounded (issue 11, finding 4: a flood of refusals must not flood the log either).
-import type { Logger } from '../gateway/logger';
+import { OmsError } from '../protocol/codes';
+import type { Logger } from './ports/logger';
+import { StoreUnavailableError } from './ports/store';
 import { DEFAULT_REFUSAL_WINDOW_MS, refusalWindowStart } from './ports/reset-store';
 import type { AuditEvent, ResetStore } from './ports/reset-store';
 
@@ -89,4 +91,10 @@ export function logAudit(
   }
   if (gate.admit(logger, event, refusalWindowMs)) logger.info(fields, 'reset audit');
   return fields;
+}
+
+/** What a refused step's audit event says went wrong: the error's own words, or only "server error". */
+export function refusalReason(error: unknown): string {
+  if (error instanceof StoreUnavailableError) return 'store unavailable';
+  return error instanceof OmsError ? (error.detail ?? error.errormsg) : 'server error';
 }

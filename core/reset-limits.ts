@@ -1,8 +1,8 @@
 // The rate limits of the reset flow, and the audit record both of its steps leave.
-import type { CallContext } from './context';
-import { recordAudit } from '../core/audit';
-import type { TargetLimits } from '../core/reset-flow';
-import type { LimitHit } from '../core/ports/store';
+import type { CallContext } from './services';
+import { recordAudit } from './audit';
+import type { TargetLimits } from './reset-flow';
+import type { LimitHit } from './ports/store';
 import { OmsError } from '../protocol/codes';
 import type { Caller } from '../protocol/handler';
 

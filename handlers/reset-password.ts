@@ -3,13 +3,11 @@ import { z } from 'zod';
 import { defineHandler } from './context';
 import { StandardResponseSchema } from './replies';
 import type { CallContext } from './context';
-import { audit, callerLabel, callerLimit, targetLimits, tooManyResets } from './reset-limits';
-import type { ResetAudit } from './reset-limits';
 import { wireUserName } from './user-wire';
-import { resetLinkParts } from '../gateway/mail/templates';
-import { logAudit } from '../core/audit';
-import { hashPendingCode, newPendingCode } from '../core/pending-code';
-import type { ResetRequest, ResetRequestResult } from '../core/reset-flow';
+import { refusalReason } from '../core/audit';
+import type { ResetRequestResult } from '../core/reset-flow';
+import { audit, callerLabel, callerLimit, targetLimits, tooManyResets } from '../core/reset-limits';
+import { queueReset } from '../core/reset-request';
 import { OmsError } from '../protocol/codes';
 import { isPermitted } from '../protocol/dispatch';
 import type { Caller } from '../protocol/handler';
@@ -17,47 +15,6 @@ import type { Caller } from '../protocol/handler';
 const NAME = 'ResetPassword';
 /** As the seed says: Operator for anyone, Trading for users sharing one of its accounts. */
 const ACCESS = { permissions: ['Operator', 'Trading'] } as const;
-
-/** Who asked, for the audit event of whatever the request's store step decides. */
-export type ResetAuditBase = Pick<ResetAudit, 'step' | 'caller'>;
-
-/** What a front door may change about the mail (an ENTRYPOINTS_FILE entry); the rest is configuration. */
-export interface ResetMailSettings {
-  /** the page the link opens, default RESET_PAGE_URL */
-  readonly pageUrl?: string;
-  /** the sender's display name, default MAIL_FROM_NAME */
-  readonly fromName?: string;
-}
-
-/** What a front door asks of a reset: whom (as asked), under which limits and reach, with which mail. */
-export type ResetAsk = Pick<ResetRequest, 'lookup' | 'limits' | 'targetLimits' | 'reach'> & {
-  readonly mail: ResetMailSettings;
-  readonly audit: ResetAuditBase;
-};
-
-/**
- * Every front door's reset (ResetPassword, POST /api/User/authreset) ends here: a new code (only its SHA-256
- * is stored), and the store decides and writes the rest in one atomic step (one round trip on Redis): the
- * limits, the lookup, the reach, the code, the mail and the audit event. What it decided is logged here; what
- * the caller is answered is the front door's to say.
- */
-export async function queueReset(context: CallContext, ask: ResetAsk): Promise<ResetRequestResult> {
-  const { config, resetFlow, clock, logger } = context.services;
-  const code = newPendingCode();
-  const result = await resetFlow.requestReset({
-    ...ask,
-    codeHash: hashPendingCode(code),
-    ttlMs: config.reset.codeTtlSeconds * 1000,
-    mail: {
-      link: resetLinkParts(ask.mail.pageUrl ?? config.reset.pageUrl, code),
-      expiresInMinutes: Math.round(config.reset.codeTtlSeconds / 60),
-      ...(ask.mail.fromName === undefined ? {} : { fromName: ask.mail.fromName }),
-    },
-    audit: { at: clock.now(), ...ask.audit },
-  });
-  logAudit(logger, result.audit, config.auditRefusalWindowSeconds * 1000);
-  return result;
-}
 
 /**
  * The request of a caller who may ask at all. A Trading caller reaches itself and the users sharing one of
@@ -132,7 +89,7 @@ export const resetPassword = defineHandler({
       result = await requestReset(caller, UserName, context, who);
     } catch (error) {
       // the store step did not happen (it audits what it decides)
-      await refused(error instanceof OmsError ? (error.detail ?? error.errormsg) : 'server error');
+      await refused(refusalReason(error));
       throw error;
     }
     answer(result, caller);

@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
-/** What a reset link carries in its #fragment (gateway/mail/templates.ts buildResetLink). */
+/** What a reset link carries in its #fragment (core/reset-link.ts buildResetLink). */
 export interface ResetLinkCode {
   readonly userId: number;
   readonly pendingCode: string;

@@ -1,26 +1,9 @@
-// The reset and password-changed mails (plain text and HTML), and the reset link the mail carries.
+// The reset and password-changed mails (plain text and HTML); the link they carry is core/reset-link.ts.
 import { DEFAULT_LANGUAGE, isLanguage, plural } from '../../page/i18n';
 import type { Language } from '../../page/i18n';
 import { MAIL_CATALOGUES } from './i18n';
 import type { MailJob } from '../../core/mail-job';
 import type { MailMessage } from '../../core/ports/mailer';
-
-/**
- * RESET_PAGE_URL#UserId=<id>&PendingCode=<code>. The code goes in the fragment, so browsers send it neither
- * to the page's server nor in Referer headers; the page reads it and only its submit uses it (mail scanners
- * open links). Built from configuration, never from a request's Host header.
- */
-export function buildResetLink(pageUrl: string, userId: number, code: string): string {
-  const [head, tail] = resetLinkParts(pageUrl, code);
-  return `${head}${encodeURIComponent(String(userId))}${tail}`;
-}
-
-/** The reset link before and after its UserId, for a store step that learns the id itself (reset-flow.ts). */
-export function resetLinkParts(pageUrl: string, code: string): [head: string, tail: string] {
-  if (pageUrl.includes('#'))
-    throw new Error('RESET_PAGE_URL must not have a #fragment: the link puts the code there');
-  return [`${pageUrl}#UserId=`, `&PendingCode=${encodeURIComponent(code)}`];
-}
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = {
   '&': '&amp;',

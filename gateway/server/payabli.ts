@@ -1,13 +1,15 @@
 // POST /api/User/authreset (Payabli's "Reset password for User", seed 002): the reset ResetPassword starts, by e-mail.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { CallContext, Services } from '../../handlers/context';
-import { queueReset } from '../../handlers/reset-password';
-import type { ResetAuditBase, ResetMailSettings } from '../../handlers/reset-password';
-import { audit, targetLimits } from '../../handlers/reset-limits';
+import type { CallContext, Services } from '../../core/services';
+import { refusalReason } from '../../core/audit';
+import { audit } from '../../core/reset-limits';
+import { resetByEmail } from '../../core/reset-request';
+import type { ResetMailSettings } from '../../core/reset-request';
 import { matchKeys } from '../../protocol/payload';
 import { hashApiToken } from '../../core/api-tokens';
 import { newConnectionId } from './connection';
+import type { Config } from '../config';
 import { ENTRY_NAME } from '../entrypoints';
 import { BodyAbortedError, BodyNotJsonError, BodyTooLargeError, readJsonBody } from './http-body';
 import { sendJson } from './http-routes';
@@ -76,37 +78,17 @@ function contextFor(services: Services, request: IncomingMessage, clientAddress:
   return { services, connection, caller: null, signal: abort.signal };
 }
 
-/**
- * ResetPassword's reset for the user with this e-mail: the same per-target limits (keyed by the user, so
- * shared with ResetPassword by name; an unknown address keys on itself as asked), code, mail and audit
- * outcome, in one store step. Every refusal there is an outcome, not an answer:
- * the caller's reply is the same whether the address is known, unknown, locked or asked too often.
- */
-async function resetByEmail(
-  email: string,
-  context: CallContext,
-  mail: ResetMailSettings,
-  audit: ResetAuditBase,
-): Promise<void> {
-  await queueReset(context, {
-    lookup: { by: 'email', value: email },
-    limits: [],
-    targetLimits: targetLimits(email, context, 'email'),
-    reach: null,
-    mail,
-    audit,
-  });
-}
-
 export interface AuthResetEnv {
   readonly services: Services;
+  /** The whole configuration: the body bound, the entry points and the per-token limit. */
+  readonly config: Config;
   /** The peer's address (honours TRUST_PROXY), for the audit. */
   clientAddressOf(request: IncomingMessage): string;
 }
 
 export function authResetRoutes(env: AuthResetEnv): Route[] {
-  const { services } = env;
-  const { config, logger, store } = services;
+  const { services, config } = env;
+  const { logger, store } = services;
 
   /** The token behind the requestToken header, or null when it is missing or no token's. */
   async function authenticate(request: IncomingMessage): Promise<ApiTokenRecord | null> {
@@ -181,13 +163,12 @@ export function authResetRoutes(env: AuthResetEnv): Route[] {
       return reply(200, 'Success');
     } catch (error) {
       if (started) {
-        const reason = error instanceof StoreUnavailableError ? 'store unavailable' : 'server error';
         const event = {
           step: 'User/authreset',
           caller: started.caller,
           targetUserId: null,
           outcome: 'refused',
-          reason,
+          reason: refusalReason(error),
         } as const;
         await audit(started.context, event);
       }

@@ -289,7 +289,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     documentRoute('/openapi.json', () => openApiDocument(defaultHandlers)),
     ...resetPageRoutes(config, logger, deps.pageDir),
     ...httpGateway.routes,
-    ...authResetRoutes({ services, clientAddressOf }),
+    ...authResetRoutes({ services, config, clientAddressOf }),
   ];
 
   const hsts = config.reset.pageUrl.startsWith('https:');

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Config } from '../config';
-import type { Logger } from '../logger';
+import type { Logger } from '../../core/ports/logger';
 import type { PasswordHasher } from '../password-hasher';
 import { DuplicateUserError } from '../../core/ports/store';
 import type { Store } from '../../core/ports/store';
@@ -160,5 +160,5 @@ export async function loadStartupUsers(
     return `${user.UserName} / ${user.Password} (${(user.Permissions ?? []).join(' ')}${accounts})`;
   });
   // demo passwords are public by design; in `msg` because the logger redacts any "password" field
-  logger.info(`demo users loaded (development mode, embedded store); log in with: ${logins.join('; ')}`);
+  logger.info({}, `demo users loaded (development mode, embedded store); log in with: ${logins.join('; ')}`);
 }

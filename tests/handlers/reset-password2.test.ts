@@ -1,6 +1,6 @@
 // ResetPassword2 over real sockets: the code as the credential, consumed once, password rules, sessions ended.
 import { ManualClock } from '../../core/ports/clock';
-import { INVALID_LINK } from '../../handlers/reset-password2';
+import { INVALID_LINK } from '../../core/password-change';
 import type { TestGateway } from '../support/gateway';
 import {
   auditTrail,

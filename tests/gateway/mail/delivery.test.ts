@@ -6,7 +6,7 @@ import { DevOutbox } from '../../../gateway/mail/dev-outbox';
 import type { ResetMailJob } from '../../../core/mail-job';
 import type { Mailer } from '../../../core/ports/mailer';
 import { SendGridMailer } from '../../../gateway/mail/sendgrid-mailer';
-import { buildResetLink } from '../../../gateway/mail/templates';
+import { buildResetLink } from '../../../core/reset-link';
 import { MemoryResetStore } from '../../../gateway/stores/memory/memory-reset-store';
 import { hashPendingCode, newPendingCode } from '../../../core/pending-code';
 import { openRedisResetStore } from '../../../gateway/stores/redis/redis-reset-store';

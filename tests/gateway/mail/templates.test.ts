@@ -1,6 +1,7 @@
 // The reset link and the two mails' text and HTML.
 import { MAIL_CATALOGUES } from '../../../gateway/mail/i18n';
-import { buildResetLink, escapeHtml, renderMail } from '../../../gateway/mail/templates';
+import { buildResetLink } from '../../../core/reset-link';
+import { escapeHtml, renderMail } from '../../../gateway/mail/templates';
 import { LANGUAGES } from '../../../page/i18n';
 
 describe('buildResetLink', () => {

@@ -5,7 +5,7 @@ import type { MailJob } from '../../../core/mail-job';
 import { hashPendingCode, newPendingCode } from '../../../core/pending-code';
 import { openRedisResetStore } from '../../../gateway/stores/redis/redis-reset-store';
 import type { RedisResetStore } from '../../../gateway/stores/redis/redis-reset-store';
-import { resetLinkParts } from '../../../gateway/mail/templates';
+import { resetLinkParts } from '../../../core/reset-link';
 import { RedisResetFlow } from '../../../gateway/stores/redis/redis-reset-flow';
 import type { ResetRequest } from '../../../core/reset-flow';
 import { connectRedis, createRedisStore } from '../../../gateway/stores/redis/redis-store';

@@ -2,7 +2,7 @@
 import { ManualClock } from '../../../core/ports/clock';
 import { createLogger } from '../../../gateway/logger';
 import type { MailJob, ResetMailJob } from '../../../core/mail-job';
-import { resetLinkParts } from '../../../gateway/mail/templates';
+import { resetLinkParts } from '../../../core/reset-link';
 import { MemoryResetStore } from '../../../gateway/stores/memory/memory-reset-store';
 import { hashPendingCode, newPendingCode } from '../../../core/pending-code';
 import { RedisResetFlow } from '../../../gateway/stores/redis/redis-reset-flow';
