@@ -1,5 +1,7 @@
-// Lint: type-aware rules that catch floating and misused promises, over every TypeScript source.
+// Lint: type-aware rules that catch floating and misused promises, over every TypeScript source, and the
+// layers' one-way import rule (eslint.layers.mjs).
 import tseslint from 'typescript-eslint';
+import { layerRules } from './eslint.layers.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'artifacts/**', '*.js', '*.mjs'] },
@@ -24,4 +26,5 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  ...layerRules,
 );
