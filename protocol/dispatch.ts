@@ -4,7 +4,6 @@ import { decodeFrame, encodeFrame, FrameError, MessageType } from './frame';
 import type { CallContext, Caller, Connection, HandlerDefinition } from './handler';
 import { validatePayload } from './payload';
 import { standardSuccess, toStandardResponse } from './standard-response';
-import type { StandardResponse } from './standard-response';
 
 /** What happened to one call, for metrics and logs. */
 export interface CallOutcome {
@@ -48,8 +47,11 @@ export interface Dispatcher {
 const ENDPOINT_NOT_FOUND = 'Endpoint Not Found';
 
 /** An `m: 5` frame: the gateway could not take the request. */
-export function errorReply(sequence: number, name: string, response: StandardResponse): DispatchReply {
-  return { text: encodeFrame(MessageType.Error, sequence, name, response), m: MessageType.Error };
+export function errorReply(sequence: number, name: string, error: OmsError): DispatchReply {
+  return {
+    text: encodeFrame(MessageType.Error, sequence, name, toStandardResponse(error)),
+    m: MessageType.Error,
+  };
 }
 
 /** Indexes handlers by lower-cased name; a duplicate name is a programming error and stops start-up. */
@@ -158,25 +160,29 @@ export function createDispatcher<Services>(
 
   async function dispatch(text: string, connection: Connection, signal: AbortSignal): Promise<DispatchReply> {
     const started = process.hrtime.bigint();
+    // every refusal of a frame goes this one way: reported like a call, answered as an Error frame
+    const refuse = (reported: string, sequence: number, name: string, error: OmsError): DispatchReply => {
+      report(reported, connection, started, error.code, error.detail, null);
+      return errorReply(sequence, name, error);
+    };
     let frame;
     try {
       frame = decodeFrame(text);
     } catch (error) {
       const frameError = error as FrameError;
-      report(frameError.functionName || '(bad frame)', connection, started, 100, frameError.detail, null);
-      return errorReply(frameError.sequence, frameError.functionName, toStandardResponse(error));
+      return refuse(
+        frameError.functionName || '(bad frame)',
+        frameError.sequence,
+        frameError.functionName,
+        frameError,
+      );
     }
-    const notSupported = (): DispatchReply => {
-      const response = toStandardResponse(new OmsError('OperationNotSupported', ENDPOINT_NOT_FOUND));
-      report(frame.n, connection, started, response.errorcode, response.detail, null);
-      return errorReply(frame.i, frame.n, response);
-    };
+    const notSupported = (): DispatchReply =>
+      refuse(frame.n, frame.i, frame.n, new OmsError('OperationNotSupported', ENDPOINT_NOT_FOUND));
     // the gateway serves no subscriptions: subscribe and unsubscribe of anything is "not supported"
     if (frame.m === MessageType.Subscribe || frame.m === MessageType.Unsubscribe) return notSupported();
     if (frame.m !== MessageType.Request) {
-      const response = toStandardResponse(new FrameError('Frame field "m" must be 0 (request), 2 or 4'));
-      report(frame.n, connection, started, 100, response.detail, null);
-      return errorReply(frame.i, frame.n, response);
+      return refuse(frame.n, frame.i, frame.n, new FrameError('Frame field "m" must be 0 (request), 2 or 4'));
     }
     // one lookup per call: the handler found here is the one run
     const handler = byName.get(frame.n.toLowerCase());

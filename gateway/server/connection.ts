@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { Dispatcher } from '../../protocol/dispatch';
 import { errorReply } from '../../protocol/dispatch';
+import { OmsError } from '../../protocol/codes';
 import { MessageType } from '../../protocol/frame';
 import type { Caller, Connection } from '../../protocol/handler';
 import type { ClientAddress } from './client-address';
@@ -181,12 +182,11 @@ export function serveConnection(
 
   function start(text: string): void {
     if (env.isShuttingDown()) {
-      const reply = errorReply(sequenceOf(text), '', {
-        result: false,
-        errormsg: 'Server Error',
-        errorcode: 102,
-        detail: 'Gateway is shutting down; reconnect',
-      });
+      const reply = errorReply(
+        sequenceOf(text),
+        '',
+        new OmsError('ServerError', 'Gateway is shutting down; reconnect'),
+      );
       send(reply.text, MessageType.Reply);
       return;
     }
@@ -205,12 +205,11 @@ export function serveConnection(
   ws.on('message', (data, isBinary) => {
     if (closing) return;
     if (isBinary) {
-      const reply = errorReply(0, '', {
-        result: false,
-        errormsg: 'Invalid Response',
-        errorcode: 100,
-        detail: 'Binary frames are not supported; send JSON text',
-      });
+      const reply = errorReply(
+        0,
+        '',
+        new OmsError('InvalidRequest', 'Binary frames are not supported; send JSON text'),
+      );
       send(reply.text, reply.m);
       return;
     }

@@ -4,11 +4,11 @@ import { OmsError } from '../../protocol/codes';
 import type { Dispatcher } from '../../protocol/dispatch';
 import type { Connection } from '../../protocol/handler';
 import { toStandardResponse } from '../../protocol/standard-response';
-import type { StandardResponse } from '../../protocol/standard-response';
 import type { Config } from '../config';
 import { newConnectionId } from './connection';
 import type { SessionResolver } from './connection';
-import { BodyAbortedError, BodyNotJsonError, BodyTooLargeError, readJsonBody } from './http-body';
+import { readJsonBody } from './http-body';
+import { httpFailureOf, HttpRefusal } from './http-errors';
 import { sendJson } from './http-routes';
 import type { Route } from './http-routes';
 import type { Logger } from '../logger';
@@ -48,11 +48,9 @@ const MAX_TOKEN_LENGTH = 128;
  * upgrades (origin.ts): no Origin (a program) or an allowed one. `Vary: Origin` always, so a cache never serves
  * one origin's answer to another.
  */
-function corsFor(
-  request: IncomingMessage,
-  allowed: readonly string[],
-  scheme: string,
-): Record<string, string> | null {
+type Cors = Record<string, string>;
+
+function corsFor(request: IncomingMessage, allowed: readonly string[], scheme: string): Cors | null {
   const origin = request.headers.origin;
   if (!isOriginAllowed(origin, request.headers.host, allowed, scheme)) return null;
   return origin === undefined
@@ -77,9 +75,6 @@ function apTokenOf(request: IncomingMessage): string | null {
   return token === '' || token.length > MAX_TOKEN_LENGTH ? null : token;
 }
 
-/** The standard response object of an answer the dispatcher does not give (bad body, refused origin, shutdown). */
-const refusal = (error: OmsError): StandardResponse => toStandardResponse(error);
-
 export function createHttpGateway(env: HttpGatewayEnv): HttpGateway {
   const { config, dispatcher, logger } = env;
   let inflight = 0;
@@ -103,51 +98,34 @@ export function createHttpGateway(env: HttpGatewayEnv): HttpGateway {
     };
   }
 
-  async function call(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
-    const cors = corsFor(request, config.allowedOrigins, env.schemeOf(request));
+  /** The call's body, once the checks before it pass; each refusal is thrown for httpFailureOf. */
+  async function admit(request: IncomingMessage, name: string, cors: Cors | null): Promise<unknown> {
     if (cors === null) {
       logger.warn({ origin: request.headers.origin?.slice(0, 200) }, 'http call refused: origin not allowed');
-      return sendJson(response, 403, refusal(new OmsError('NotAuthorized', 'Origin not allowed')), {
-        vary: 'Origin',
-      });
+      throw new HttpRefusal(403, new OmsError('NotAuthorized', 'Origin not allowed'));
     }
     if (env.isShuttingDown()) {
-      return sendJson(
-        response,
-        503,
-        refusal(new OmsError('ServerError', 'Gateway is shutting down; retry')),
-        {
-          ...cors,
-          connection: 'close',
-        },
-      );
+      const error = new OmsError('ServerError', 'Gateway is shutting down; retry');
+      throw new HttpRefusal(503, error, { connection: 'close' });
     }
-    const name = functionNameOf(url.pathname);
     if (!dispatcher.has(name)) {
-      return sendJson(
-        response,
-        404,
-        refusal(new OmsError('OperationNotSupported', 'Endpoint Not Found')),
-        cors,
-      );
+      throw new HttpRefusal(404, new OmsError('OperationNotSupported', 'Endpoint Not Found'));
     }
+    return readJsonBody(request, config.maxFrameBytes);
+  }
+
+  async function call(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+    const cors = corsFor(request, config.allowedOrigins, env.schemeOf(request));
+    const name = functionNameOf(url.pathname);
     let body: unknown;
     try {
-      body = await readJsonBody(request, config.maxFrameBytes);
+      body = await admit(request, name, cors);
     } catch (error) {
-      if (error instanceof BodyAbortedError) return;
-      if (error instanceof BodyTooLargeError) {
-        // the rest of the body is not read: the connection cannot carry another request after this answer
-        const detail = `Request body is larger than ${config.maxFrameBytes} bytes`;
-        return sendJson(response, 413, refusal(new OmsError('InvalidRequest', detail)), {
-          ...cors,
-          connection: 'close',
-        });
-      }
-      if (error instanceof BodyNotJsonError) {
-        return sendJson(response, 400, refusal(new OmsError('InvalidRequest', error.message)), cors);
-      }
-      throw error;
+      const failure = httpFailureOf(error);
+      if (failure === null) return;
+      if (failure.unexpected) logger.error({ err: error }, 'http call failed');
+      const headers = { ...(cors ?? { vary: 'Origin' }), ...failure.headers };
+      return sendJson(response, failure.status, toStandardResponse(failure.error), headers);
     }
     const abort = new AbortController();
     // the client went away before its answer: the handler may stop, as on a closed socket
@@ -158,7 +136,7 @@ export function createHttpGateway(env: HttpGatewayEnv): HttpGateway {
     try {
       const { payload } = await dispatcher.invoke(name, body, requestConnection(request), abort.signal);
       // the body is exactly what the socket's reply carries in `o`
-      if (!response.destroyed) sendJson(response, 200, payload, cors);
+      if (!response.destroyed) sendJson(response, 200, payload, cors ?? {});
     } finally {
       inflight--;
       if (inflight === 0) for (const resolve of idleWaiters.splice(0)) resolve();

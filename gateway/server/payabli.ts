@@ -6,16 +6,17 @@ import { refusalReason } from '../../core/audit';
 import { audit } from '../../core/reset-limits';
 import { resetByEmail } from '../../core/reset-request';
 import type { ResetMailSettings } from '../../core/reset-request';
+import { OmsError } from '../../protocol/codes';
 import { matchKeys } from '../../protocol/payload';
 import { hashApiToken } from '../../core/api-tokens';
 import { newConnectionId } from './connection';
 import type { Config } from '../config';
 import { ENTRY_NAME } from '../entrypoints';
-import { BodyAbortedError, BodyNotJsonError, BodyTooLargeError, readJsonBody } from './http-body';
+import { readJsonBody } from './http-body';
+import { httpFailureOf, HttpRefusal } from './http-errors';
 import { sendJson } from './http-routes';
 import type { Route } from './http-routes';
 import type { ApiTokenRecord } from '../../core/ports/store';
-import { StoreUnavailableError } from '../../core/ports/store';
 
 export const AUTH_RESET_PATH = /^\/api\/User\/authreset\/?$/i;
 
@@ -78,6 +79,16 @@ function contextFor(services: Services, request: IncomingMessage, clientAddress:
   return { services, connection, caller: null, signal: abort.signal };
 }
 
+/** Payabli's own words for a failure that is not the caller's. */
+const PAYABLI_TEXTS: Readonly<Record<number, string>> = {
+  500: 'Internal API Error',
+  503: 'Database connection error',
+};
+
+/** The audit event of a refused authreset, without its reason. */
+const refusedBy = (caller: string) =>
+  ({ step: 'User/authreset', caller, targetUserId: null, outcome: 'refused' }) as const;
+
 export interface AuthResetEnv {
   readonly services: Services;
   /** The whole configuration: the body bound, the entry points and the per-token limit. */
@@ -99,31 +110,21 @@ export function authResetRoutes(env: AuthResetEnv): Route[] {
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const reply = (status: number, responseText: string, headers: Record<string, string> = {}): void =>
-      sendJson(response, status, { isSuccess: status === 200, responseText }, headers);
+    const reply = (
+      status: number,
+      responseText: string,
+      headers: Readonly<Record<string, string>> = {},
+    ): void => sendJson(response, status, { isSuccess: status === 200, responseText }, headers);
     const clientAddress = env.clientAddressOf(request);
     let started: { context: CallContext; caller: string } | undefined;
     try {
       const token = await authenticate(request);
       if (token === null) {
         logger.warn({ address: clientAddress }, 'authreset refused: missing or unknown requestToken');
-        return reply(401, 'Unauthorized');
+        throw new HttpRefusal(401, new OmsError('NotAuthorized', 'Unauthorized'));
       }
-      let body: unknown;
-      try {
-        body = await readJsonBody(request, config.maxFrameBytes);
-      } catch (error) {
-        if (error instanceof BodyAbortedError) return;
-        if (error instanceof BodyTooLargeError) {
-          return reply(413, `Request body is larger than ${config.maxFrameBytes} bytes`, {
-            connection: 'close',
-          });
-        }
-        if (error instanceof BodyNotJsonError) return reply(400, error.message);
-        throw error;
-      }
-      const parsed = parseBody(body);
-      if (!parsed.ok) return reply(400, parsed.problem);
+      const parsed = parseBody(await readJsonBody(request, config.maxFrameBytes));
+      if (!parsed.ok) throw new HttpRefusal(400, new OmsError('InvalidRequest', parsed.problem));
       const { email, entry } = parsed.value;
       // before the entry's existence, so a limited token cannot probe which entries there are
       if (token.entries.length > 0 && (entry == null || !token.entries.includes(entry))) {
@@ -131,10 +132,15 @@ export function authResetRoutes(env: AuthResetEnv): Route[] {
           { token: token.name, address: clientAddress },
           'authreset refused: entry not allowed for token',
         );
-        return reply(403, 'Forbidden: this token may not use that entry');
+        throw new HttpRefusal(
+          403,
+          new OmsError('NotAuthorized', 'Forbidden: this token may not use that entry'),
+        );
       }
       const point = entry == null ? undefined : config.entryPoints.get(entry);
-      if (entry != null && point === undefined) return reply(400, 'entry: unknown entry point');
+      if (entry != null && point === undefined) {
+        throw new HttpRefusal(400, new OmsError('InvalidRequest', 'entry: unknown entry point'));
+      }
       const context = contextFor(services, request, clientAddress);
       started = { context, caller: `token:${token.name}` };
       const decision = await store.limits.hit(
@@ -143,41 +149,35 @@ export function authResetRoutes(env: AuthResetEnv): Route[] {
         config.authReset.tokenWindowSeconds,
       );
       if (!decision.allowed) {
-        await audit(context, {
-          step: 'User/authreset',
-          caller: started.caller,
-          targetUserId: null,
-          outcome: 'refused',
-          reason: 'token rate limited',
-        });
-        return reply(429, `Too many requests; retry after ${decision.retryAfterSeconds} seconds`, {
-          'retry-after': String(decision.retryAfterSeconds),
-        });
+        const refusal = new HttpRefusal(
+          429,
+          new OmsError(
+            'OperationFailed',
+            `Too many requests; retry after ${decision.retryAfterSeconds} seconds`,
+          ),
+          { 'retry-after': String(decision.retryAfterSeconds) },
+        );
+        await audit(context, { ...refusedBy(started.caller), reason: 'token rate limited' });
+        throw refusal;
       }
       const mail: ResetMailSettings =
         point === undefined
           ? {}
           : { pageUrl: point.resetPageUrl, ...(point.fromName === null ? {} : { fromName: point.fromName }) };
-      const base = { step: 'User/authreset', caller: started.caller } as const;
-      await resetByEmail(email, context, mail, base);
+      await resetByEmail(email, context, mail, { step: 'User/authreset', caller: started.caller });
       return reply(200, 'Success');
     } catch (error) {
-      if (started) {
-        const event = {
-          step: 'User/authreset',
-          caller: started.caller,
-          targetUserId: null,
-          outcome: 'refused',
-          reason: refusalReason(error),
-        } as const;
-        await audit(started.context, event);
+      const failure = httpFailureOf(error);
+      if (failure === null) return;
+      // a refusal above is audited where it is decided; a failure of the reset step is audited here
+      if (started && failure.status >= 500) {
+        await audit(started.context, { ...refusedBy(started.caller), reason: refusalReason(error) });
       }
-      if (error instanceof StoreUnavailableError) {
+      if (failure.unexpected) logger.error({ err: error, address: clientAddress }, 'authreset failed');
+      else if (failure.status === 503)
         logger.warn({ address: clientAddress }, 'authreset: store unavailable');
-        return reply(503, 'Database connection error');
-      }
-      logger.error({ err: error, address: clientAddress }, 'authreset failed');
-      return reply(500, 'Internal API Error');
+      const text = PAYABLI_TEXTS[failure.status] ?? failure.error.detail ?? failure.error.errormsg;
+      return reply(failure.status, text, failure.headers);
     }
   }
 
