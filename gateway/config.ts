@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { parseTrustProxy } from './server/client-address';
-import type { TrustProxy } from './server/client-address';
 import { loadEntryPoints } from './entrypoints';
 import type { EntryPoints } from './entrypoints';
 import { isLoopbackAddress } from './server/loopback';
@@ -14,188 +13,313 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const boolean = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
-/** Every variable the gateway reads, with its default. Values arrive as strings. */
-const EnvSchema = z.object({
-  /** listening port, default 8080 (0 picks a free one) */
-  PORT: integer(0, 65535).default(8080),
-  /** listening address, default 127.0.0.1 (the Docker image sets 0.0.0.0) */
-  HOST: z.string().min(1).default('127.0.0.1'),
-  /** pending connections the kernel queues before accepting, default 4096 (capped by net.core.somaxconn) */
-  LISTEN_BACKLOG: integer(1, 65535).default(4096),
-  /** pino level, default info */
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
-  /** largest frame accepted, default 64 KiB; larger closes with 1009 */
-  MAX_FRAME_BYTES: integer(256, 16 * 1024 * 1024).default(64 * 1024),
-  /** calls in flight per connection before it stops reading, default 64 */
-  MAX_INFLIGHT_PER_CONNECTION: integer(1, 10_000).default(64),
-  /** unsent bytes queued for a client that does not read before closing with 1008, default 4 MiB */
-  MAX_BUFFERED_BYTES: integer(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
-  /** bad frames in a row before closing with 1008, default 50 */
-  MAX_BAD_FRAMES: integer(1, 1_000_000).default(50),
-  /** ws ping interval; a peer that misses one is terminated, default 30000 ms */
-  HEARTBEAT_INTERVAL_MS: integer(10, 3_600_000).default(30_000),
-  /** how long a closing socket waits for the peer's close frame before dropping it, default 5000 ms */
-  CLOSE_TIMEOUT_MS: integer(10, 60_000).default(5000),
-  /** how long shutdown waits for calls in flight, default 10000 ms */
-  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
-  /** the proxies in front whose X-Forwarded-For entries are believed: addresses/CIDRs (or loopback, linklocal,
-   * uniquelocal), comma-separated, or their number; default none (the socket's peer is the client) */
-  TRUST_PROXY: z
-    .string()
-    .transform((value, context) => {
-      try {
-        return parseTrustProxy(value);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    })
-    .optional(),
-  /** IPv6 clients are counted per network of this many bits by per-address limits, default 64 */
-  ADDRESS_IPV6_PREFIX: integer(16, 128).default(64),
-  /** open WebSocket connections in total; past it upgrades get 503 with Retry-After, default 10000 */
-  MAX_CONNECTIONS: integer(1, 10_000_000).default(10_000),
-  /** open WebSocket connections per client address (IPv6: per ADDRESS_IPV6_PREFIX network), default 100 */
-  MAX_CONNECTIONS_PER_ADDRESS: integer(1, 10_000_000).default(100),
-  /** a socket that has not logged in this long after opening is closed with 1008 once no call is in flight;
-   * 0 never closes, default 30000 ms */
-  UNAUTHENTICATED_IDLE_MS: integer(0, 3_600_000).default(30_000),
-  /** time for an HTTP request's headers (server.headersTimeout), default 10000 ms */
-  HTTP_HEADERS_TIMEOUT_MS: integer(10, 600_000).default(10_000),
-  /** time for a whole HTTP request, body included (server.requestTimeout), default 30000 ms */
-  HTTP_REQUEST_TIMEOUT_MS: integer(10, 600_000).default(30_000),
-  /** Redis connection; required outside development mode, where unset means the embedded in-memory store
-   * (single process, keeps nothing, demo users) */
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
-    .optional(),
-  /** prefix of every Redis key, default "oms:" */
-  REDIS_PREFIX: z.string().max(64).default('oms:'),
-  /** bound on one Redis command, so an outage answers instead of hanging, default 2000 ms */
-  REDIS_COMMAND_TIMEOUT_MS: integer(50, 60_000).default(2000),
-  /** PEM file of the CA(s) that signed Redis's certificate, for rediss://; default the system's CAs */
-  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
-  /** PEM file of a client certificate shown to Redis over rediss://, with REDIS_TLS_KEY_FILE; default none */
-  REDIS_TLS_CERT_FILE: z.string().min(1).optional(),
-  /** PEM file of that certificate's private key, with REDIS_TLS_CERT_FILE; default none */
-  REDIS_TLS_KEY_FILE: z.string().min(1).optional(),
-  /** how long a socket reuses its last session check before asking the store again, default 1000 ms */
-  SESSION_RECHECK_MS: integer(0, 60_000).default(1000),
-  /** idle lifetime of a session, refreshed on every call, default 3600 s */
-  SESSION_TTL_SECONDS: integer(1, 30 * 24 * 3600).default(3600),
-  /** live sessions one user may hold; a login beyond it ends the least recently used, default 100 */
-  MAX_SESSIONS_PER_USER: integer(1, 100_000).default(100),
-  /** argon2id memory per hash, default 19456 KiB (OWASP's minimum); tests lower it for speed */
-  ARGON2_MEMORY_KIB: integer(8, 4 * 1024 * 1024).default(19456),
-  /** argon2id passes, default 2 */
-  ARGON2_ITERATIONS: integer(1, 100).default(2),
-  /** argon2id lanes, default 1 */
-  ARGON2_PARALLELISM: integer(1, 255).default(1),
-  /** password hashes computed at once (at most one per core); more wait in line, default os.availableParallelism() */
-  HASH_CONCURRENCY: integer(1, 1024).default(availableParallelism()),
-  /** failed logins per (user name or API key, client address) pair in one window before errorcode 101, default 10 */
-  LOGIN_LIMIT_ATTEMPTS: integer(1, 1_000_000).default(10),
-  /** the failed-login window, default 900 s (15 minutes) */
-  LOGIN_LIMIT_WINDOW_SECONDS: integer(1, 24 * 3600).default(900),
-  /** failed logins per client address, across names, in the same window before errorcode 101, default 100 */
-  LOGIN_ADDRESS_LIMIT_ATTEMPTS: integer(1, 1_000_000).default(100),
-  /** login attempts per user name or API key from all addresses per throttle window; past it 101 with a short
-   * retry-after (a throttle, not a lockout: the window is short), default 30 */
-  LOGIN_NAME_THROTTLE_ATTEMPTS: integer(1, 1_000_000).default(30),
-  /** the per-name throttle window, default 60 s */
-  LOGIN_NAME_THROTTLE_SECONDS: integer(1, 3600).default(60),
-  /** password hashes of callers waiting for a slot, in total, before more are refused with 101, default 256 */
-  HASH_QUEUE_MAX: integer(0, 1_000_000).default(256),
-  /** password hashes of one client address running or waiting before more are refused with 101, default 4 */
-  HASH_QUEUE_MAX_PER_ADDRESS: integer(1, 10_000).default(4),
-  /** absolute lifetime of a session: it ends at this age however much it is used, default 43200 s (12 h) */
-  SESSION_MAX_LIFETIME_SECONDS: integer(60, 365 * 24 * 3600).default(43_200),
-  /** JSON file of users loaded into Redis at start-up (existing names are kept), default none */
-  SEED_FILE: z.string().min(1).optional(),
-  /** let callers without a session ask ResetPassword (a front end's forgot-password form), default false */
-  RESET_ALLOW_PUBLIC: boolean.default(false),
-  /** how long a reset link works, default 1800 s */
-  RESET_CODE_TTL_SECONDS: integer(60, 7 * 24 * 3600).default(1800),
-  /** wrong PendingCodes a live code survives before it is destroyed, default 5 */
-  RESET_MAX_WRONG_TRIES: integer(1, 100).default(5),
-  /** the page the reset mail links to; required outside development mode, where the default is
-   * http://HOST:PORT/reset (the gateway's own page) */
-  RESET_PAGE_URL: z
-    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-    .refine((value) => !value.includes('#'), 'must not have a #fragment: the link puts the code there')
-    .optional(),
-  /** the WebSocket URL the page calls; default: the page's own origin */
-  RESET_PAGE_GATEWAY_URL: z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }).optional(),
-  /** where the page's success state links to, default none */
-  RESET_SUCCESS_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
-  /** browser origins allowed to open a socket or call /AP, comma-separated; default the origins of
-   * RESET_PAGE_URL and of the ENTRYPOINTS_FILE pages */
-  ALLOWED_ORIGINS: z
-    .string()
-    .refine(
-      (value) => value.split(',').every((origin) => /^https?:\/\/[^/\s]+$/.test(origin.trim())),
-      'must be comma-separated origins like https://example.com (scheme and host, no path)',
-    )
-    .optional(),
-  /** mails per target user: at most one per this many seconds, default 60 */
-  RESET_TARGET_INTERVAL_SECONDS: integer(1, 24 * 3600).default(60),
-  /** mails per target user per hour, default 5 */
-  RESET_TARGET_HOURLY_LIMIT: integer(1, 1000).default(5),
-  /** ResetPassword requests per caller (session, or client address when public) per window, default 20 */
-  RESET_CALLER_LIMIT: integer(1, 1_000_000).default(20),
-  /** the caller window, default 600 s */
-  RESET_CALLER_WINDOW_SECONDS: integer(1, 24 * 3600).default(600),
-  /** ResetPassword2 calls per client address per window before errorcode 101, default 20 */
-  RESET_COMPLETE_ADDRESS_LIMIT: integer(1, 1_000_000).default(20),
-  /** the ResetPassword2 per-address window, default 900 s */
-  RESET_COMPLETE_ADDRESS_WINDOW_SECONDS: integer(1, 24 * 3600).default(900),
-  /** refused reset steps are audited and logged once per caller per this window, with a count, default 60 s */
-  AUDIT_REFUSAL_WINDOW_SECONDS: integer(1, 24 * 3600).default(60),
-  /** shortest new password, in characters after NFKC, default 8 (at most 128 is fixed) */
-  PASSWORD_MIN_LENGTH: integer(1, 128).default(8),
-  /** SendGrid API key; required outside development mode, where unset sends mail to the dev outbox (GET /dev/outbox) */
-  SENDGRID_API_KEY: z.string().startsWith('SG.', 'must be a SendGrid API key (starts with "SG.")').optional(),
-  /** SendGrid API base URL (a regional endpoint or a proxy), default https://api.sendgrid.com */
-  SENDGRID_BASE_URL: z
-    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-    .default('https://api.sendgrid.com'),
-  /** a SendGrid dynamic template for the reset mail (data: link, user_name, expires_in_minutes), default none */
-  SENDGRID_TEMPLATE_ID: z.string().min(1).optional(),
-  /** sender address, required with SENDGRID_API_KEY; default no-reply@localhost for the dev outbox */
-  MAIL_FROM: z.email({ error: 'must be an e-mail address' }).optional(),
-  /** sender display name, default "OMS" */
-  MAIL_FROM_NAME: z.string().min(1).max(100).default('OMS'),
-  /** delivery attempts of one mail before it is dead-lettered, default 8 */
-  MAIL_MAX_ATTEMPTS: integer(1, 100).default(8),
-  /** first retry delay, doubled each attempt with jitter, default 1000 ms */
-  MAIL_RETRY_BASE_MS: integer(1, 3_600_000).default(1000),
-  /** how long a gateway holds a mail while sending before another may take it, default 60000 ms */
-  MAIL_LEASE_MS: integer(100, 3_600_000).default(60_000),
-  /** mails this gateway sends at once, default 2; 0: it only queues, and gateways with 1 or more on the same
-   * Redis deliver (a front-end role; the embedded store has no other gateway, so 0 is refused there) */
-  MAIL_DELIVERY_CONCURRENCY: integer(0, 64).default(2),
-  /** JSON file of entry points for POST /api/User/authreset: {"<entry>": {resetPageUrl, fromName?}}, default none */
-  ENTRYPOINTS_FILE: z.string().min(1).optional(),
-  /** POST /api/User/authreset requests per API token per window before 429, default 100 */
-  AUTHRESET_TOKEN_LIMIT: integer(1, 1_000_000).default(100),
-  /** the per-token window, default 600 s */
-  AUTHRESET_TOKEN_WINDOW_SECONDS: integer(1, 24 * 3600).default(600),
-  /** audit events kept in the Redis stream, default 10000 */
-  AUDIT_STREAM_MAXLEN: integer(10, 10_000_000).default(10_000),
+/** What the configuration table (docs/operations.md) shows of a variable, besides its name. */
+interface VariableDoc {
+  /** what it does */
+  readonly meaning: string;
+  /** the default as a reader needs it, when the schema's own (or "none") would not say it */
+  readonly shown?: string;
+}
 
-  // development mode and metrics (issue 11, finding 1 and 4)
-  /** development mode: demo users, the dev outbox, the default RESET_PAGE_URL; only on a loopback HOST;
-   * default off (npm start sets it, like --dev) */
-  OMS_DEV: boolean.default(false),
-  /** port of the metrics listener (GET /metrics), never PORT; default 9464 (0 picks a free one); in development
-   * mode, unset serves /metrics on PORT instead (loopback Host only) */
-  METRICS_PORT: integer(0, 65535).optional(),
-  /** address of the metrics listener, default 127.0.0.1 */
-  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-  /** bearer token GET /metrics requires (Authorization: Bearer …), at least 16 characters; default none */
-  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+const VARIABLE_DOCS = new WeakMap<z.ZodType, VariableDoc>();
+
+/** A variable's schema, with the words the configuration table shows for it. */
+function variable<T extends z.ZodType>(schema: T, meaning: string, shown?: string): T {
+  VARIABLE_DOCS.set(schema, shown === undefined ? { meaning } : { meaning, shown });
+  return schema;
+}
+
+/** Every variable the gateway reads, with its default and its line in the docs. Values arrive as strings. */
+const EnvSchema = z.object({
+  PORT: variable(integer(0, 65535).default(8080), 'listening port (0 picks a free one)'),
+  HOST: variable(z.string().min(1).default('127.0.0.1'), 'listening address (the Docker image sets 0.0.0.0)'),
+  LISTEN_BACKLOG: variable(
+    integer(1, 65535).default(4096),
+    'connections queued by the kernel before accept (at most `net.core.somaxconn`)',
+  ),
+  LOG_LEVEL: variable(z.enum(LOG_LEVELS).default('info'), 'fatal, error, warn, info, debug, trace, silent'),
+  MAX_FRAME_BYTES: variable(
+    integer(256, 16 * 1024 * 1024).default(64 * 1024),
+    'largest frame accepted (larger closes with 1009); also the largest HTTP body',
+  ),
+  MAX_INFLIGHT_PER_CONNECTION: variable(
+    integer(1, 10_000).default(64),
+    'calls in flight per socket before it stops reading',
+  ),
+  MAX_BUFFERED_BYTES: variable(
+    integer(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+    'unsent reply bytes for one client before closing it with 1008',
+  ),
+  MAX_BAD_FRAMES: variable(
+    integer(1, 1_000_000).default(50),
+    'error frames in a row before closing with 1008',
+  ),
+  HEARTBEAT_INTERVAL_MS: variable(
+    integer(10, 3_600_000).default(30_000),
+    'ws ping interval, spread over it in 50 ms slices; a silent peer goes within two',
+  ),
+  CLOSE_TIMEOUT_MS: variable(
+    integer(10, 60_000).default(5000),
+    "wait for the peer's close frame before dropping the socket",
+  ),
+  SHUTDOWN_TIMEOUT_MS: variable(
+    integer(0, 600_000).default(10_000),
+    'on SIGTERM/SIGINT, how long calls in flight may finish',
+  ),
+  TRUST_PROXY: variable(
+    z
+      .string()
+      .transform((value, context) => {
+        try {
+          return parseTrustProxy(value);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+    'trusted proxies: addresses/CIDRs (or `loopback`…), or their number; `true` refused',
+  ),
+  ADDRESS_IPV6_PREFIX: variable(
+    integer(16, 128).default(64),
+    'per-address limits count an IPv6 client by its network of this many bits',
+  ),
+  MAX_CONNECTIONS: variable(
+    integer(1, 10_000_000).default(10_000),
+    'open WebSocket connections in total; past it upgrades get 503, `Retry-After: 5`',
+  ),
+  MAX_CONNECTIONS_PER_ADDRESS: variable(
+    integer(1, 10_000_000).default(100),
+    'open WebSocket connections per client address (IPv6: per network); then 503',
+  ),
+  UNAUTHENTICATED_IDLE_MS: variable(
+    integer(0, 3_600_000).default(30_000),
+    'a socket not logged in this long after opening is closed with 1008 (0: never)',
+  ),
+  HTTP_HEADERS_TIMEOUT_MS: variable(
+    integer(10, 600_000).default(10_000),
+    "time for an HTTP request's headers, then 408",
+  ),
+  HTTP_REQUEST_TIMEOUT_MS: variable(
+    integer(10, 600_000).default(30_000),
+    'time for a whole HTTP request, body included, then 408',
+  ),
+  REDIS_URL: variable(
+    z
+      .string()
+      .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    '`redis://` or `rediss://` URL; unset (dev only) runs the embedded in-memory store',
+    'required (dev: unset)',
+  ),
+  REDIS_PREFIX: variable(z.string().max(64).default('oms:'), 'prefix of every Redis key'),
+  REDIS_COMMAND_TIMEOUT_MS: variable(
+    integer(50, 60_000).default(2000),
+    'bound on one Redis command: an outage answers 102 instead of hanging',
+  ),
+  REDIS_TLS_CA_FILE: variable(
+    z.string().min(1).optional(),
+    "PEM file of the CA(s) that signed Redis's certificate; needs a `rediss://` URL",
+    "(the system's CAs)",
+  ),
+  REDIS_TLS_CERT_FILE: variable(
+    z.string().min(1).optional(),
+    'PEM client certificate shown to Redis; with `REDIS_TLS_KEY_FILE`',
+  ),
+  REDIS_TLS_KEY_FILE: variable(
+    z.string().min(1).optional(),
+    'PEM private key of that certificate (unencrypted); with `REDIS_TLS_CERT_FILE`',
+  ),
+  SESSION_RECHECK_MS: variable(
+    integer(0, 60_000).default(1000),
+    'how long a socket reuses its last session check (revocations still apply at once)',
+  ),
+  SESSION_TTL_SECONDS: variable(
+    integer(1, 30 * 24 * 3600).default(3600),
+    'idle lifetime of a session, refreshed by activity',
+  ),
+  MAX_SESSIONS_PER_USER: variable(
+    integer(1, 100_000).default(100),
+    'live sessions per user; a login beyond it ends the least recently used',
+  ),
+  ARGON2_MEMORY_KIB: variable(integer(8, 4 * 1024 * 1024).default(19456), 'argon2id memory per hash'),
+  ARGON2_ITERATIONS: variable(integer(1, 100).default(2), 'argon2id passes'),
+  ARGON2_PARALLELISM: variable(integer(1, 255).default(1), 'argon2id lanes'),
+  HASH_CONCURRENCY: variable(
+    integer(1, 1024).default(availableParallelism()),
+    'password hashes computed at once (on niced worker threads); more wait in line',
+    'one per core',
+  ),
+  LOGIN_LIMIT_ATTEMPTS: variable(
+    integer(1, 1_000_000).default(10),
+    'failed logins per (user name or API key, client address) pair in one window',
+  ),
+  LOGIN_LIMIT_WINDOW_SECONDS: variable(integer(1, 24 * 3600).default(900), 'that window'),
+  LOGIN_ADDRESS_LIMIT_ATTEMPTS: variable(
+    integer(1, 1_000_000).default(100),
+    'failed logins per client address, across names, in the same window',
+  ),
+  LOGIN_NAME_THROTTLE_ATTEMPTS: variable(
+    integer(1, 1_000_000).default(30),
+    'attempts per user name or API key from all addresses per throttle window',
+  ),
+  LOGIN_NAME_THROTTLE_SECONDS: variable(
+    integer(1, 3600).default(60),
+    'the throttle window: short, a throttle and not a lockout',
+  ),
+  HASH_QUEUE_MAX: variable(
+    integer(0, 1_000_000).default(256),
+    "callers' password hashes waiting, in total, before more answer 101 at once",
+  ),
+  HASH_QUEUE_MAX_PER_ADDRESS: variable(
+    integer(1, 10_000).default(4),
+    "one client address's hashes running or waiting before more answer 101",
+  ),
+  SESSION_MAX_LIFETIME_SECONDS: variable(
+    integer(60, 365 * 24 * 3600).default(43_200),
+    'absolute lifetime of a session: it ends at this age however much used',
+  ),
+  SEED_FILE: variable(
+    z.string().min(1).optional(),
+    'JSON file of users to load at start-up (names already present are kept)',
+  ),
+  RESET_ALLOW_PUBLIC: variable(
+    boolean.default(false),
+    'let callers without a session ask `ResetPassword` (a forgot-password form)',
+  ),
+  RESET_CODE_TTL_SECONDS: variable(integer(60, 7 * 24 * 3600).default(1800), 'how long a reset link works'),
+  RESET_MAX_WRONG_TRIES: variable(
+    integer(1, 100).default(5),
+    'wrong codes a live code survives before it is destroyed',
+  ),
+  RESET_PAGE_URL: variable(
+    z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .refine((value) => !value.includes('#'), 'must not have a #fragment: the link puts the code there')
+      .optional(),
+    'the page the reset mail links to; no `#fragment`',
+    'required (dev: `http://HOST:PORT/reset`)',
+  ),
+  RESET_PAGE_GATEWAY_URL: variable(
+    z.url({ protocol: /^wss?$/, error: 'must be a ws:// or wss:// URL' }).optional(),
+    'the `ws://`/`wss://` URL the page calls',
+    "the page's own origin",
+  ),
+  RESET_SUCCESS_URL: variable(
+    z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    "where the page's success state links to",
+  ),
+  ALLOWED_ORIGINS: variable(
+    z
+      .string()
+      .refine(
+        (value) => value.split(',').every((origin) => /^https?:\/\/[^/\s]+$/.test(origin.trim())),
+        'must be comma-separated origins like https://example.com (scheme and host, no path)',
+      )
+      .optional(),
+    'browser origins allowed to open a socket or call `/AP`, comma-separated',
+    'origins of `RESET_PAGE_URL` and the entry pages',
+  ),
+  RESET_TARGET_INTERVAL_SECONDS: variable(
+    integer(1, 24 * 3600).default(60),
+    'at most one reset mail per target per this many seconds',
+  ),
+  RESET_TARGET_HOURLY_LIMIT: variable(integer(1, 1000).default(5), 'reset mails per target per hour'),
+  RESET_CALLER_LIMIT: variable(
+    integer(1, 1_000_000).default(20),
+    '`ResetPassword` requests per caller (user, or address when anonymous) per window',
+  ),
+  RESET_CALLER_WINDOW_SECONDS: variable(integer(1, 24 * 3600).default(600), 'that window'),
+  RESET_COMPLETE_ADDRESS_LIMIT: variable(
+    integer(1, 1_000_000).default(20),
+    '`ResetPassword2` calls per client address per window before 101',
+  ),
+  RESET_COMPLETE_ADDRESS_WINDOW_SECONDS: variable(integer(1, 24 * 3600).default(900), 'that window'),
+  AUDIT_REFUSAL_WINDOW_SECONDS: variable(
+    integer(1, 24 * 3600).default(60),
+    'refused reset steps are audited and logged once per caller per window, with a count',
+  ),
+  PASSWORD_MIN_LENGTH: variable(
+    integer(1, 128).default(8),
+    'shortest new password (characters after NFKC); at most 128 is fixed',
+  ),
+  SENDGRID_API_KEY: variable(
+    z.string().startsWith('SG.', 'must be a SendGrid API key (starts with "SG.")').optional(),
+    'SendGrid API key (`SG.…`); unset (dev only) sends mail to the development outbox',
+    'required (dev: unset)',
+  ),
+  SENDGRID_BASE_URL: variable(
+    z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .default('https://api.sendgrid.com'),
+    'a regional endpoint, a proxy, or a test server',
+  ),
+  SENDGRID_TEMPLATE_ID: variable(
+    z.string().min(1).optional(),
+    'a dynamic template for the reset mail (data `link`, `user_name`, `expires_in_minutes`)',
+  ),
+  MAIL_FROM: variable(
+    z.email({ error: 'must be an e-mail address' }).optional(),
+    'sender address; required with `SENDGRID_API_KEY`',
+    'no-reply@localhost',
+  ),
+  MAIL_FROM_NAME: variable(z.string().min(1).max(100).default('OMS'), 'sender display name'),
+  MAIL_MAX_ATTEMPTS: variable(integer(1, 100).default(8), 'sends of one mail before it is dead-lettered'),
+  MAIL_RETRY_BASE_MS: variable(
+    integer(1, 3_600_000).default(1000),
+    'first retry delay, doubled each attempt, with jitter',
+  ),
+  MAIL_LEASE_MS: variable(
+    integer(100, 3_600_000).default(60_000),
+    'how long a gateway holds a mail while sending before another may take it',
+  ),
+  MAIL_DELIVERY_CONCURRENCY: variable(
+    integer(0, 64).default(2),
+    'mails this gateway sends at once; 0: it only queues (needs `REDIS_URL`)',
+  ),
+  ENTRYPOINTS_FILE: variable(z.string().min(1).optional(), 'entry points for `/api/User/authreset`'),
+  AUTHRESET_TOKEN_LIMIT: variable(
+    integer(1, 1_000_000).default(100),
+    'authreset requests per API token per window, then 429',
+  ),
+  AUTHRESET_TOKEN_WINDOW_SECONDS: variable(integer(1, 24 * 3600).default(600), 'that window'),
+  AUDIT_STREAM_MAXLEN: variable(
+    integer(10, 10_000_000).default(10_000),
+    'reset audit events kept in the Redis stream (approximately)',
+  ),
+  OMS_DEV: variable(
+    boolean.default(false),
+    '1: development mode (as `--dev`): demo users, dev outbox; loopback `HOST` only',
+  ),
+  METRICS_PORT: variable(
+    integer(0, 65535).optional(),
+    'port of the `GET /metrics` listener; must differ from `PORT`',
+    '9464 (dev: unset, `/metrics` on `PORT`)',
+  ),
+  METRICS_HOST: variable(z.string().min(1).default('127.0.0.1'), 'address of the metrics listener'),
+  METRICS_TOKEN: variable(
+    z.string().min(16, 'must be at least 16 characters').optional(),
+    'bearer token `/metrics` requires (16+ characters)',
+  ),
 });
+
+/** A variable's line in the configuration table. */
+export interface VariableRow {
+  readonly name: string;
+  /** its default, as the table shows it */
+  readonly shown: string;
+  readonly meaning: string;
+}
+
+/** Every variable's line in the configuration table (docs/configuration.md), in the schema's order. */
+export function configurationRows(): VariableRow[] {
+  return Object.entries(EnvSchema.shape).map(([name, schema]: [string, z.ZodType]) => {
+    const doc = VARIABLE_DOCS.get(schema);
+    if (doc === undefined) throw new Error(`${name}: declare it with variable() so the docs can show it`);
+    const fallback = schema instanceof z.ZodDefault ? String(schema.def.defaultValue) : 'none';
+    return { name, shown: doc.shown ?? fallback, meaning: doc.meaning };
+  });
+}
 
 /** The default metrics port outside development mode (the OpenTelemetry Prometheus exporter's). */
 const DEFAULT_METRICS_PORT = 9464;
@@ -207,111 +331,6 @@ const OWN_PREFIXES = /^(?:REDIS|SENDGRID|RESET|MAIL|OMS|METRICS)_/;
 export const KNOWN_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 export type Env = Readonly<Record<string, string | undefined>>;
-
-export interface Config {
-  readonly port: number;
-  readonly host: string;
-  readonly listenBacklog: number;
-  readonly logLevel: (typeof LOG_LEVELS)[number];
-  readonly maxFrameBytes: number;
-  readonly maxInflightPerConnection: number;
-  readonly maxBufferedBytes: number;
-  readonly maxBadFrames: number;
-  readonly heartbeatIntervalMs: number;
-  readonly closeTimeoutMs: number;
-  readonly shutdownTimeoutMs: number;
-  /** Whose X-Forwarded-For entries are believed. */
-  readonly trustProxy: TrustProxy;
-  /** IPv6 clients are counted per network of this many bits. */
-  readonly addressIpv6Prefix: number;
-  /** Admission of WebSocket connections. */
-  readonly connectionLimits: {
-    readonly maxConnections: number;
-    readonly maxPerAddress: number;
-    /** 0: never */
-    readonly unauthenticatedIdleMs: number;
-  };
-  readonly httpTimeouts: { readonly headersMs: number; readonly requestMs: number };
-  readonly redis: {
-    /** may carry an ACL user and password (redis://user:pass@host:port): never log it */
-    readonly url: string;
-    readonly prefix: string;
-    readonly commandTimeoutMs: number;
-    /** for rediss://: the REDIS_TLS_* files' PEM text ({} trusts the system's CAs); null for redis:// */
-    readonly tls: RedisTls | null;
-  } | null;
-  readonly sessionTtlSeconds: number;
-  /** Live sessions per user; a login beyond it ends the least recently used. */
-  readonly maxSessionsPerUser: number;
-  readonly sessionRecheckMs: number;
-  readonly argon2: { readonly memoryKib: number; readonly iterations: number; readonly parallelism: number };
-  readonly hashConcurrency: number;
-  readonly loginLimit: {
-    /** per (name or API key, address) pair */
-    readonly attempts: number;
-    readonly windowSeconds: number;
-    /** per address, in the same window */
-    readonly addressAttempts: number;
-    /** per name or API key from anywhere: a throttle with a short window */
-    readonly nameAttempts: number;
-    readonly nameWindowSeconds: number;
-  };
-  /** Bounds on callers' hashes waiting (total) and in flight (per address). */
-  readonly hashQueue: { readonly max: number; readonly maxPerAddress: number };
-  /** A session ends at this age however much it is used. */
-  readonly sessionMaxLifetimeSeconds: number;
-  readonly seedFile: string | null;
-  readonly reset: {
-    readonly allowPublic: boolean;
-    readonly codeTtlSeconds: number;
-    readonly maxWrongTries: number;
-    readonly pageUrl: string;
-    /** null: the page calls its own origin */
-    readonly pageGatewayUrl: string | null;
-    readonly successUrl: string | null;
-    readonly targetIntervalSeconds: number;
-    readonly targetHourlyLimit: number;
-    readonly callerLimit: number;
-    readonly callerWindowSeconds: number;
-    /** ResetPassword2 calls per client address per window */
-    readonly completeAddressLimit: number;
-    readonly completeAddressWindowSeconds: number;
-  };
-  readonly passwordPolicy: { readonly minLength: number };
-  /** Browser origins allowed to open a WebSocket; requests without Origin (programs) are always allowed. */
-  readonly allowedOrigins: readonly string[];
-  readonly mail: {
-    /** null: the development outbox */
-    readonly sendgrid: {
-      readonly apiKey: string;
-      readonly baseUrl: string;
-      readonly templateId: string | null;
-    } | null;
-    readonly from: string;
-    readonly fromName: string;
-    readonly maxAttempts: number;
-    readonly retryBaseMs: number;
-    readonly leaseMs: number;
-    /** mails sent at once; 0: this gateway only queues */
-    readonly deliveryConcurrency: number;
-  };
-  readonly auditMaxLength: number;
-  /** refusals are aggregated per caller and window of this many seconds */
-  readonly auditRefusalWindowSeconds: number;
-  /** ENTRYPOINTS_FILE, read and validated at start-up; empty without one. */
-  readonly entryPoints: EntryPoints;
-  /** POST /api/User/authreset: requests per API token per window. */
-  readonly authReset: { readonly tokenLimit: number; readonly tokenWindowSeconds: number };
-  /** Development mode (OMS_DEV=1 or --dev, loopback HOST only): demo users, the dev outbox, default reset page. */
-  readonly dev: boolean;
-  readonly metrics: {
-    /** null: /metrics on the main port (development mode only) */
-    readonly port: number | null;
-    readonly host: string;
-    /** the bearer token GET /metrics requires; null: none */
-    readonly token: string | null;
-  };
-}
 
 export interface LoadOptions {
   /** --dev on the command line: development mode as with OMS_DEV=1 */
@@ -362,7 +381,7 @@ function unknownVariables(env: Env): string[] {
         .filter((candidate) => candidate.distance <= 2)
         .sort((x, y) => x.distance - y.distance);
       const hint = closest ? `did you mean ${closest.known}? ` : '';
-      return `${key}: not a variable the gateway reads (${hint}remove it or fix its name; see the README's Configuration)`;
+      return `${key}: not a variable the gateway reads (${hint}remove it or fix its name; see docs/configuration.md)`;
     });
 }
 
@@ -404,12 +423,25 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     const value = env[key];
     if (value !== undefined && value !== '') present[key] = value;
   }
-  const parsed = EnvSchema.safeParse(present);
+  // the checks across variables throw ConfigError from the transform, after every value parsed
+  const parsed = configSchema(options).safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+/** The environment's schema, whose transform checks the variables together and builds the frozen Config. */
+function configSchema(options: LoadOptions) {
+  return EnvSchema.transform((e) => buildConfig(e, options));
+}
+
+/** The gateway's configuration: the nested, frozen shape that configSchema builds. */
+export type Config = z.output<ReturnType<typeof configSchema>>;
+
+/** The checks across variables (each throws ConfigError), then the nested shape the gateway reads. */
+function buildConfig(e: z.output<typeof EnvSchema>, options: LoadOptions) {
   const dev = e.OMS_DEV || options.dev === true;
   if (dev && !isLoopbackAddress(e.HOST)) {
     throw new ConfigError(
@@ -466,6 +498,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL_MS,
     closeTimeoutMs: e.CLOSE_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    /** whose X-Forwarded-For entries are believed */
     trustProxy: Object.freeze(e.TRUST_PROXY ?? { kind: 'none' }),
     addressIpv6Prefix: e.ADDRESS_IPV6_PREFIX,
     connectionLimits: Object.freeze({
@@ -479,9 +512,11 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     }),
     redis: e.REDIS_URL
       ? Object.freeze({
+          /** may carry an ACL user and password (redis://user:pass@host:port): never log it */
           url: e.REDIS_URL,
           prefix: e.REDIS_PREFIX,
           commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+          /** for rediss://: the REDIS_TLS_* files' PEM text ({} trusts the system's CAs); null for redis:// */
           tls: redisTls,
         })
       : null,
@@ -525,6 +560,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
         : [...new Set(pageOrigins)],
     ),
     mail: Object.freeze({
+      /** null: the development outbox */
       sendgrid: e.SENDGRID_API_KEY
         ? Object.freeze({
             apiKey: e.SENDGRID_API_KEY,
@@ -541,12 +577,14 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     }),
     auditMaxLength: e.AUDIT_STREAM_MAXLEN,
     auditRefusalWindowSeconds: e.AUDIT_REFUSAL_WINDOW_SECONDS,
+    /** ENTRYPOINTS_FILE, read and validated at start-up; empty without one */
     entryPoints,
     authReset: Object.freeze({
       tokenLimit: e.AUTHRESET_TOKEN_LIMIT,
       tokenWindowSeconds: e.AUTHRESET_TOKEN_WINDOW_SECONDS,
     }),
     dev,
+    /** metrics.port null: /metrics on the main port (development mode only) */
     metrics: Object.freeze({ port: metricsPort, host: e.METRICS_HOST, token: e.METRICS_TOKEN ?? null }),
   });
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 // Configuration: defaults, and errors that name the variable and what it allows (never the value).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -324,5 +325,19 @@ describe('unknown variables', () => {
     expect(KNOWN_VARIABLES).toContain('OMS_DEV');
     expect(KNOWN_VARIABLES).toContain('METRICS_TOKEN');
     expect(KNOWN_VARIABLES).not.toContain('REDIS_CLUSTER_NODES');
+  });
+});
+
+describe('the configuration table', () => {
+  it('docs/configuration.md has one row per variable the gateway reads, with the default the schema applies', () => {
+    const page = readFileSync(join(__dirname, '..', '..', 'docs', 'configuration.md'), 'utf8');
+    const rows = new Map(
+      [...page.matchAll(/^\| `([A-Z0-9_]+)` \| (.*?) \| (.*) \|$/gm)].map((m) => [m[1], m[2]] as const),
+    );
+    expect([...rows.keys()].sort()).toEqual([...KNOWN_VARIABLES].sort());
+    const defaults = loadAnyConfig({ OMS_DEV: '1' });
+    expect(rows.get('PORT')).toBe(String(defaults.port));
+    expect(rows.get('MAX_SESSIONS_PER_USER')).toBe(String(defaults.maxSessionsPerUser));
+    expect(rows.get('RESET_CODE_TTL_SECONDS')).toBe(String(defaults.reset.codeTtlSeconds));
   });
 });
