@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../gateway/config';
 import { seedUsers } from '../gateway/stores/seed-users';
 import { createLogger } from '../gateway/logger';
-import { createGateway } from '../gateway/server/server';
+import { createGateway } from '../gateway/create-gateway';
 
 export interface LoginFloodResult {
   /** the other user's login, alone: median and worst, ms */

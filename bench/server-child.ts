@@ -3,7 +3,7 @@
 import { Socket } from 'node:net';
 import { loadConfig } from '../gateway/config';
 import { loadStartupUsers } from '../gateway/stores/seed-users';
-import { createGateway } from '../gateway/server/server';
+import { createGateway } from '../gateway/create-gateway';
 import { startBaselineServer } from './baseline-server';
 
 export type ServerKind = 'baseline' | 'gateway-memory' | 'gateway-redis';

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from './config';
 import { loadStartupUsers } from './stores/seed-users';
 import { createLogger } from './logger';
 import { isLoopbackAddress } from './server/loopback';
-import { createGateway } from './server/server';
+import { createGateway } from './create-gateway';
 
 async function main(): Promise<void> {
   let config;

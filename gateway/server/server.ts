@@ -1,19 +1,17 @@
-// Builds a gateway (HTTP server + WebSocket upgrades + routes) apart from listening; close() undoes it in reverse.
+// The gateway's servers: HTTP routes and WebSocket upgrades on one port, metrics on their own, over the wired parts.
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { handlers as defaultHandlers } from '../../handlers';
-import type { Handler, Services } from '../../handlers/context';
-import { createDispatcher } from '../../protocol/dispatch';
-import type { CallOutcome, Dispatcher } from '../../protocol/dispatch';
+import type { Services } from '../../handlers/context';
+import type { Dispatcher } from '../../protocol/dispatch';
 import { createAdmission, createRefusalLog, UPGRADE_RETRY_AFTER_SECONDS } from './admission';
 import type { RefusalReason } from './admission';
 import { createClientAddressResolver } from './client-address';
 import { isLoopbackAddress } from './loopback';
 import type { ClientAddress } from './client-address';
-import { systemClock } from '../../core/ports/clock';
 import type { Clock } from '../../core/ports/clock';
 import type { Config } from '../config';
 import { CloseCode, serveConnection } from './connection';
@@ -23,46 +21,15 @@ import { createHttpGateway } from './http-gateway';
 import { startHeartbeat } from './heartbeat';
 import { findRoute, sendJson } from './http-routes';
 import type { Route } from './http-routes';
-import { createLogger } from '../logger';
 import type { Logger } from '../logger';
-import { createMetrics } from '../metrics';
 import type { Metrics } from '../metrics';
 import { createMetricsServer, loopbackHostOnly, metricsRoute } from './metrics-server';
 import type { MetricsServer } from './metrics-server';
 import { isOriginAllowed } from './origin';
-import { createPasswordHasher } from '../password-hasher';
 import { authResetRoutes } from './payabli';
-import type { PasswordHasher } from '../password-hasher';
 import { resetPageRoutes } from './reset-page';
-import { resolveSession } from '../../core/sessions';
-import { createMemoryStore } from '../stores/memory/memory-store';
-import { connectRedis, createRedisStore } from '../stores/redis/redis-store';
-import type { Store } from '../../core/ports/store';
-import { MemoryResetStore } from '../stores/memory/memory-reset-store';
-import { RedisResetFlow } from '../stores/redis/redis-reset-flow';
-import { openRedisResetStore, RedisResetStore } from '../stores/redis/redis-reset-store';
-import { composeResetFlow } from '../../core/reset-flow';
-import type { ResetFlow } from '../../core/reset-flow';
-import type { ResetStore } from '../../core/ports/reset-store';
 import { DevOutbox, devOutboxRoute } from '../mail/dev-outbox';
-import { MailDelivery } from '../mail/delivery';
 import type { Mailer } from '../../core/ports/mailer';
-import { SendGridMailer } from '../mail/sendgrid-mailer';
-
-/** Parts a caller may supply; whatever is not supplied the gateway creates, and then also closes. */
-export interface GatewayDeps {
-  readonly logger?: Logger;
-  readonly clock?: Clock;
-  readonly store?: Store;
-  readonly handlers?: readonly Handler[];
-  readonly resolveSession?: SessionResolver;
-  readonly hasher?: PasswordHasher;
-  readonly resets?: ResetStore;
-  /** Default: SendGrid with SENDGRID_API_KEY, else (development mode only) the dev outbox. */
-  readonly mailer?: Mailer;
-  /** the built reset page, default dist/page */
-  readonly pageDir?: string;
-}
 
 export interface Gateway {
   listen(): Promise<AddressInfo>;
@@ -76,70 +43,6 @@ export interface Gateway {
   readonly metrics: Metrics;
   /** Open WebSocket connections. */
   readonly connections: ReadonlySet<LiveConnection>;
-}
-
-/**
- * SendGrid when an API key is configured; otherwise, in development mode only, the dev outbox (it logs every
- * link and lists them at /dev/outbox, so anywhere else it would hand every account to whoever reads it).
- */
-function createMailer(config: Config, logger: Logger, clock: Clock): Mailer {
-  const sendgrid = config.mail.sendgrid;
-  if (sendgrid === null) {
-    if (!config.dev)
-      throw new Error('no SENDGRID_API_KEY outside development mode (loadConfig refuses this)');
-    return new DevOutbox(logger, { clock });
-  }
-  return new SendGridMailer({
-    apiKey: sendgrid.apiKey,
-    baseUrl: sendgrid.baseUrl,
-    templateId: sendgrid.templateId,
-    from: config.mail.from,
-    fromName: config.mail.fromName,
-  });
-}
-
-/** The longest the delivery loop waits to be told of a mail a reset request queued: 50 ms. */
-const QUEUED_NOTICE_JITTER_MS = 50;
-
-/**
- * The stores from configuration, unless given. On Redis the user store and the reset store share one
- * connection, and the reset flow runs each step as one script on it; with a store given, or on the embedded
- * store, the flow is composed from the stores' own operations.
- */
-function openStores(
-  config: Config,
-  deps: GatewayDeps,
-  logger: Logger,
-  clock: Clock,
-): { store: Store; resets: ResetStore; resetFlow: ResetFlow } {
-  const auditMaxLen = config.auditMaxLength;
-  const refusalWindowMs = config.auditRefusalWindowSeconds * 1000;
-  if (config.redis && deps.store === undefined && deps.resets === undefined) {
-    const redis = connectRedis(config.redis, 'oms-gateway');
-    const store = createRedisStore(config.redis, logger, redis);
-    // the store owns the connection and closes it
-    const resets = new RedisResetStore(redis, { auditMaxLen, refusalWindowMs });
-    // the delivery loop wakes a little later, at random: its claim, rendering and send would otherwise run
-    // right after the reply of a request for a known user, and slow the caller's next call only then
-    const onQueued = (): void => {
-      setTimeout(() => resets.noteQueued(), Math.random() * QUEUED_NOTICE_JITTER_MS).unref();
-    };
-    const resetFlow = new RedisResetFlow(redis, {
-      prefix: config.redis.prefix,
-      auditMaxLen,
-      refusalWindowMs,
-      onQueued,
-    });
-    return { store, resets, resetFlow };
-  }
-  const store =
-    deps.store ?? (config.redis ? createRedisStore(config.redis, logger) : createMemoryStore(clock));
-  const resets =
-    deps.resets ??
-    (config.redis
-      ? openRedisResetStore(config.redis, logger, { auditMaxLen, refusalWindowMs })
-      : new MemoryResetStore(clock, { auditMaxLen, refusalWindowMs }));
-  return { store, resets, resetFlow: composeResetFlow(store, resets) };
 }
 
 /** GET of a generated API document, made on first request and kept. */
@@ -161,38 +64,30 @@ const WS_PATH = /^\/(wsgateway\/?)?$/i;
 /** HSTS once the reset page is https: browsers then never reach the gateway's host over plain http. */
 const HSTS = 'max-age=31536000; includeSubDomains';
 
-export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
-  const logger = deps.logger ?? createLogger(config.logLevel);
-  const clock = deps.clock ?? systemClock;
-  const ownsStore = deps.store === undefined;
-  const ownsResets = deps.resets === undefined;
-  const { store, resets, resetFlow } = openStores(config, deps, logger, clock);
-  const hasher =
-    deps.hasher ??
-    createPasswordHasher({
-      ...config.argon2,
-      concurrency: config.hashConcurrency,
-      queueMax: config.hashQueue.max,
-      queueMaxPerAddress: config.hashQueue.maxPerAddress,
-    });
-  const services: Services = { config, store, clock, logger, hasher, resets, resetFlow };
-  const mailer = deps.mailer ?? createMailer(config, logger, clock);
-  const metrics = createMetrics({
-    queuedMail: () => resets.queuedMailCount(),
-    hashes: hasher,
-    pingStore: () => store.ping(),
-  });
-  const delivery = new MailDelivery(resets, mailer, logger, {
-    maxAttempts: config.mail.maxAttempts,
-    retryBaseMs: config.mail.retryBaseMs,
-    leaseMs: config.mail.leaseMs,
-    concurrency: config.mail.deliveryConcurrency,
-    onOutcome: (kind, outcome) => metrics.mailDeliveries.labels({ kind, outcome }).inc(),
-  });
-  const resolveCaller: SessionResolver =
-    deps.resolveSession ?? ((token) => resolveSession(store, token, config.sessionTtlSeconds));
-  const handlers = deps.handlers ?? defaultHandlers;
-  const dispatcher = createDispatcher(handlers, { services, onCall: (outcome) => recordCall(outcome) });
+/** What the wiring (gateway/create-gateway.ts) hands the servers. */
+export interface GatewayParts {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly services: Services;
+  readonly dispatcher: Dispatcher;
+  readonly metrics: Metrics;
+  /** the dev outbox gets its route (development mode only) */
+  readonly mailer: Mailer;
+  readonly resolveSession: SessionResolver;
+  /** the built reset page, default dist/page */
+  readonly pageDir?: string;
+  /** once listening: the mail delivery starts */
+  onListening(): void;
+  /** after the sockets closed: the mail delivery stops and the owned stores close */
+  release(): Promise<void>;
+}
+
+/** The HTTP server and the WebSocket upgrades over the wired parts; close() undoes it in reverse. */
+export function serveGateway(parts: GatewayParts): Gateway {
+  const { config, logger, clock, services, dispatcher, metrics, mailer } = parts;
+  const { store } = services;
+  const resolveCaller = parts.resolveSession;
   const connections = new Set<LiveConnection>();
   const clientAddresses = createClientAddressResolver(config);
   const admission = createAdmission(config.connectionLimits);
@@ -207,39 +102,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const heartbeat = startHeartbeat(connections, config.heartbeatIntervalMs);
   let shuttingDown = false;
   let closedPromise: Promise<void> | undefined;
-
-  // prom-client's labelled children, made once per function (and errorcode): inc/observe with a labels object
-  // hash the labels on every call, a few % of a Ping (bench profile). Bounded: unknown names count as '(unknown)'.
-  const callCounters = new Map<string, { inc(): void }>();
-  const callTimers = new Map<string, { observe(seconds: number): void }>();
-
-  function recordCall(outcome: CallOutcome): void {
-    const name = dispatcher.has(outcome.name) ? outcome.name : '(unknown)';
-    const counterKey = `${name} ${outcome.errorcode}`;
-    let counter = callCounters.get(counterKey);
-    if (counter === undefined) {
-      counter = metrics.calls.labels({ function: name, errorcode: String(outcome.errorcode) });
-      callCounters.set(counterKey, counter);
-    }
-    counter.inc();
-    let timer = callTimers.get(name);
-    if (timer === undefined) {
-      timer = metrics.callSeconds.labels({ function: name });
-      callTimers.set(name, timer);
-    }
-    timer.observe(outcome.seconds);
-    if (outcome.errorcode === 0) return;
-    const fields = {
-      conn: outcome.connection.id,
-      transport: outcome.connection.transport,
-      function: name,
-      errorcode: outcome.errorcode,
-      detail: outcome.detail,
-      userId: outcome.caller?.userId,
-    };
-    if (outcome.unexpected !== undefined) logger.error({ ...fields, err: outcome.unexpected }, 'call failed');
-    else logger.warn(fields, 'call failed');
-  }
 
   // POST /AP/<FunctionName>: the same dispatcher over HTTP (the OMS front end's style)
   const httpGateway = createHttpGateway({
@@ -287,7 +149,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     // the product's own functions, whatever a test injects
     documentRoute('/asyncapi.json', () => asyncApiDocument(defaultHandlers)),
     documentRoute('/openapi.json', () => openApiDocument(defaultHandlers)),
-    ...resetPageRoutes(config, logger, deps.pageDir),
+    ...resetPageRoutes(config, logger, parts.pageDir),
     ...httpGateway.routes,
     ...authResetRoutes({ services, config, clientAddressOf }),
   ];
@@ -413,7 +275,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       server.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }, () => {
         server.off('error', reject);
         // queued mail (also from before a restart) goes out once the gateway is up
-        delivery.start();
+        parts.onListening();
         resolve(address());
       });
     });
@@ -442,9 +304,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     await stopListening;
     await metricsServer?.close();
     stopRevocations();
-    await delivery.stop();
-    if (ownsResets) await resets.close();
-    if (ownsStore) await store.close();
+    await parts.release();
     logger.info('gateway closed');
   }
 

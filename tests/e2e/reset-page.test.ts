@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { z } from 'zod';
 import { ManualClock } from '../../core/ports/clock';
 import type { Env } from '../../gateway/config';
-import type { GatewayDeps } from '../../gateway/server/server';
+import type { GatewayDeps } from '../../gateway/create-gateway';
 import { defineHandler } from '../../handlers/context';
 import { ping } from '../../handlers/ping';
 import { OmsError } from '../../protocol/codes';

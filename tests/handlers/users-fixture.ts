@@ -2,7 +2,7 @@
 import { seedUsers } from '../../gateway/stores/seed-users';
 import type { SeedUser } from '../../gateway/stores/seed-users';
 import type { Env } from '../../gateway/config';
-import type { GatewayDeps } from '../../gateway/server/server';
+import type { GatewayDeps } from '../../gateway/create-gateway';
 import type { UserRecord } from '../../core/ports/store';
 import { startGateway } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';

@@ -31,7 +31,7 @@ const refused = (findings: Finding[]) => findings.filter((f) => f.ruleId === 'no
 
 it.each([
   ['core/x.ts', "import { loadConfig } from '../gateway/config';"],
-  ['core/ports/x.ts', "import { createGateway } from '../../gateway/server/server';"],
+  ['core/ports/x.ts', "import { createGateway } from '../../gateway/create-gateway';"],
   ['core/x.ts', "import { handlers } from '../handlers';"],
   ['handlers/x.ts', "import { Redis } from '../gateway/stores/redis/redis-store';"],
   ['protocol/x.ts', "import { Services } from '../core/services';"],

@@ -1,8 +1,8 @@
 // Starts a real gateway on an ephemeral port for a test, with its logs captured, and closes it.
 import { loadConfig } from '../../gateway/config';
 import type { Config, Env } from '../../gateway/config';
-import { createGateway } from '../../gateway/server/server';
-import type { Gateway, GatewayDeps } from '../../gateway/server/server';
+import { createGateway } from '../../gateway/create-gateway';
+import type { Gateway, GatewayDeps } from '../../gateway/create-gateway';
 import { captureLogs } from './logs';
 import type { LogCapture } from './logs';
 

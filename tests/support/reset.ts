@@ -6,7 +6,7 @@ import type { TestClient } from './ws-client';
 import { seedUsers } from '../../gateway/stores/seed-users';
 import type { SeedUser } from '../../gateway/stores/seed-users';
 import type { Env } from '../../gateway/config';
-import type { GatewayDeps } from '../../gateway/server/server';
+import type { GatewayDeps } from '../../gateway/create-gateway';
 import type { AuditEvent } from '../../core/ports/reset-store';
 
 /** Cheap argon2id for tests that are not about hashing (the parameters are still passed explicitly). */
