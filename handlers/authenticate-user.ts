@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { defineHandler } from './context';
 import { AuthenticateUserReply } from './replies';
-import { loginWithApiKey, loginWithPassword } from './login';
-import type { LoginResult } from './login';
+import { loginWithApiKey, loginWithPassword } from '../core/login';
+import type { LoginResult } from '../core/login';
 import { toAuthenticatedUser, wireUserId, wireUserName } from './user-wire';
 import { OmsError } from '../protocol/codes';
 

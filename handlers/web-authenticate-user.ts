@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineHandler } from './context';
 import { WebAuthenticateUserReply } from './replies';
-import { loginWithPassword } from './login';
+import { loginWithPassword } from '../core/login';
 import { wireUserName } from './user-wire';
 import { resolveSession } from '../core/sessions';
 import { OmsError } from '../protocol/codes';

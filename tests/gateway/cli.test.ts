@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { bundleEntry, processEnv, ROOT, runProgram } from '../support/bundle';
 import type { ProgramRun } from '../support/bundle';
 import { hashApiToken } from '../../core/api-tokens';
-import { signApiLogin } from '../../handlers/login';
+import { signApiLogin } from '../../core/login';
 import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
 import { openClient } from '../support/ws-client';

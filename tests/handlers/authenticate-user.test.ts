@@ -1,5 +1,5 @@
 // AuthenticateUser over a real socket: password and API-key logins, identical refusals, failed-login limits.
-import { signApiLogin } from '../../handlers/login';
+import { signApiLogin } from '../../core/login';
 import { createPasswordHasher } from '../../gateway/password-hasher';
 import type { PasswordHasher } from '../../gateway/password-hasher';
 import { openClient } from '../support/ws-client';

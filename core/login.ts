@@ -1,9 +1,9 @@
 // What AuthenticateUser and WebAuthenticateUser share: failed-login limits, password and API-key checks, sessions.
 import { createHmac } from 'node:crypto';
-import type { CallContext } from './context';
-import { sameHash, sha256Hex } from '../core/digest';
-import { startSession } from '../core/sessions';
-import type { LimitHit, UserRecord } from '../core/ports/store';
+import type { CallContext } from './services';
+import { sameHash, sha256Hex } from './digest';
+import { startSession } from './sessions';
+import type { LimitHit, UserRecord } from './ports/store';
 import { OmsError } from '../protocol/codes';
 
 export const INVALID_LOGIN = 'Invalid username or password';
