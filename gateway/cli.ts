@@ -13,10 +13,12 @@ import { createPasswordHasher } from './password-hasher';
 import { createRedisStore } from './stores/redis/redis-store';
 import { DuplicateUserError, StoreUnavailableError } from '../core/ports/store';
 import type { Store, UserRecord } from '../core/ports/store';
+import { LANGUAGES } from '../core/languages';
 
 export const USAGE = `Usage: oms-gateway <command>
 
   user add --username NAME --email EMAIL [--password PW | --password-stdin] [--permission P]... [--account N]...
+           [--language en|de|fr|es]
   user list
   user show NAME
   user lock NAME            (also ends the user's sessions on every gateway)
@@ -24,6 +26,9 @@ export const USAGE = `Usage: oms-gateway <command>
   user grant NAME PERMISSION
   user revoke NAME PERMISSION
   user add-account NAME ACCOUNT_ID
+  user set-language NAME LANG|none
+                            the language of the user's mails and reset page (en, de, fr, es); none: the
+                            request's (Accept-Language), else English
   apikey create NAME        prints the key and its secret once
   apikey list NAME          the user's API keys (the keys only, never their secrets)
   apikey revoke NAME APIKEY the key no longer logs in; the user's sessions end
@@ -77,6 +82,11 @@ const TokenNameSchema = z
 const EntrySchema = z.string().regex(ENTRY_NAME, 'an entry is 1 to 100 letters, digits, ".", "_" or "-"');
 // the login's own bound on an APIKey (handlers/authenticate-user.ts), and no spaces
 const ApiKeySchema = z.string().regex(/^\S{1,256}$/, 'an API key is 1 to 256 characters, no spaces');
+const LanguageSchema = z.enum(LANGUAGES, { error: `a language is one of ${LANGUAGES.join(', ')}` });
+/** set-language's argument: a language, or `none` to clear it. */
+const LanguageOrNoneSchema = z.union([z.literal('none').transform(() => null), LanguageSchema], {
+  error: `a language is one of ${LANGUAGES.join(', ')}, or none`,
+});
 const AccountIdSchema = z
   .string()
   .regex(/^[1-9]\d{0,9}$/, 'an account id is a positive integer')
@@ -103,6 +113,7 @@ function userLine(user: UserRecord): string {
     HasPassword: user.passwordHash !== null,
     OMSId: user.omsId,
     DateTimeCreated: user.createdAt,
+    Language: user.language,
   });
 }
 
@@ -126,6 +137,7 @@ interface Parsed {
     'password-stdin'?: boolean;
     permission?: string[];
     account?: string[];
+    language?: string;
     name?: string;
     entry?: string[];
     help?: boolean;
@@ -146,6 +158,7 @@ function parse(argv: readonly string[]): Parsed {
         'password-stdin': { type: 'boolean' },
         permission: { type: 'string', multiple: true },
         account: { type: 'string', multiple: true },
+        language: { type: 'string' },
         name: { type: 'string' },
         entry: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
@@ -208,6 +221,8 @@ async function runUserCommand(
       const accountIds = (values.account ?? []).map((account) =>
         check(AccountIdSchema, account, '--account'),
       );
+      const language =
+        values.language === undefined ? null : check(LanguageSchema, values.language, '--language');
       if (values.password !== undefined && values['password-stdin']) {
         throw usageError('give --password or --password-stdin, not both');
       }
@@ -223,6 +238,7 @@ async function runUserCommand(
           passwordHash: password === undefined ? null : await hasher.hash(password),
           permissions,
           accountIds,
+          language,
         })
         .catch((error: unknown) => {
           if (!(error instanceof DuplicateUserError)) throw error;
@@ -268,6 +284,12 @@ async function runUserCommand(
       expectArgs(positionals, 4);
       const user = await requireUser(store, name);
       return updated(await store.users.addAccount(user.userId, check(AccountIdSchema, extra, 'account id')));
+    }
+    case 'set-language': {
+      expectArgs(positionals, 4);
+      const user = await requireUser(store, name);
+      const language = check(LanguageOrNoneSchema, extra, 'language');
+      return updated(await store.users.setLanguage(user.userId, language));
     }
     default:
       throw usageError(`unknown user command: ${action ?? '(none)'}`);

@@ -76,6 +76,7 @@ describe('oms-gateway CLI', () => {
         HasPassword: true,
         OMSId: 1,
         DateTimeCreated: expect.any(String),
+        Language: null,
       },
     ]);
     expect(run.stdout).not.toMatch(/argon2|alice-pw-1/);
@@ -164,6 +165,43 @@ describe('oms-gateway CLI', () => {
       stderr: 'oms-gateway: no user named nobody\n',
     });
     expect((await cli(['user', 'add-account', 'erin', 'seven'])).code).toBe(2);
+  });
+
+  it("sets a user's Language with user add --language and user set-language, and refuses one it has no catalogue for", async () => {
+    const added = await cli([
+      'user',
+      'add',
+      '--username',
+      'hans',
+      '--email',
+      'hans@example.com',
+      '--language',
+      'de',
+    ]);
+    expect(added).toMatchObject({ code: 0, stderr: '' });
+    expect(jsonLines(added)[0]).toMatchObject({ UserName: 'hans', Language: 'de' });
+    expect(jsonLines(await cli(['user', 'set-language', 'HANS', 'fr']))[0]).toMatchObject({ Language: 'fr' });
+    expect(jsonLines(await cli(['user', 'show', 'hans']))[0]).toMatchObject({ Language: 'fr' });
+    expect(jsonLines(await cli(['user', 'set-language', 'hans', 'none']))[0]).toMatchObject({
+      Language: null,
+    });
+    expect(await cli(['user', 'set-language', 'hans', 'ja'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'oms-gateway: bad language: a language is one of en, de, fr, es, or none\n',
+    });
+    expect(
+      await cli(['user', 'add', '--username', 'ines', '--email', 'ines@example.com', '--language', 'pt']),
+    ).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'oms-gateway: bad --language: a language is one of en, de, fr, es\n',
+    });
+    expect((await cli(['user', 'set-language', 'nobody', 'de'])).code).toBe(1);
+    expect((await cli(['user', 'set-language', 'hans'])).code).toBe(2);
+    expect(jsonLines(await cli(['user', 'list'])).map((user) => [user.UserName, user.Language])).toEqual([
+      ['hans', null],
+    ]);
   });
 
   it("ends a locked user's live sessions on the gateways", async () => {
