@@ -56,13 +56,17 @@ describe("mail and page in the user's Language", () => {
   /** `oms-gateway user add` (the shipped command's source, bundled) for a user of account 1. */
   async function addUser(userName: string, ...options: string[]): Promise<void> {
     const run = await runProgram(
-      'gateway/cli.ts',
+      'gateway/cli/main.ts',
       ['user', 'add', '--username', userName, '--email', `${userName}@test.invalid`, '--account', '1'],
       env,
     );
     expect(run).toMatchObject({ code: 0, stderr: '' });
     if (options.length > 0) {
-      const set = await runProgram('gateway/cli.ts', ['user', 'set-language', userName, ...options], env);
+      const set = await runProgram(
+        'gateway/cli/main.ts',
+        ['user', 'set-language', userName, ...options],
+        env,
+      );
       expect(set).toMatchObject({ code: 0, stderr: '' });
     }
   }

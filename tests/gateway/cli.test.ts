@@ -12,10 +12,10 @@ import { openClient } from '../support/ws-client';
 
 type Run = ProgramRun;
 
-// the shipped command is tsc's dist/gateway/cli.js; esbuild compiles the same source in milliseconds,
+// the shipped command is tsc's dist/gateway/cli/main.js; esbuild compiles the same source in milliseconds,
 // so the test runs the real program as a process without a full build
 function runCli(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
-  return runProgram('gateway/cli.ts', args, env, input);
+  return runProgram('gateway/cli/main.ts', args, env, input);
 }
 
 describe('oms-gateway CLI', () => {
@@ -76,6 +76,7 @@ describe('oms-gateway CLI', () => {
         HasPassword: true,
         OMSId: 1,
         DateTimeCreated: expect.any(String),
+        Use2FA: false,
         Language: null,
       },
     ]);
@@ -363,6 +364,29 @@ describe('oms-gateway CLI', () => {
     expect(await cli(['token', 'list'])).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
+  it("prints the usage of every command group for --help, on stdout with exit 0, and refuses another group's option", async () => {
+    for (const args of [['--help'], ['user', '--help'], ['token', 'create', '-h']]) {
+      const run = await cli(args);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      for (const line of [
+        'user set-language NAME',
+        'apikey revoke NAME',
+        'token create --name',
+        'serve [--dev]',
+        'load --url',
+      ]) {
+        expect(run.stdout).toContain(line);
+      }
+    }
+    const misplaced = await cli(['user', 'list', '--dev']);
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.stderr).toMatch(/^oms-gateway: Unknown option '--dev'[\s\S]*Usage: oms-gateway/);
+    expect(await cli(['user', 'show'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^oms-gateway: expected 1 argument\(s\) after "user show"/),
+    });
+  });
+
   it('answers an unknown command with the usage and exit 2', async () => {
     const run = await cli(['frobnicate']);
     expect(run.code).toBe(2);
@@ -371,7 +395,7 @@ describe('oms-gateway CLI', () => {
   });
 
   it('serves the gateway with `serve --dev`, with the demo users when there is no Redis, until SIGTERM', async () => {
-    const child = spawn(process.execPath, [await bundleEntry('gateway/cli.ts'), 'serve', '--dev'], {
+    const child = spawn(process.execPath, [await bundleEntry('gateway/cli/main.ts'), 'serve', '--dev'], {
       env: processEnv({ PORT: '0', ...env, REDIS_URL: '' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -417,7 +441,9 @@ describe('oms-gateway CLI', () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
       bin: Record<string, string>;
     };
-    expect(pkg.bin).toEqual({ 'oms-gateway': 'dist/gateway/cli.js' });
-    expect((await readFile(join(ROOT, 'gateway/cli.ts'), 'utf8')).split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(pkg.bin).toEqual({ 'oms-gateway': 'dist/gateway/cli/main.js' });
+    expect((await readFile(join(ROOT, 'gateway/cli/main.ts'), 'utf8')).split('\n')[0]).toBe(
+      '#!/usr/bin/env node',
+    );
   });
 });
