@@ -55,7 +55,13 @@ export async function changePassword(
     maxWrongTries,
     from,
     passwordHash,
-    mail: { kind: 'password-changed', to: user.email, userId, userName: user.userName },
+    mail: {
+      kind: 'password-changed',
+      to: user.email,
+      userId,
+      userName: user.userName,
+      ...(user.language === null ? {} : { language: user.language }),
+    },
     audit: { at: clock.now(), step: 'ResetPassword2', caller },
   });
   if (result.outcome !== 'changed') throw new OmsError('ResourceNotFound', INVALID_LINK);

@@ -3,8 +3,9 @@
 // Redis that is one script, one round trip (redis-reset-flow.ts); composeResetFlow does the same with the
 // stores' own operations, for the embedded store. One contract suite tests both (tests/gateway/reset-store).
 import type { MailJob, ResetMailJob } from './mail-job';
-import type { LimitHit, Store } from './ports/store';
+import type { LimitHit, Store, UserRecord } from './ports/store';
 import type { AuditEvent, ResetStore } from './ports/reset-store';
+import type { Language } from './languages';
 
 /** Who asked and when, for the audit event the step appends. */
 export type AuditBase = Pick<AuditEvent, 'at' | 'step' | 'caller'>;
@@ -15,6 +16,8 @@ export interface ResetMailTemplate {
   readonly link: readonly [head: string, tail: string];
   readonly expiresInMinutes: number;
   readonly fromName?: string;
+  /** The request's language (authreset's Accept-Language), for a user without one of their own. */
+  readonly language?: Language;
 }
 
 /** One per-target limit: its key is the target's stem and this suffix. */
@@ -154,11 +157,12 @@ export function changeAudit(change: PasswordChange, sessionsEnded: number): Audi
   };
 }
 
-/** The full reset mail of a template, for a target. */
+/** The full reset mail of a template, for a target: in the target's language, else the request's. */
 export function resetMailFor(
   template: ResetMailTemplate,
-  target: { readonly userId: number; readonly email: string; readonly userName: string },
+  target: Pick<UserRecord, 'userId' | 'email' | 'userName' | 'language'>,
 ): ResetMailJob {
+  const language = target.language ?? template.language;
   return {
     kind: 'reset',
     to: target.email,
@@ -167,6 +171,7 @@ export function resetMailFor(
     link: `${template.link[0]}${target.userId}${template.link[1]}`,
     expiresInMinutes: template.expiresInMinutes,
     ...(template.fromName === undefined ? {} : { fromName: template.fromName }),
+    ...(language === undefined ? {} : { language }),
   };
 }
 

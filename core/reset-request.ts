@@ -7,6 +7,7 @@ import { targetLimits } from './reset-limits';
 import type { ResetAudit } from './reset-limits';
 import { resetLinkParts } from './reset-link';
 import type { CallContext } from './services';
+import type { Language } from './languages';
 
 /** Who asked, for the audit event of whatever the request's store step decides. */
 export type ResetAuditBase = Pick<ResetAudit, 'step' | 'caller'>;
@@ -17,6 +18,8 @@ export interface ResetMailSettings {
   readonly pageUrl?: string;
   /** the sender's display name, default MAIL_FROM_NAME */
   readonly fromName?: string;
+  /** the request's language (authreset's Accept-Language), for a user without one; default English */
+  readonly language?: Language;
 }
 
 /** What a front door asks of a reset: whom (as asked), under which limits and reach, with which mail. */
@@ -42,6 +45,7 @@ export async function queueReset(context: CallContext, ask: ResetAsk): Promise<R
       link: resetLinkParts(ask.mail.pageUrl ?? config.reset.pageUrl, code),
       expiresInMinutes: Math.round(config.reset.codeTtlSeconds / 60),
       ...(ask.mail.fromName === undefined ? {} : { fromName: ask.mail.fromName }),
+      ...(ask.mail.language === undefined ? {} : { language: ask.mail.language }),
     },
     audit: { at: clock.now(), ...ask.audit },
   });

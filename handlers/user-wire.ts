@@ -14,20 +14,10 @@ export const wireUserId = z.union([
 /** A user name as sent: at most 128 characters (longer cannot exist). */
 export const wireUserName = z.string().min(1).max(128);
 
-/** The `User` object of AuthenticateUser. */
-export function toAuthenticatedUser(user: UserRecord) {
-  return {
-    UserId: user.userId,
-    UserName: user.userName,
-    Email: user.email,
-    EmailVerified: user.emailVerified,
-    AccountId: user.accountId,
-    OMSId: user.omsId,
-    Use2FA: false,
-  };
-}
-
-/** The GetUserInfo reply. */
+/**
+ * The user as OMS clients read it (the GetUserInfo reply): the one mapping from the record to PascalCase, which
+ * AuthenticateUser's `User` and the oms-gateway command's lines are made from. Never the password hash.
+ */
 export function toUserInfo(user: UserRecord) {
   return {
     UserId: user.userId,
@@ -40,4 +30,10 @@ export function toUserInfo(user: UserRecord) {
     Use2FA: false,
     Locked: user.locked,
   };
+}
+
+/** The `User` object of AuthenticateUser: GetUserInfo's fields less its creation time and lock. */
+export function toAuthenticatedUser(user: UserRecord) {
+  const { UserId, UserName, Email, EmailVerified, AccountId, OMSId, Use2FA } = toUserInfo(user);
+  return { UserId, UserName, Email, EmailVerified, AccountId, OMSId, Use2FA };
 }

@@ -1,5 +1,6 @@
 // The store the handlers see. Two implementations (Redis, embedded memory), one contract suite in tests/gateway/store.
 import { OmsError } from '../../protocol/codes';
+import type { Language } from '../languages';
 
 export interface RateDecision {
   readonly allowed: boolean;
@@ -66,6 +67,8 @@ export interface UserRecord {
   readonly omsId: number;
   /** ISO 8601. */
   readonly createdAt: string;
+  /** The language of the user's mails and reset page; null: the request's (Accept-Language) or English. */
+  readonly language: Language | null;
 }
 
 export interface NewUser {
@@ -83,6 +86,8 @@ export interface NewUser {
   readonly accountIds?: readonly number[];
   /** default the first of accountIds, or 0 */
   readonly accountId?: number;
+  /** default null: none of its own */
+  readonly language?: Language | null;
 }
 
 /** A user name or e-mail already taken (compared case-insensitively). */
@@ -111,6 +116,8 @@ export interface UserStore {
   revoke(userId: number, permission: string): Promise<UserRecord | null>;
   /** Adds the user to an account; it becomes the default when the user had none. */
   addAccount(userId: number, accountId: number): Promise<UserRecord | null>;
+  /** Sets the user's language, or clears it with null. */
+  setLanguage(userId: number, language: Language | null): Promise<UserRecord | null>;
 }
 
 /** Sessions ended at once; every gateway sharing the store hears of it and de-authenticates its sockets. */

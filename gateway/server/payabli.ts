@@ -17,6 +17,7 @@ import { httpFailureOf, HttpRefusal } from './http-errors';
 import { sendJson } from './http-routes';
 import type { Route } from './http-routes';
 import type { ApiTokenRecord } from '../../core/ports/store';
+import { acceptLanguageTags, pickLanguage } from '../../page/i18n';
 
 export const AUTH_RESET_PATH = /^\/api\/User\/authreset\/?$/i;
 
@@ -160,10 +161,13 @@ export function authResetRoutes(env: AuthResetEnv): Route[] {
         await audit(context, { ...refusedBy(started.caller), reason: 'token rate limited' });
         throw refusal;
       }
-      const mail: ResetMailSettings =
-        point === undefined
-          ? {}
-          : { pageUrl: point.resetPageUrl, ...(point.fromName === null ? {} : { fromName: point.fromName }) };
+      // the user's own language wins; this one is for users without one
+      const language = pickLanguage(acceptLanguageTags(request.headers['accept-language']));
+      const mail: ResetMailSettings = {
+        ...(point === undefined ? {} : { pageUrl: point.resetPageUrl }),
+        ...(point?.fromName == null ? {} : { fromName: point.fromName }),
+        ...(language === null ? {} : { language }),
+      };
       await resetByEmail(email, context, mail, { step: 'User/authreset', caller: started.caller });
       return reply(200, 'Success');
     } catch (error) {

@@ -6,6 +6,7 @@ import type { Logger } from '../../core/ports/logger';
 import type { PasswordHasher } from '../password-hasher';
 import { DuplicateUserError } from '../../core/ports/store';
 import type { Store } from '../../core/ports/store';
+import { LANGUAGES } from '../../core/languages';
 
 /** One user of a seed file (PascalCase, like the wire). Password is hashed on load; PasswordHash is kept as is. */
 export const SeedUserSchema = z
@@ -20,6 +21,8 @@ export const SeedUserSchema = z
     AccountIds: z.array(z.number().int().positive()).default([]),
     /** default the first of AccountIds */
     AccountId: z.number().int().positive().optional(),
+    /** the language of the user's mails and reset page (en, de, fr, es); default none: the request's */
+    Language: z.enum(LANGUAGES).nullable().optional(),
   })
   .strict();
 export type SeedUser = z.input<typeof SeedUserSchema>;
@@ -124,6 +127,7 @@ export async function seedUsers(
         permissions: seed.Permissions,
         accountIds: seed.AccountIds,
         accountId: seed.AccountId,
+        language: seed.Language ?? null,
       });
       created.push(seed.UserName);
     } catch (error) {

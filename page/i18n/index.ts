@@ -5,19 +5,15 @@ import { en } from './en';
 import type { PageText } from './en';
 import { es } from './es';
 import { fr } from './fr';
+import { isLanguage } from '../../core/languages';
+import type { Language } from '../../core/languages';
 
 export type { PageText, Plural } from './en';
 
-export const PAGE_CATALOGUES = { en, de, fr, es } as const satisfies Record<string, PageText>;
+export { DEFAULT_LANGUAGE, isLanguage, LANGUAGES } from '../../core/languages';
+export type { Language } from '../../core/languages';
 
-export type Language = keyof typeof PAGE_CATALOGUES;
-
-export const LANGUAGES = Object.keys(PAGE_CATALOGUES) as Language[];
-export const DEFAULT_LANGUAGE: Language = 'en';
-
-export function isLanguage(value: string): value is Language {
-  return Object.hasOwn(PAGE_CATALOGUES, value);
-}
+export const PAGE_CATALOGUES = { en, de, fr, es } as const satisfies Record<Language, PageText>;
 
 /**
  * The first supported language among the preferences, in order (BCP 47 tags: `de-AT` matches `de`); null when

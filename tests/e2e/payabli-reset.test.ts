@@ -36,7 +36,7 @@ async function runCli(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string }> {
-  const { code, stdout } = await runProgram('gateway/cli.ts', args, env);
+  const { code, stdout } = await runProgram('gateway/cli/main.ts', args, env);
   return { code, stdout };
 }
 

@@ -12,10 +12,10 @@ import { openClient } from '../support/ws-client';
 
 type Run = ProgramRun;
 
-// the shipped command is tsc's dist/gateway/cli.js; esbuild compiles the same source in milliseconds,
+// the shipped command is tsc's dist/gateway/cli/main.js; esbuild compiles the same source in milliseconds,
 // so the test runs the real program as a process without a full build
 function runCli(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
-  return runProgram('gateway/cli.ts', args, env, input);
+  return runProgram('gateway/cli/main.ts', args, env, input);
 }
 
 describe('oms-gateway CLI', () => {
@@ -76,6 +76,8 @@ describe('oms-gateway CLI', () => {
         HasPassword: true,
         OMSId: 1,
         DateTimeCreated: expect.any(String),
+        Use2FA: false,
+        Language: null,
       },
     ]);
     expect(run.stdout).not.toMatch(/argon2|alice-pw-1/);
@@ -164,6 +166,43 @@ describe('oms-gateway CLI', () => {
       stderr: 'oms-gateway: no user named nobody\n',
     });
     expect((await cli(['user', 'add-account', 'erin', 'seven'])).code).toBe(2);
+  });
+
+  it("sets a user's Language with user add --language and user set-language, and refuses one it has no catalogue for", async () => {
+    const added = await cli([
+      'user',
+      'add',
+      '--username',
+      'hans',
+      '--email',
+      'hans@example.com',
+      '--language',
+      'de',
+    ]);
+    expect(added).toMatchObject({ code: 0, stderr: '' });
+    expect(jsonLines(added)[0]).toMatchObject({ UserName: 'hans', Language: 'de' });
+    expect(jsonLines(await cli(['user', 'set-language', 'HANS', 'fr']))[0]).toMatchObject({ Language: 'fr' });
+    expect(jsonLines(await cli(['user', 'show', 'hans']))[0]).toMatchObject({ Language: 'fr' });
+    expect(jsonLines(await cli(['user', 'set-language', 'hans', 'none']))[0]).toMatchObject({
+      Language: null,
+    });
+    expect(await cli(['user', 'set-language', 'hans', 'ja'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'oms-gateway: bad language: a language is one of en, de, fr, es, or none\n',
+    });
+    expect(
+      await cli(['user', 'add', '--username', 'ines', '--email', 'ines@example.com', '--language', 'pt']),
+    ).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'oms-gateway: bad --language: a language is one of en, de, fr, es\n',
+    });
+    expect((await cli(['user', 'set-language', 'nobody', 'de'])).code).toBe(1);
+    expect((await cli(['user', 'set-language', 'hans'])).code).toBe(2);
+    expect(jsonLines(await cli(['user', 'list'])).map((user) => [user.UserName, user.Language])).toEqual([
+      ['hans', null],
+    ]);
   });
 
   it("ends a locked user's live sessions on the gateways", async () => {
@@ -325,6 +364,29 @@ describe('oms-gateway CLI', () => {
     expect(await cli(['token', 'list'])).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
+  it("prints the usage of every command group for --help, on stdout with exit 0, and refuses another group's option", async () => {
+    for (const args of [['--help'], ['user', '--help'], ['token', 'create', '-h']]) {
+      const run = await cli(args);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      for (const line of [
+        'user set-language NAME',
+        'apikey revoke NAME',
+        'token create --name',
+        'serve [--dev]',
+        'load --url',
+      ]) {
+        expect(run.stdout).toContain(line);
+      }
+    }
+    const misplaced = await cli(['user', 'list', '--dev']);
+    expect(misplaced.code).toBe(2);
+    expect(misplaced.stderr).toMatch(/^oms-gateway: Unknown option '--dev'[\s\S]*Usage: oms-gateway/);
+    expect(await cli(['user', 'show'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^oms-gateway: expected 1 argument\(s\) after "user show"/),
+    });
+  });
+
   it('answers an unknown command with the usage and exit 2', async () => {
     const run = await cli(['frobnicate']);
     expect(run.code).toBe(2);
@@ -333,7 +395,7 @@ describe('oms-gateway CLI', () => {
   });
 
   it('serves the gateway with `serve --dev`, with the demo users when there is no Redis, until SIGTERM', async () => {
-    const child = spawn(process.execPath, [await bundleEntry('gateway/cli.ts'), 'serve', '--dev'], {
+    const child = spawn(process.execPath, [await bundleEntry('gateway/cli/main.ts'), 'serve', '--dev'], {
       env: processEnv({ PORT: '0', ...env, REDIS_URL: '' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -379,7 +441,9 @@ describe('oms-gateway CLI', () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
       bin: Record<string, string>;
     };
-    expect(pkg.bin).toEqual({ 'oms-gateway': 'dist/gateway/cli.js' });
-    expect((await readFile(join(ROOT, 'gateway/cli.ts'), 'utf8')).split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(pkg.bin).toEqual({ 'oms-gateway': 'dist/gateway/cli/main.js' });
+    expect((await readFile(join(ROOT, 'gateway/cli/main.ts'), 'utf8')).split('\n')[0]).toBe(
+      '#!/usr/bin/env node',
+    );
   });
 });

@@ -82,6 +82,7 @@ describe('start-up users', () => {
           AccountIds: [3, 4],
           AccountId: 4,
           EmailVerified: false,
+          Language: 'de',
         },
       ]),
     );
@@ -97,11 +98,22 @@ describe('start-up users', () => {
       accountId: 4,
       emailVerified: false,
       passwordHash: null,
+      language: 'de',
     });
+    expect(users[0]?.language).toBeNull();
     expect(await hasher.verify(users[0]!.passwordHash!, 'ops-pw')).toBe(true);
     expect(
       logs.entries().filter((entry) => entry.msg === 'seed user already present; kept as it is'),
     ).toHaveLength(2);
+  });
+
+  it('refuses a seed user whose Language has no catalogue, naming the entry', async () => {
+    const file = join(dir, 'language.json');
+    await writeFile(file, JSON.stringify([{ UserName: 'x', Email: 'x@example.com', Language: 'ja' }]));
+    store = createMemoryStore(new ManualClock());
+    const loading = loadStartupUsers(store, hasher, { seedFile: file, dev: false }, captureLogs().logger);
+    await expect(loading).rejects.toThrow(`SEED_FILE ${file} is not a list of users: 0.Language:`);
+    expect(await store.users.list()).toEqual([]);
   });
 
   it('refuses a seed file that is not a list of users, naming the file and the entry', async () => {

@@ -122,7 +122,7 @@ describe('Redis as an ACL user with only the commands the gateway needs', () => 
       ARGON2_ITERATIONS: '1',
     };
     const cli = async (...args: string[]) => {
-      const run = await runProgram('gateway/cli.ts', args, env, 'zed-pw-1\n');
+      const run = await runProgram('gateway/cli/main.ts', args, env, 'zed-pw-1\n');
       expect(run).toMatchObject({ code: 0 });
       expect(run.stdout + run.stderr).not.toContain(user.password);
       return run.stdout;
@@ -157,7 +157,7 @@ describe('Redis as an ACL user with only the commands the gateway needs', () => 
     expect((await fetch(`${gw.httpUrl}/readyz`)).status).toBe(503);
     expect(gw.logs.lines.join('\n')).not.toContain(user.password);
 
-    const cli = await runProgram('gateway/cli.ts', ['user', 'list'], {
+    const cli = await runProgram('gateway/cli/main.ts', ['user', 'list'], {
       REDIS_URL: wrong.toString(),
       REDIS_PREFIX: user.prefix,
     });

@@ -98,13 +98,13 @@ describe('Redis over TLS (rediss://)', () => {
   it('runs the CLI user commands over TLS, and a gateway on the same Redis logs the user in', async () => {
     const env = { ...tlsEnv(), ARGON2_MEMORY_KIB: '64', ARGON2_ITERATIONS: '1' };
     const added = await runProgram(
-      'gateway/cli.ts',
+      'gateway/cli/main.ts',
       ['user', 'add', '--username', 'tessa', '--email', 'tessa@example.com', '--password-stdin'],
       env,
       'tessa-pw-1\n',
     );
     expect(added).toMatchObject({ code: 0, stderr: '' });
-    const listed = await runProgram('gateway/cli.ts', ['user', 'list'], env);
+    const listed = await runProgram('gateway/cli/main.ts', ['user', 'list'], env);
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toMatchObject({ UserName: 'tessa', Email: 'tessa@example.com' });
 
@@ -112,7 +112,7 @@ describe('Redis over TLS (rediss://)', () => {
     gateways.push(gw);
     expect(await loginWorks(gw, 'tessa', 'tessa-pw-1')).toBe(true);
 
-    const wrongCa = await runProgram('gateway/cli.ts', ['user', 'list'], {
+    const wrongCa = await runProgram('gateway/cli/main.ts', ['user', 'list'], {
       ...env,
       REDIS_TLS_CA_FILE: redis.certs.otherCaFile,
     });

@@ -1,6 +1,6 @@
 // The load CLI's arguments: defaults, bounds, and the refusal of targets off this machine.
 import { PassThrough } from 'node:stream';
-import { runCli } from '../../gateway/cli';
+import { runCli } from '../../gateway/cli/main';
 import { parseLoadArgs, UsageError } from '../../load/cli';
 import { startGateway } from '../support/gateway';
 import { checkTarget, isLoopbackHost, TargetError } from '../../load/target';

@@ -1,4 +1,4 @@
-// Bundles a TypeScript entry point (gateway/main.ts, gateway/cli.ts) with esbuild into a temp file, once per test
+// Bundles a TypeScript entry point (gateway/main.ts, gateway/cli/main.ts) with esbuild into a temp file, once per test
 // file, so tests can run the real program as a process without a full build. Dependencies stay in node_modules.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -11,7 +11,7 @@ export const ROOT = resolve(__dirname, '../..');
 
 const bundles = new Map<string, Promise<string>>();
 
-/** The path of the bundled entry (relative to the root, e.g. 'gateway/cli.ts'), built on first use. */
+/** The path of the bundled entry (relative to the root, e.g. 'gateway/cli/main.ts'), built on first use. */
 export function bundleEntry(entry: string): Promise<string> {
   let bundled = bundles.get(entry);
   if (bundled === undefined) {

@@ -2,6 +2,7 @@
 import type { Clock } from '../../../core/ports/clock';
 import { ExpiringMap } from './expiring-map';
 import { DuplicateUserError, sortTokens } from '../../../core/ports/store';
+import type { Language } from '../../../core/languages';
 import type {
   LimitHit,
   ApiKeyRecord,
@@ -104,6 +105,7 @@ interface MutableUser {
   accountId: number;
   omsId: number;
   createdAt: string;
+  language: Language | null;
 }
 
 function snapshot(user: MutableUser): UserRecord {
@@ -145,6 +147,7 @@ class MemoryUserStore implements UserStore {
       accountId: user.accountId ?? accountIds[0] ?? 0,
       omsId: 1,
       createdAt: new Date(this.clock.now()).toISOString(),
+      language: user.language ?? null,
     };
     this.byId.set(created.userId, created);
     this.idByName.set(nameKey, created.userId);
@@ -201,6 +204,10 @@ class MemoryUserStore implements UserStore {
       user.accountIds.add(accountId);
       if (user.accountId === 0) user.accountId = accountId;
     });
+  }
+
+  setLanguage(userId: number, language: Language | null): Promise<UserRecord | null> {
+    return this.change(userId, (user) => (user.language = language));
   }
 }
 

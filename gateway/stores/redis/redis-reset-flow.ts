@@ -65,7 +65,8 @@ const REASONS = {
 // KEYS: [1] name or e-mail index, [2] due, [3] jobs, [4] audit, [5] refusals, [6] [7] the refusal and success
 // counters, [8..10] the decoy due, jobs and code, then the limits' keys, then the target limits' keys for a target nobody is.
 // ARGV: [1] key prefix, [2] code hash, [3] code ttl ms, [4] mail entry id, [5] the job's JSON less recipient
-// and link, [6] [7] the link before and after the UserId, [8] audit max length, [9] refusal counter ttl ms,
+// and link (its language the request's, which the user's own replaces), [6] [7] the link before and after the
+// UserId, [8] audit max length, [9] refusal counter ttl ms,
 // [10] refusal window start, [11] at, [12] step, [13] caller, [14..18] the audit reason of each outcome
 // (REQUEST_OUTCOMES), [19] limits, [20] target limits, [21] the scoped caller's UserId ('' when any user is
 // in reach), then each limit's count and window ms, then each target limit's key suffix, count and window
@@ -91,7 +92,7 @@ local reasons = { queued = ARGV[14], limited = ARGV[15], unknown = ARGV[16], ['o
 local id = redis.call('GET', KEYS[1])
 -- user 0 is nobody's (ids start at 1): the same read for a name nobody has
 local user = prefix .. 'user:{' .. (id or '0') .. '}'
-local fields = redis.call('HMGET', user, 'userName', 'email', 'locked')
+local fields = redis.call('HMGET', user, 'userName', 'email', 'locked', 'language')
 if not fields[1] then id = false end
 local function finish(outcome, waitMs)
   local verdict = 'refused'
@@ -123,6 +124,8 @@ local function issue(real)
   job.userId = tonumber(id or '0')
   job.userName = fields[1] or ''
   job.link = ARGV[6] .. (id or '0') .. ARGV[7]
+  -- the user's own language before the request's
+  if fields[4] and fields[4] ~= '' then job.language = fields[4] end
   if real then
     enqueueMail(KEYS[2], KEYS[3], ARGV[4], cjson.encode(job), now)
   else
@@ -232,7 +235,12 @@ export class RedisResetFlow implements ResetFlow {
       ...DECOY_KEYS,
       ...[...request.limits, ...unknownTargets].map((hit) => limitKey(hit.key)),
     ];
-    const job = { kind: 'reset', expiresInMinutes: mail.expiresInMinutes, fromName: mail.fromName };
+    const job = {
+      kind: 'reset',
+      expiresInMinutes: mail.expiresInMinutes,
+      fromName: mail.fromName,
+      language: mail.language,
+    };
     const args = [
       this.options.prefix,
       request.codeHash,

@@ -5,7 +5,8 @@
 //   users:all                   SET of UserIds (user list)
 //   user-name:<lower-case name> → UserId   (unique index)
 //   user-email:<lower-case>     → UserId   (unique index)
-//   user:{N}                    HASH userName, email, emailVerified, passwordHash, locked, accountId, omsId, createdAt
+//   user:{N}                    HASH userName, email, emailVerified, passwordHash, locked, accountId, omsId, createdAt,
+//                               language ('' or absent: none)
 //   user:{N}:permissions        SET
 //   user:{N}:accounts           SET
 //   user:{N}:sessions           SET of session ids (SHA-256 of the SessionToken); pruned when a session is created
@@ -42,6 +43,8 @@ import type {
   UserRecord,
   UserStore,
 } from '../../../core/ports/store';
+import { isLanguage } from '../../../core/languages';
+import type { Language } from '../../../core/languages';
 
 export interface RedisOptions {
   /** redis:// or rediss://, with an ACL user and password if any (never logged) */
@@ -258,17 +261,18 @@ export const userIndexKey = (by: 'name' | 'email', value: string): string =>
   `${by === 'name' ? 'user-name' : 'user-email'}:${value.toLowerCase()}`;
 
 // Checks both unique indexes, takes the next UserId and writes the user, its sets and the indexes at once.
-// ARGV: prefix, userName, email, emailVerified, passwordHash, locked, accountId, createdAt, n, n permissions, accounts…
+// ARGV: prefix, userName, email, emailVerified, passwordHash, locked, accountId, createdAt, language, n,
+// n permissions, accounts…
 const CREATE_USER_SCRIPT = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -2 end
 local id = redis.call('INCR', KEYS[1])
 local user = ARGV[1] .. 'user:{' .. id .. '}'
 redis.call('HSET', user, 'userName', ARGV[2], 'email', ARGV[3], 'emailVerified', ARGV[4], 'passwordHash', ARGV[5],
-  'locked', ARGV[6], 'accountId', ARGV[7], 'omsId', '1', 'createdAt', ARGV[8])
-local n = tonumber(ARGV[9])
-for i = 1, n do redis.call('SADD', user .. ':permissions', ARGV[9 + i]) end
-for i = 10 + n, #ARGV do redis.call('SADD', user .. ':accounts', ARGV[i]) end
+  'locked', ARGV[6], 'accountId', ARGV[7], 'omsId', '1', 'createdAt', ARGV[8], 'language', ARGV[9])
+local n = tonumber(ARGV[10])
+for i = 1, n do redis.call('SADD', user .. ':permissions', ARGV[10 + i]) end
+for i = 11 + n, #ARGV do redis.call('SADD', user .. ':accounts', ARGV[i]) end
 redis.call('SET', KEYS[2], id)
 redis.call('SET', KEYS[3], id)
 redis.call('SADD', KEYS[4], id)
@@ -313,7 +317,13 @@ function toUserRecord(
     accountId: Number(hash.accountId ?? 0),
     omsId: Number(hash.omsId ?? 1),
     createdAt: hash.createdAt ?? '',
+    language: storedLanguage(hash.language),
   });
+}
+
+/** A stored language, or null for none ('' or absent, as users created before the field have it). */
+function storedLanguage(value: string | undefined): Language | null {
+  return value !== undefined && isLanguage(value) ? value : null;
 }
 
 const flag = (value: boolean): string => (value ? '1' : '0');
@@ -361,6 +371,7 @@ class RedisUserStore implements UserStore {
         flag(user.locked ?? false),
         String(user.accountId ?? accountIds[0] ?? 0),
         new Date().toISOString(),
+        user.language ?? '',
         String(permissions.length),
         ...permissions,
         ...accountIds.map(String),
@@ -446,6 +457,10 @@ class RedisUserStore implements UserStore {
   addAccount(userId: number, accountId: number): Promise<UserRecord | null> {
     const key = userKey(userId);
     return this.change(userId, ADD_ACCOUNT_SCRIPT, [key, `${key}:accounts`], [String(accountId)]);
+  }
+
+  setLanguage(userId: number, language: Language | null): Promise<UserRecord | null> {
+    return this.change(userId, SET_FIELD_SCRIPT, [userKey(userId)], ['language', language ?? '']);
   }
 }
 

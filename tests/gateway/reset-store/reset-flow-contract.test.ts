@@ -197,6 +197,38 @@ function describeResetFlow(name: string, open: () => Harness): void {
         expect(await resets.recentAudit(1)).toEqual([result.audit]);
       });
 
+      it("writes the mail in the user's Language, over the request's, and in the request's for a user without one", async () => {
+        const hans = await store.users.create({
+          ...dave,
+          userName: 'hans',
+          email: 'hans@example.com',
+          language: 'de',
+        });
+        await store.users.create(alice);
+        const french = { ...resetRequest(byName('x'), 'x').mail, language: 'fr' as const };
+        /** The one job a request queued (claimed one by one: jobs queued in the same ms have no order). */
+        const mailOf = async (request: ResetRequest): Promise<MailJob | undefined> => {
+          await flow.requestReset(request);
+          const jobs = await claimAll();
+          expect(jobs).toHaveLength(1);
+          return jobs[0];
+        };
+        expect(
+          await mailOf({ ...resetRequest(byName('hans'), newPendingCode()), mail: french }),
+        ).toMatchObject({ kind: 'reset', to: 'hans@example.com', userId: hans.userId, language: 'de' });
+        expect(
+          await mailOf({ ...resetRequest(byName('Alice'), newPendingCode()), mail: french }),
+        ).toMatchObject({ userName: 'Alice', language: 'fr' });
+        expect(await mailOf(resetRequest(byEmail('HANS@example.com'), newPendingCode()))).toMatchObject({
+          userName: 'hans',
+          language: 'de',
+        });
+        // without either, the job has no language (English), as before the field
+        const plain = await mailOf(resetRequest(byName('Alice'), newPendingCode()));
+        expect(plain).toMatchObject({ userName: 'Alice' });
+        expect(Object.keys(plain!)).not.toContain('language');
+      });
+
       it("replaces the user's live code with the second request's", async () => {
         const user = await store.users.create(alice);
         const first = newPendingCode();

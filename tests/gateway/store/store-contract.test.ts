@@ -2,6 +2,7 @@
 import { ManualClock } from '../../../core/ports/clock';
 import { createLogger } from '../../../gateway/logger';
 import { createMemoryStore } from '../../../gateway/stores/memory/memory-store';
+import { Redis } from 'ioredis';
 import { createRedisStore } from '../../../gateway/stores/redis/redis-store';
 import { DuplicateUserError } from '../../../core/ports/store';
 import type { SessionRevocation, Store } from '../../../core/ports/store';
@@ -49,6 +50,7 @@ function runStoreContract(kind: string, open: () => StoreUnderTest): void {
           accountId: 0,
           omsId: 1,
           createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          language: null,
         });
         expect(second.userId).toBe(2);
         expect(second.passwordHash).toBeNull();
@@ -114,6 +116,22 @@ function runStoreContract(kind: string, open: () => StoreUnderTest): void {
         const withTwo = await store.users.addAccount(userId, 2);
         expect(withTwo).toMatchObject({ accountIds: [2, 5], accountId: 5 });
         expect(await store.users.get(userId)).toEqual(withTwo);
+      });
+
+      it('keeps a Language given at creation, changes it and clears it', async () => {
+        const hans = await store.users.create({
+          userName: 'hans',
+          email: 'hans@example.com',
+          language: 'de',
+        });
+        expect(hans.language).toBe('de');
+        expect(await store.users.findByName('HANS')).toEqual(hans);
+        expect((await store.users.setLanguage(hans.userId, 'fr'))?.language).toBe('fr');
+        expect((await store.users.findByEmail('hans@example.com'))?.language).toBe('fr');
+        const cleared = await store.users.setLanguage(hans.userId, null);
+        expect(cleared).toEqual({ ...hans, language: null });
+        expect(await store.users.get(hans.userId)).toEqual(cleared);
+        expect(await store.users.setLanguage(42, 'de')).toBeNull();
       });
 
       it('answers null when changing a user that does not exist', async () => {
@@ -468,3 +486,28 @@ runStoreContract('redis', () => ({
   // Redis TTLs run on its own clock: only real time passes them (the TTLs in this suite are short)
   letTimePass: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 }));
+
+describe('redis store: users written before the Language field', () => {
+  it('reads a user hash without a language, or with one no catalogue has, as none', async () => {
+    const prefix = uniquePrefix();
+    const store = createRedisStore(
+      { url: testRedisUrl(), prefix, commandTimeoutMs: 2000 },
+      createLogger('silent'),
+    );
+    const redis = new Redis(testRedisUrl());
+    try {
+      const { userId } = await store.users.create({
+        userName: 'old',
+        email: 'old@example.com',
+        language: 'de',
+      });
+      await redis.hdel(`${prefix}user:{${userId}}`, 'language');
+      expect((await store.users.get(userId))?.language).toBeNull();
+      await redis.hset(`${prefix}user:{${userId}}`, 'language', 'xx');
+      expect((await store.users.findByName('old'))?.language).toBeNull();
+    } finally {
+      redis.disconnect();
+      await store.close();
+    }
+  });
+});
