@@ -6,6 +6,8 @@ import type { MailJob, ResetMailJob } from './mail-job';
 import type { LimitHit, Store, UserRecord } from './ports/store';
 import type { AuditEvent, ResetStore } from './ports/reset-store';
 import type { Language } from './languages';
+import { inReach } from './reach';
+import type { Reach } from './reach';
 
 /** Who asked and when, for the audit event the step appends. */
 export type AuditBase = Pick<AuditEvent, 'at' | 'step' | 'caller'>;
@@ -60,7 +62,7 @@ export interface ResetRequest {
   /** counted next, in order, and only for a target in reach */
   readonly targetLimits: TargetLimits;
   /** null: any user; else only the user `self` and users sharing one of `accountIds` */
-  readonly reach: { readonly self: number; readonly accountIds: readonly number[] } | null;
+  readonly reach: Reach | null;
   /** SHA-256 of the new code (the code itself is only in the mail's link) */
   readonly codeHash: string;
   readonly ttlMs: number;
@@ -202,12 +204,9 @@ export function composeResetFlow(store: Store, resets: ResetStore): ResetFlow {
     };
     const wait = await limited(request.limits);
     if (wait !== null) return end('limited', wait);
-    const inReach =
-      found !== null &&
-      (reach === null ||
-        found.userId === reach.self ||
-        found.accountIds.some((accountId) => reach.accountIds.includes(accountId)));
-    if (reach !== null && !inReach) return end(found === null ? 'unknown' : 'out of reach');
+    if (reach !== null && (found === null || !inReach(reach, found))) {
+      return end(found === null ? 'unknown' : 'out of reach');
+    }
     const reachWait = await limited(targetLimitHits(request.targetLimits, found?.userId ?? null));
     if (reachWait !== null) return end('limited', reachWait);
     if (found === null) return end('unknown');

@@ -1,11 +1,11 @@
-// Who may act on which user: the scoping rule the user calls (and ResetPassword) share.
+// Who may act on which user, for the user calls: the reach rule of core/reach.ts, with the wire's answers.
 import type { Services } from './context';
 import type { UserRecord } from '../core/ports/store';
+import { ACCOUNT_SCOPED_PERMISSIONS, inReach, reachOf } from '../core/reach';
 import { OmsError } from '../protocol/codes';
 import type { Caller } from '../protocol/handler';
 
-/** Permissions that reach the users sharing one of the caller's accounts (Operator reaches everyone). */
-export const ACCOUNT_SCOPED_PERMISSIONS: readonly string[] = ['Trading', 'AccountReadOnly'];
+export { ACCOUNT_SCOPED_PERMISSIONS };
 
 /**
  * Whether `caller` may act on `target`: itself always; an Operator anyone; a holder of one of
@@ -16,10 +16,7 @@ export function canActOn(
   target: Pick<UserRecord, 'userId' | 'accountIds'>,
   scopedPermissions: readonly string[] = ACCOUNT_SCOPED_PERMISSIONS,
 ): boolean {
-  if (caller.userId === target.userId) return true;
-  if (caller.permissions.includes('Operator')) return true;
-  if (!caller.permissions.some((permission) => scopedPermissions.includes(permission))) return false;
-  return target.accountIds.some((accountId) => caller.accountIds.includes(accountId));
+  return inReach(reachOf(caller, scopedPermissions), target);
 }
 
 export interface TargetQuery {

@@ -7,6 +7,7 @@ import { wireUserName } from './user-wire';
 import { refusalReason } from '../core/audit';
 import type { ResetRequestResult } from '../core/reset-flow';
 import { audit, callerLabel, callerLimit, targetLimits, tooManyResets } from '../core/reset-limits';
+import { reachOf } from '../core/reach';
 import { queueReset } from '../core/reset-request';
 import { OmsError } from '../protocol/codes';
 import { isPermitted } from '../protocol/dispatch';
@@ -28,12 +29,11 @@ function requestReset(
   context: CallContext,
   who: string,
 ): Promise<ResetRequestResult> {
-  const scoped = caller !== null && !caller.permissions.includes('Operator');
   return queueReset(context, {
     lookup: { by: 'name', value: userName },
     limits: [callerLimit(caller, context)],
     targetLimits: targetLimits(userName, context),
-    reach: scoped ? { self: caller.userId, accountIds: caller.accountIds } : null,
+    reach: caller === null ? null : reachOf(caller, ACCESS.permissions),
     mail: {},
     audit: { step: NAME, caller: who },
   });
