@@ -256,7 +256,7 @@ const EnvSchema = z.object({
   ),
   SENDGRID_TEMPLATE_ID: variable(
     z.string().min(1).optional(),
-    'a dynamic template for the reset mail (data `link`, `user_name`, `expires_in_minutes`)',
+    'a dynamic template for the reset mail (data `link`, `user_name`, `expires_in_minutes`, `language`)',
   ),
   MAIL_FROM: variable(
     z.email({ error: 'must be an e-mail address' }).optional(),

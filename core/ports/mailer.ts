@@ -1,4 +1,5 @@
 // A mail to send and how sending it went. Two mailers: SendGrid, and the development outbox (no API key).
+import type { Language } from '../languages';
 import type { MailKind } from '../mail-job';
 
 /** One rendered e-mail. `link` carries the PendingCode: never log it (the dev outbox is the documented exception). */
@@ -13,6 +14,8 @@ export interface MailMessage {
   /** The reset link; null for mails without one. */
   readonly link: string | null;
   readonly expiresInMinutes: number | null;
+  /** The language it is written in (and a template's data, so a template can follow it). */
+  readonly language: Language;
   /** The sender's display name for this mail; default the mailer's (MAIL_FROM_NAME). */
   readonly fromName?: string;
 }

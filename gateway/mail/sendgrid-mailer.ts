@@ -103,6 +103,7 @@ export class SendGridMailer implements Mailer {
           link: message.link,
           user_name: message.userName,
           expires_in_minutes: message.expiresInMinutes,
+          language: message.language,
         },
       };
     }

@@ -76,6 +76,7 @@ export function renderMail(job: MailJob): MailMessage {
       userName: name,
       link,
       expiresInMinutes: minutes,
+      language,
       ...(job.fromName === undefined ? {} : { fromName: job.fromName }),
     };
   }
@@ -99,5 +100,6 @@ export function renderMail(job: MailJob): MailMessage {
     userName: name,
     link: null,
     expiresInMinutes: null,
+    language,
   };
 }

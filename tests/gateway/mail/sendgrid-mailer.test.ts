@@ -75,9 +75,35 @@ describe('SendGridMailer', () => {
       link: resetMail.link,
       user_name: 'Ada',
       expires_in_minutes: 30,
+      language: 'en',
     });
     expect(message!.content).toBeUndefined();
     expect(resetLinkOf(message!).pendingCode).toBe(CODE);
+  });
+
+  it("gives a dynamic template the user's language, and the link that opens the page in it", async () => {
+    const templated = new SendGridMailer({
+      apiKey: server.apiKey,
+      baseUrl: server.baseUrl,
+      from: 'no-reply@example.test',
+      templateId: 'd-0123456789abcdef',
+    });
+    const german = renderMail({
+      kind: 'reset',
+      to: 'hans@example.test',
+      userId: 8,
+      userName: 'hans',
+      link: `https://example.test/reset#UserId=8&PendingCode=${CODE}`,
+      expiresInMinutes: 30,
+      language: 'de',
+    });
+    expect(await templated.send(german)).toEqual({ status: 'sent' });
+    expect(server.messages[0]!.personalizations[0]!.dynamic_template_data).toEqual({
+      link: `https://example.test/reset#UserId=8&PendingCode=${CODE}&lang=de`,
+      user_name: 'hans',
+      expires_in_minutes: 30,
+      language: 'de',
+    });
   });
 
   it('uses the built-in text for the password-changed mail even with a reset template configured', async () => {
