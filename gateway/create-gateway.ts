@@ -27,7 +27,8 @@ import { createMemoryStore } from './stores/memory/memory-store';
 import { MemoryResetStore } from './stores/memory/memory-reset-store';
 import { RedisResetFlow } from './stores/redis/redis-reset-flow';
 import { openRedisResetStore, RedisResetStore } from './stores/redis/redis-reset-store';
-import { connectRedis, createRedisStore } from './stores/redis/redis-store';
+import { connectRedis } from './stores/redis/connection';
+import { createRedisStore } from './stores/redis/redis-store';
 
 export type { Gateway };
 

@@ -5,9 +5,9 @@
 // they need a single Redis node (README, Known limits). The Lua pieces are the stores' own, shared.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { guarded } from './connection';
 import {
   defineScript,
-  guarded,
   HIT_LIMIT_LUA,
   limitKey,
   REVOKE_ALL_LUA,

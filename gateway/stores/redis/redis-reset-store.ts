@@ -22,9 +22,10 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../logger';
 import type { MailJob } from '../../../core/mail-job';
-import { connectRedis, defineScript, guarded, watchRedis } from './redis-store';
+import { connectRedis, guarded, watchRedis } from './connection';
+import type { RedisOptions } from './connection';
+import { defineScript } from './redis-store';
 import type { ScriptCall } from './redis-store';
-import type { RedisOptions } from './redis-store';
 import {
   DEFAULT_AUDIT_MAXLEN,
   DEFAULT_DEAD_LETTER_MAXLEN,

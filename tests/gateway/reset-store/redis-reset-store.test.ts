@@ -8,7 +8,8 @@ import type { RedisResetStore } from '../../../gateway/stores/redis/redis-reset-
 import { resetLinkParts } from '../../../core/reset-link';
 import { RedisResetFlow } from '../../../gateway/stores/redis/redis-reset-flow';
 import type { ResetRequest } from '../../../core/reset-flow';
-import { connectRedis, createRedisStore } from '../../../gateway/stores/redis/redis-store';
+import { connectRedis } from '../../../gateway/stores/redis/connection';
+import { createRedisStore } from '../../../gateway/stores/redis/redis-store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
 import { startRedisServer } from '../../support/redis-server';
 import type { RedisServer } from '../../support/redis-server';

@@ -12,7 +12,8 @@ import { targetStem } from '../../../core/reset-flow';
 import type { AuditBase, PasswordChange, ResetFlow, ResetRequest, TargetHit } from '../../../core/reset-flow';
 import type { ResetStore } from '../../../core/ports/reset-store';
 import { createMemoryStore } from '../../../gateway/stores/memory/memory-store';
-import { connectRedis, createRedisStore } from '../../../gateway/stores/redis/redis-store';
+import { connectRedis } from '../../../gateway/stores/redis/connection';
+import { createRedisStore } from '../../../gateway/stores/redis/redis-store';
 import type { LimitHit, NewUser, Store, UserRecord } from '../../../core/ports/store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
 
