@@ -82,7 +82,7 @@ describe('Redis as an ACL user with only the commands the gateway needs', () => 
       await expect(raw.get('elsewhere:x')).rejects.toThrow(/NOPERM/);
       await expect(raw.call('FLUSHALL')).rejects.toThrow(/NOPERM/);
       await expect(raw.call('KEYS', '*')).rejects.toThrow(/NOPERM/);
-      await expect(raw.publish('elsewhere', 'x')).rejects.toThrow(/NOPERM/);
+      await expect(raw.spublish('elsewhere', 'x')).rejects.toThrow(/NOPERM/);
     } finally {
       raw.disconnect();
     }

@@ -1,4 +1,5 @@
 // Sessions on a shared Redis: only the token's SHA-256 is stored, and ending a user's sessions reaches every gateway.
+import { sessionKey } from '../../gateway/stores/redis/keys';
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { testRedisUrl, uniquePrefix } from '../support/gateway';
@@ -49,8 +50,8 @@ describe('sessions on a shared Redis', () => {
     const sessionId = createHash('sha256').update(sessionToken).digest('hex');
     const dump = await dumpStore();
     expect(dump).not.toContain(sessionToken);
-    expect(dump).toContain(`${prefix}session:${sessionId}`);
-    const ttl = await redis.pttl(`${prefix}session:${sessionId}`);
+    expect(dump).toContain(`${prefix}${sessionKey(sessionId)}`);
+    const ttl = await redis.pttl(`${prefix}${sessionKey(sessionId)}`);
     expect(ttl).toBeGreaterThan(3_500_000);
     expect(ttl).toBeLessThanOrEqual(3_600_000);
   });

@@ -1,7 +1,7 @@
 // Bundles a TypeScript entry point (gateway/main.ts, gateway/cli/main.ts) with esbuild into a temp file, once per test
 // file, so tests can run the real program as a process without a full build. Dependencies stay in node_modules.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -15,7 +15,10 @@ const bundles = new Map<string, Promise<string>>();
 export function bundleEntry(entry: string): Promise<string> {
   let bundled = bundles.get(entry);
   if (bundled === undefined) {
-    const outfile = join(mkdtempSync(join(tmpdir(), 'oms-bundle-')), basename(entry).replace(/\.ts$/, '.js'));
+    const dir = mkdtempSync(join(tmpdir(), 'oms-bundle-'));
+    const outfile = join(dir, basename(entry).replace(/\.ts$/, '.js'));
+    // the Redis store reads its Lua scripts from `scripts/` beside its module: in one bundle, beside the bundle
+    cpSync(join(ROOT, 'gateway/stores/redis/scripts'), join(dir, 'scripts'), { recursive: true });
     bundled = build({
       entryPoints: [join(ROOT, entry)],
       bundle: true,

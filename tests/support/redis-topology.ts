@@ -700,13 +700,15 @@ export const GATEWAY_ACL_COMMANDS: readonly string[] = [
   'ping',
   'info',
   'client|setname',
-  'subscribe',
+  // the revocations' subscriber: a sharded channel (sessions.ts)
+  'ssubscribe',
   // the scripts
   'evalsha',
   'eval',
   'script|load',
   // strings, counters and expiry
   'get',
+  'mget',
   'set',
   'getex',
   'del',
@@ -715,6 +717,7 @@ export const GATEWAY_ACL_COMMANDS: readonly string[] = [
   'incr',
   'decr',
   'pexpire',
+  'persist',
   'pttl',
   'time',
   // hashes
@@ -742,8 +745,8 @@ export const GATEWAY_ACL_COMMANDS: readonly string[] = [
   'lrange',
   'xadd',
   'xrevrange',
-  // session revocations, from the scripts
-  'publish',
+  // session revocations, published on a sharded channel
+  'spublish',
 ];
 
 /** The `ACL SETUSER` arguments for the gateway's user: its key prefix and channels, nothing else. */

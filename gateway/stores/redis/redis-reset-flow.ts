@@ -1,40 +1,21 @@
-// The reset flow's two steps on Redis, each one script: one round trip for all of a ResetPassword request's
-// commands (limits, lookup, reach, code, mail, audit) and one for ResetPassword2's after its hash (code, new
-// hash, sessions, mail, audit). The scripts span the user store's keys (redis-store.ts) and the reset store's
-// (redis-reset-store.ts) and build the target's keys from its id, so, like those stores' own multi-key scripts,
-// they need a single Redis node (README, Known limits). The Lua pieces are the stores' own, shared.
-import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+// The reset flow's two steps on Redis. One request touches several slots (on a cluster, several nodes): the
+// lookup's index entry, the caller's limits, the target's slot (record, reach, per-target limits, code), a mail
+// shard and the audit. Each step below is one script or command per slot, in as few round trips as the order
+// allows, and in an order where stopping between two steps (a crash, an outage) loses nothing accepted and exposes
+// nothing: the comments say which step makes the outcome final.
 import { guarded } from './connection';
-import {
-  defineScript,
-  HIT_LIMIT_LUA,
-  limitKey,
-  REVOKE_ALL_LUA,
-  revocationChannel,
-  userIndexKey,
-  userKey,
-} from './redis-store';
-import type { ScriptCall } from './redis-store';
-import {
-  AUDIT_LUA,
-  auditTarget,
-  CHECK_TYPES_LUA,
-  codeKey,
-  DECOY_KEYS,
-  ENQUEUE_LUA,
-  JUDGE_CODE_LUA,
-  NOW_MS,
-  QUEUE_KEYS,
-} from './redis-reset-store';
-import {
-  CHANGED_REASON,
-  changeAudit,
-  requestAudit,
-  requestReason,
-  targetLimitHits,
-} from '../../../core/reset-flow';
-import { DEFAULT_REFUSAL_WINDOW_MS } from '../../../core/ports/reset-store';
+import { RedisAudit } from './audit';
+import { decoyKeys, userIndexKey, userKeys } from './keys';
+import { RedisRateLimiter } from './limits';
+import { RedisMailQueue } from './mail-queue';
+import { RedisResetCodes } from './reset-codes';
+import { script } from './scripts';
+import type { RedisClient, ScriptCall } from './scripts';
+import { endSessions } from './sessions';
+import { storedLanguage } from './users';
+import { systemClock } from '../../../core/ports/clock';
+import { changeAudit, requestAudit, resetMailFor, targetLimitHits } from '../../../core/reset-flow';
+import { DEFAULT_DEAD_LETTER_MAXLEN, DEFAULT_REFUSAL_WINDOW_MS } from '../../../core/ports/reset-store';
 import type {
   PasswordChange,
   PasswordChangeOutcome,
@@ -45,269 +26,190 @@ import type {
   ResetRequestResult,
 } from '../../../core/reset-flow';
 
-const [DUE_KEY, JOBS_KEY] = QUEUE_KEYS;
-
-/** The outcomes in the order their audit reasons are passed (ARGV[14..18]). */
-const REQUEST_OUTCOMES: readonly ResetRequestOutcome[] = [
-  'queued',
-  'limited',
-  'unknown',
-  'out of reach',
-  'locked',
-];
-
-/** Those reasons, by what the target was asked by (made once, not per call). */
-const REASONS = {
-  name: REQUEST_OUTCOMES.map((outcome) => requestReason(outcome, 'name')),
-  email: REQUEST_OUTCOMES.map((outcome) => requestReason(outcome, 'email')),
-} as const;
-
-// KEYS: [1] name or e-mail index, [2] due, [3] jobs, [4] audit, [5] refusals, [6] [7] the refusal and success
-// counters, [8..10] the decoy due, jobs and code, then the limits' keys, then the target limits' keys for a target nobody is.
-// ARGV: [1] key prefix, [2] code hash, [3] code ttl ms, [4] mail entry id, [5] the job's JSON less recipient
-// and link (its language the request's, which the user's own replaces), [6] [7] the link before and after the
-// UserId, [8] audit max length, [9] refusal counter ttl ms,
-// [10] refusal window start, [11] at, [12] step, [13] caller, [14..18] the audit reason of each outcome
-// (REQUEST_OUTCOMES), [19] limits, [20] target limits, [21] the scoped caller's UserId ('' when any user is
-// in reach), then each limit's count and window ms, then each target limit's key suffix, count and window
-// ms, then the scoped caller's account ids. Answers {outcome, target id or '', ms until a refusing limit
-// allows}.
-//
-// A target nobody is (or a locked one, or one out of reach) runs the same commands as a known one, on the
-// decoy keys instead of the queue and a code, so the reply takes as long for any name (issue 11, finding 4).
-const REQUEST_SCRIPT = `
-${NOW_MS}
-${CHECK_TYPES_LUA}
-${HIT_LIMIT_LUA}
-${ENQUEUE_LUA}
-${AUDIT_LUA}
-local failed = checkTypes({ KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10] },
-  { 'zset', 'hash', 'stream', 'stream', 'string', 'string', 'zset', 'hash', 'hash' })
-if failed then return failed end
-local prefix = ARGV[1]
-local nLimits, nTarget, self = tonumber(ARGV[19]), tonumber(ARGV[20]), ARGV[21]
-local targetArgs = 21 + 2 * nLimits
-local reasons = { queued = ARGV[14], limited = ARGV[15], unknown = ARGV[16], ['out of reach'] = ARGV[17],
-  locked = ARGV[18] }
-local id = redis.call('GET', KEYS[1])
--- user 0 is nobody's (ids start at 1): the same read for a name nobody has
-local user = prefix .. 'user:{' .. (id or '0') .. '}'
-local fields = redis.call('HMGET', user, 'userName', 'email', 'locked', 'language')
-if not fields[1] then id = false end
-local function finish(outcome, waitMs)
-  local verdict = 'refused'
-  if outcome == 'queued' then verdict = 'ok' end
-  appendAudit({ KEYS[4], KEYS[5], KEYS[6], KEYS[7] }, { ARGV[8], ARGV[9], ARGV[10] }, ARGV[11], ARGV[12], ARGV[13],
-    id or '', verdict, reasons[outcome])
-  return { outcome, id or '', waitMs or 0 }
-end
-local function countLimits()
-  for i = 1, nLimits do
-    local count, ttl = hitLimit(KEYS[10 + i], tonumber(ARGV[21 + 2 * i]))
-    if count > tonumber(ARGV[20 + 2 * i]) then return ttl end
-  end
-  return nil
-end
-local function countTargetLimits()
-  for i = 1, nTarget do
-    local key = KEYS[10 + nLimits + i]
-    if id then key = prefix .. 'limit:{reset:target:user:' .. id .. ':' .. ARGV[targetArgs + 3 * i - 2] .. '}' end
-    local count, ttl = hitLimit(key, tonumber(ARGV[targetArgs + 3 * i]))
-    if count > tonumber(ARGV[targetArgs + 3 * i - 1]) then return ttl end
-  end
-  return nil
-end
--- the mail and the code, or the same writes on the decoy keys
-local function issue(real)
-  local job = cjson.decode(ARGV[5])
-  job.to = fields[2] or ''
-  job.userId = tonumber(id or '0')
-  job.userName = fields[1] or ''
-  job.link = ARGV[6] .. (id or '0') .. ARGV[7]
-  -- the user's own language before the request's
-  if fields[4] and fields[4] ~= '' then job.language = fields[4] end
-  if real then
-    enqueueMail(KEYS[2], KEYS[3], ARGV[4], cjson.encode(job), now)
-  else
-    enqueueMail(KEYS[8], KEYS[9], 'decoy', cjson.encode(job), now)
-  end
-  local code = KEYS[10]
-  if real then code = prefix .. 'reset:{u:' .. id .. '}:code' end
-  redis.call('DEL', code)
-  redis.call('HSET', code, 'h', ARGV[2])
-  redis.call('PEXPIRE', code, ARGV[3])
-end
-local wait = countLimits()
-if wait then return finish('limited', wait) end
-if self ~= '' then
-  local inReach = id == self
-  if id and not inReach then
-    for j = targetArgs + 3 * nTarget + 1, #ARGV do
-      if redis.call('SISMEMBER', user .. ':accounts', ARGV[j]) == 1 then
-        inReach = true
-        break
-      end
-    end
-  end
-  if not inReach then
-    issue(false)
-    if id then return finish('out of reach') end
-    return finish('unknown')
-  end
-end
-wait = countTargetLimits()
-if wait then return finish('limited', wait) end
-if not id then
-  issue(false)
-  return finish('unknown')
-end
-if fields[3] == '1' then
-  issue(false)
-  return finish('locked')
-end
-issue(true)
-return finish('queued')
-`;
-
-// KEYS: code, user, the user's sessions, due, jobs, audit, refusals, refusal and success counters. ARGV: [1] key prefix,
-// [2] code hash, [3] max wrong tries, [4] new password hash, [5] revocation channel, [6] UserId, [7] mail
-// entry id, [8] job JSON, [9] audit max length, [10] refusal counter ttl ms, [11] refusal window start,
-// [12] at, [13] step, [14] caller, [15] CHANGED_REASON, [16] the address wrong tries count against.
-// Answers {outcome, sessions ended}.
-const CHANGE_SCRIPT = `
-${NOW_MS}
-${CHECK_TYPES_LUA}
-${JUDGE_CODE_LUA}
-${REVOKE_ALL_LUA}
-${ENQUEUE_LUA}
-${AUDIT_LUA}
-local failed = checkTypes({ KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9] },
-  { 'zset', 'hash', 'stream', 'stream', 'string', 'string' })
-if failed then return failed end
-local verdict = judgeCode(KEYS[1], ARGV[2], ARGV[3], ARGV[16])
-if verdict ~= 'right' then return { verdict, 0 } end
-redis.call('DEL', KEYS[1])
-if redis.call('EXISTS', KEYS[2]) == 0 then return { 'none', 0 } end
-redis.call('HSET', KEYS[2], 'passwordHash', ARGV[4])
-local ended = revokeAllSessions(ARGV[1], KEYS[3], ARGV[6], ARGV[5])
-enqueueMail(KEYS[4], KEYS[5], ARGV[7], ARGV[8], now)
-local reason = string.gsub(ARGV[15], '{n}', tostring(ended))
-appendAudit({ KEYS[6], KEYS[7], KEYS[8], KEYS[9] }, { ARGV[9], ARGV[10], ARGV[11] }, ARGV[12], ARGV[13],
-  ARGV[14], ARGV[6], 'ok', reason)
-return { 'changed', ended }
-`;
-
 export interface RedisResetFlowOptions {
-  /** the key prefix of the connection (REDIS_PREFIX), for the keys the scripts build from a UserId */
-  readonly prefix: string;
+  /** the key prefix of the connection (REDIS_PREFIX); unused since the scripts take every key as KEYS */
+  readonly prefix?: string;
   /** audit events kept, as the reset store's */
   readonly auditMaxLen: number;
   /** the refusal aggregation window, as the reset store's, default 60000 ms */
   readonly refusalWindowMs?: number;
+  /** mail queue shards, as the reset store's (MAIL_QUEUE_SHARDS), default 16 */
+  readonly mailShards?: number;
   /** called after a mail was queued (wakes this process's delivery loop) */
   readonly onQueued: () => void;
 }
 
+/** How often a password change ends the sessions that logins slipped in before it gives up waiting for quiet. */
+const CHANGE_ROUNDS = 5;
+
+type TargetReply = [
+  known: '0' | '1',
+  userName: string,
+  email: string,
+  locked: string,
+  inReach: '0' | '1',
+  language: string,
+];
+
 export class RedisResetFlow implements ResetFlow {
-  private readonly scripts: Record<'request' | 'change', ScriptCall>;
-  private readonly windowMs: number;
+  private readonly scripts: Record<'target' | 'begin' | 'commit', ScriptCall>;
+  private readonly limits: RedisRateLimiter;
+  private readonly codes: RedisResetCodes;
+  private readonly queue: RedisMailQueue;
+  private readonly audit: RedisAudit;
 
   constructor(
-    redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: RedisResetFlowOptions,
   ) {
-    this.windowMs = options.refusalWindowMs ?? DEFAULT_REFUSAL_WINDOW_MS;
     this.scripts = {
-      request: defineScript(redis, 'omsResetRequest', 'dynamic', REQUEST_SCRIPT),
-      change: defineScript(redis, 'omsResetChange', 9, CHANGE_SCRIPT),
+      target: script(redis, 'reset-target-2keys.lua'),
+      begin: script(redis, 'reset-change-begin-2keys.lua'),
+      commit: script(redis, 'reset-change-commit-3keys.lua'),
     };
+    this.limits = new RedisRateLimiter(redis);
+    this.codes = new RedisResetCodes(redis);
+    this.queue = new RedisMailQueue(redis, {
+      shards: options.mailShards,
+      deadLetterMaxLen: DEFAULT_DEAD_LETTER_MAXLEN,
+      clock: systemClock,
+    });
+    this.audit = new RedisAudit(redis, {
+      maxLen: options.auditMaxLen,
+      refusalWindowMs: options.refusalWindowMs ?? DEFAULT_REFUSAL_WINDOW_MS,
+    });
   }
 
-  async requestReset(request: ResetRequest): Promise<ResetRequestResult> {
-    const { mail, audit, reach } = request;
-    const target = auditTarget(audit, this.options.auditMaxLen, this.windowMs);
-    const unknownTargets = targetLimitHits(request.targetLimits, null);
-    const keys = [
-      userIndexKey(request.lookup.by, request.lookup.value),
-      DUE_KEY,
-      JOBS_KEY,
-      ...target.keys,
-      ...DECOY_KEYS,
-      ...[...request.limits, ...unknownTargets].map((hit) => limitKey(hit.key)),
-    ];
-    const job = {
-      kind: 'reset',
-      expiresInMinutes: mail.expiresInMinutes,
-      fromName: mail.fromName,
-      language: mail.language,
-    };
-    const args = [
-      this.options.prefix,
-      request.codeHash,
-      Math.max(1, Math.round(request.ttlMs)),
-      randomUUID(),
-      JSON.stringify(job),
-      mail.link[0],
-      mail.link[1],
-      ...target.opts,
-      audit.at,
-      audit.step,
-      audit.caller,
-      ...REASONS[request.lookup.by],
-      request.limits.length,
-      request.targetLimits.hits.length,
-      reach === null ? '' : reach.self,
-      ...request.limits.flatMap((hit) => [hit.limit, hit.windowSeconds * 1000]),
-      ...request.targetLimits.hits.flatMap((hit) => [hit.suffix, hit.limit, hit.windowSeconds * 1000]),
-      ...(reach === null ? [] : reach.accountIds),
-    ];
-    const [outcome, found, waitMs] = (await guarded(() =>
-      this.scripts.request(keys.length, ...keys, ...args),
-    )) as [ResetRequestOutcome, string, number];
-    if (outcome === 'queued') this.options.onQueued();
-    const targetUserId = found === '' ? null : Number(found);
-    return {
+  /**
+   * ResetPassword's store step, in up to four round trips:
+   *   1. the lookup's index entry, and the caller's limits (counted whoever the target);
+   *   2. the target's slot: who it is, and whether the caller may reach it;
+   *   3. the per-target limits (in the user's slot; for a target nobody is, keyed on what was asked);
+   *   4. the code in the target's slot; then, with the audit event beside it, the mail in a queue shard.
+   * Writing the mail makes a 'queued' outcome final: `true` is answered only after it. A stop before it leaves at
+   * most a code that exists in no mail (nobody can use it; it lapses with its TTL). A target nobody is, a locked
+   * one or one out of reach goes through the same steps on decoy keys, so the reply takes as long for any name.
+   */
+  requestReset(request: ResetRequest): Promise<ResetRequestResult> {
+    const { lookup, reach } = request;
+    return guarded(async () => {
+      const [found, callerLimits] = await Promise.all([
+        this.redis.get(userIndexKey(lookup.by, lookup.value)),
+        this.limits.hitAll(request.limits),
+      ]);
+      let id = found;
+      const end = async (
+        outcome: ResetRequestOutcome,
+        retryAfterSeconds = 0,
+      ): Promise<ResetRequestResult> => {
+        const targetUserId = id === null ? null : Number(id);
+        const audit = requestAudit(request, outcome, targetUserId);
+        await this.audit.appendRaw(audit);
+        return { outcome, targetUserId, retryAfterSeconds, audit };
+      };
+      if (!callerLimits.allowed) return end('limited', callerLimits.retryAfterSeconds);
+
+      const decoy = decoyKeys(request.targetLimits.unknownStem);
+      const user = id === null ? null : userKeys(id);
+      const [known, userName, email, locked, inReach, language] = (await this.scripts.target(
+        user?.record ?? decoy.user,
+        user?.accounts ?? decoy.accounts,
+        JSON.stringify({
+          self: reach === null ? '' : String(reach.self),
+          accounts: reach === null ? [] : reach.accountIds.map(String),
+          id: id ?? '',
+        }),
+      )) as TargetReply;
+      if (known === '0') id = null;
+      // the user's own language before the request's
+      const target = { userId: Number(id ?? 0), email, userName, language: storedLanguage(language) };
+      const mail = resetMailFor(request.mail, target);
+      /** The code and the mail, on the target's keys or the decoys'. */
+      const issue = async (real: boolean, outcome: ResetRequestOutcome): Promise<ResetRequestResult> => {
+        const entry = this.queue.newEntry();
+        let result: ResetRequestResult | undefined;
+        await this.codes.issueWithMail(
+          real ? userKeys(id!).resetCode : decoy.code,
+          request.codeHash,
+          request.ttlMs,
+          () =>
+            Promise.all([
+              end(outcome).then((ended) => (result = ended)),
+              real
+                ? this.queue.enqueueRaw(entry.shard.due, entry.shard.jobs, entry.id, mail)
+                : this.queue.enqueueRaw(entry.shard.decoyDue, entry.shard.decoyJobs, 'decoy', mail),
+            ]),
+        );
+        return result!;
+      };
+      if (reach !== null && inReach === '0') return issue(false, id === null ? 'unknown' : 'out of reach');
+
+      const targetLimits = await this.limits.hitAll(
+        targetLimitHits(request.targetLimits, id === null ? null : Number(id)),
+      );
+      if (!targetLimits.allowed) return end('limited', targetLimits.retryAfterSeconds);
+      if (id === null) return issue(false, 'unknown');
+      if (locked === '1') return issue(false, 'locked');
+      const result = await issue(true, 'queued');
+      this.options.onQueued();
+      return result;
+    });
+  }
+
+  /**
+   * ResetPassword2's step after its hash. The user's sessions live in slots of their own, so they are ended
+   * before the change becomes final: judge the code and list the sessions; end them; then, in one script, use the
+   * code and set the new hash, unless a login slipped a new session in meanwhile (then end that one and try
+   * again). That script makes the change final; a stop before it leaves the old password and a live code (the
+   * link still works), never a new password beside a session it did not end. Then the "password changed" mail
+   * and the audit event.
+   */
+  changePassword(change: PasswordChange): Promise<PasswordChangeResult> {
+    const { userId } = change;
+    const keys = userKeys(userId);
+    const refused = (outcome: PasswordChangeOutcome): PasswordChangeResult => ({
       outcome,
-      targetUserId,
-      retryAfterSeconds: outcome === 'limited' ? Math.max(1, Math.ceil(waitMs / 1000)) : 0,
-      audit: requestAudit(request, outcome, targetUserId),
-    };
-  }
-
-  async changePassword(change: PasswordChange): Promise<PasswordChangeResult> {
-    const { userId, audit } = change;
-    const user = userKey(userId);
-    const target = auditTarget(audit, this.options.auditMaxLen, this.windowMs);
-    const [outcome, sessionsEnded] = (await guarded(() =>
-      this.scripts.change(
-        codeKey(userId),
-        user,
-        `${user}:sessions`,
-        DUE_KEY,
-        JOBS_KEY,
-        ...target.keys,
-        this.options.prefix,
+      sessionsEnded: 0,
+      audit: null,
+    });
+    return guarded(async () => {
+      const [verdict, listed] = (await this.scripts.begin(
+        keys.resetCode,
+        keys.sessions,
         change.codeHash,
         change.maxWrongTries,
-        change.passwordHash,
-        revocationChannel(this.options.prefix),
-        userId,
-        randomUUID(),
-        JSON.stringify(change.mail),
-        ...target.opts,
-        audit.at,
-        audit.step,
-        audit.caller,
-        CHANGED_REASON,
         change.from,
-      ),
-    )) as [PasswordChangeOutcome, number];
-    if (outcome !== 'changed') return { outcome, sessionsEnded: 0, audit: null };
-    this.options.onQueued();
-    return {
-      outcome,
-      sessionsEnded,
-      audit: changeAudit(change, sessionsEnded),
-    };
+      )) as [string, string[]];
+      if (verdict !== 'right') return refused(verdict === 'wrong' ? 'wrong' : 'none');
+      const ended = [...listed];
+      let sessionsEnded = (await endSessions(this.redis, userId, listed)).length;
+      for (let round = 1; ; round++) {
+        const [outcome, left] = (await this.scripts.commit(
+          keys.resetCode,
+          keys.record,
+          keys.sessions,
+          JSON.stringify({
+            codeHash: change.codeHash,
+            maxWrongTries: change.maxWrongTries,
+            from: change.from,
+            passwordHash: change.passwordHash,
+            ended,
+            force: round >= CHANGE_ROUNDS,
+          }),
+        )) as [string, string[]];
+        if (outcome === 'wrong' || outcome === 'none') return refused(outcome);
+        sessionsEnded += (await endSessions(this.redis, userId, left)).length;
+        ended.push(...left);
+        if (outcome === 'changed') break;
+      }
+      const audit = changeAudit(change, sessionsEnded);
+      const entry = this.queue.newEntry();
+      await Promise.all([
+        this.queue.enqueueRaw(entry.shard.due, entry.shard.jobs, entry.id, change.mail),
+        this.audit.appendRaw(audit),
+      ]);
+      this.options.onQueued();
+      return { outcome: 'changed', sessionsEnded, audit };
+    });
   }
 }

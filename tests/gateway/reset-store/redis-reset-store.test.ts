@@ -3,6 +3,8 @@ import { Redis } from 'ioredis';
 import { createLogger } from '../../../gateway/logger';
 import type { MailJob } from '../../../core/mail-job';
 import { hashPendingCode, newPendingCode } from '../../../core/pending-code';
+import { mailShardKeys, userKeys } from '../../../gateway/stores/redis/keys';
+import { DEFAULT_MAIL_QUEUE_SHARDS } from '../../../gateway/stores/redis/mail-queue';
 import { openRedisResetStore } from '../../../gateway/stores/redis/redis-reset-store';
 import type { RedisResetStore } from '../../../gateway/stores/redis/redis-reset-store';
 import { resetLinkParts } from '../../../core/reset-link';
@@ -65,7 +67,7 @@ describe('redis reset store', () => {
   it("keeps only the code's SHA-256 under the user's hash-tagged key, with the TTL", async () => {
     const store = open();
     await store.issueCode(42, hashPendingCode(code), 60_000, job(42));
-    const key = `${prefix}reset:{u:42}:code`;
+    const key = `${prefix}${userKeys(42).resetCode}`;
     expect(await raw.hgetall(key)).toEqual({ h: hashPendingCode(code) });
     const ttl = await raw.pttl(key);
     expect(ttl).toBeGreaterThan(0);
@@ -76,7 +78,7 @@ describe('redis reset store', () => {
     const store = open();
     await store.issueCode(43, hashPendingCode(code), 60_000, job(43));
     const everything = await dumpAll();
-    const withoutJobs = everything.replace(/mail:\{queue\}:jobs\n.*/, '');
+    const withoutJobs = everything.replace(/mail:\{mail:\d+\}:jobs\n.*/g, '');
     expect(everything).toContain(code);
     expect(withoutJobs).not.toContain(code);
     const claim = await store.claimMail(30_000);
@@ -86,9 +88,11 @@ describe('redis reset store', () => {
 
   it('stores neither the code nor the mail when the queue cannot take the job', async () => {
     const store = open();
-    await raw.set(`${prefix}mail:{queue}:due`, 'not a sorted set');
+    const shards = Array.from({ length: DEFAULT_MAIL_QUEUE_SHARDS }, (_, shard) => mailShardKeys(shard));
+    for (const shard of shards) await raw.set(`${prefix}${shard.due}`, 'not a sorted set');
     await expect(store.issueCode(44, hashPendingCode(code), 60_000, job(44))).rejects.toThrow(/WRONGTYPE/);
-    expect(await raw.exists(`${prefix}reset:{u:44}:code`, `${prefix}mail:{queue}:jobs`)).toBe(0);
+    const jobs = shards.map((shard) => `${prefix}${shard.jobs}`);
+    expect(await raw.exists(`${prefix}${userKeys(44).resetCode}`, ...jobs)).toBe(0);
     expect(await store.checkCode(44, hashPendingCode(code))).toBe('none');
   });
 
