@@ -1,5 +1,6 @@
 // The Payabli-style reset end to end: a token from the real CLI, POST /api/User/authreset, the mail at a local
 // SendGrid-compatible server, the OMS front end's POST /AP/ResetPassword2, and a login with the new password.
+import { apiTokenKey } from '../../gateway/stores/redis/keys';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,7 +92,7 @@ describe('Payabli-style password reset end to end', () => {
     const redis = new Redis(testRedisUrl());
     try {
       const keys = await redis.keys(`${gw.config.redis!.prefix}api-token:*`);
-      expect(keys).toEqual([`${gw.config.redis!.prefix}api-token:${hashApiToken(token)}`]);
+      expect(keys).toEqual([`${gw.config.redis!.prefix}${apiTokenKey(hashApiToken(token))}`]);
       expect(JSON.stringify(await redis.hgetall(keys[0]!))).not.toContain(token);
     } finally {
       redis.disconnect();

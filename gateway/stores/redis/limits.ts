@@ -23,8 +23,12 @@ function bySlot(redis: RedisClient, hits: readonly LimitHit[]): (readonly LimitH
 const limitsArg = (hits: readonly LimitHit[]): string =>
   JSON.stringify(hits.map((hit) => [hit.limit, hit.windowSeconds * 1000]));
 
+type Many = 'hit' | 'reserve' | 'refund';
+
 export class RedisRateLimiter implements RateLimiter {
-  private readonly scripts: Record<'hit' | 'reserve' | 'refund' | 'peek', ScriptCall>;
+  private readonly scripts: Record<Many | 'peek', ScriptCall>;
+  /** On a cluster: the same scripts with one key and no count (scripts.ts says why). */
+  private readonly oneKey: Record<Many, ScriptCall>;
 
   constructor(private readonly redis: RedisClient) {
     this.scripts = {
@@ -33,6 +37,18 @@ export class RedisRateLimiter implements RateLimiter {
       refund: script(redis, 'limits-refund-nkeys.lua'),
       peek: script(redis, 'limits-peek-1keys.lua'),
     };
+    this.oneKey = {
+      hit: script(redis, 'limits-hit-nkeys.lua', 1),
+      reserve: script(redis, 'limits-reserve-nkeys.lua', 1),
+      refund: script(redis, 'limits-refund-nkeys.lua', 1),
+    };
+  }
+
+  /** Runs `name` on the keys of one slot (one key on a cluster), then `args`. */
+  private run(name: Many, keys: readonly string[], ...args: string[]): Promise<unknown> {
+    const prefixed = keys.map(limitKey);
+    if (isCluster(this.redis) && prefixed.length === 1) return this.oneKey[name](prefixed[0]!, ...args);
+    return this.scripts[name](prefixed.length, ...prefixed, ...args);
   }
 
   hit(key: string, limit: number, windowSeconds: number): Promise<RateDecision> {
@@ -43,9 +59,9 @@ export class RedisRateLimiter implements RateLimiter {
     return guarded(async () => {
       let decision: RateDecision = { allowed: true, count: 0, retryAfterSeconds: 0 };
       for (const group of bySlot(this.redis, hits)) {
-        const [index, count, ttlMs] = (await this.scripts.hit(
-          group.length,
-          ...group.map((hit) => limitKey(hit.key)),
+        const [index, count, ttlMs] = (await this.run(
+          'hit',
+          group.map((hit) => hit.key),
           limitsArg(group),
         )) as Reply;
         const allowed = count <= group[index - 1]!.limit;
@@ -61,9 +77,9 @@ export class RedisRateLimiter implements RateLimiter {
       const reserved: LimitHit[] = [];
       let first = 0;
       for (const group of bySlot(this.redis, hits)) {
-        const [allowed, count, waitMs] = (await this.scripts.reserve(
-          group.length,
-          ...group.map((hit) => limitKey(hit.key)),
+        const [allowed, count, waitMs] = (await this.run(
+          'reserve',
+          group.map((hit) => hit.key),
           limitsArg(group),
         )) as Reply;
         if (allowed !== 1) {
@@ -81,7 +97,7 @@ export class RedisRateLimiter implements RateLimiter {
   refund(keys: readonly string[]): Promise<void> {
     return guarded(async () => {
       const groups = isCluster(this.redis) ? keys.map((key) => [key]) : keys.length > 0 ? [keys] : [];
-      await Promise.all(groups.map((group) => this.scripts.refund(group.length, ...group.map(limitKey))));
+      await Promise.all(groups.map((group) => this.run('refund', group)));
     });
   }
 

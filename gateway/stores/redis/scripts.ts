@@ -48,11 +48,13 @@ function commandName(file: string): string {
 /**
  * The script in `file` as a function on `redis` (defined once per connection): its arguments are the KEYS (with
  * the number of keys first for an -nkeys script), then the ARGV. The connection's key prefix applies to the KEYS.
+ * `fixedKeys` runs an -nkeys script with that many keys and no count: on a cluster ioredis's auto-pipelining
+ * routes a call by its first argument, which must then be a key, not the count.
  */
-export function script(redis: RedisClient, file: string): ScriptCall {
-  const name = commandName(file);
+export function script(redis: RedisClient, file: string, fixedKeys?: number): ScriptCall {
+  const name = fixedKeys === undefined ? commandName(file) : `${commandName(file)}_${fixedKeys}`;
   if (!(name in redis)) {
-    const numberOfKeys = keyCount(file);
+    const numberOfKeys = fixedKeys ?? keyCount(file);
     const lua = luaSource(file);
     redis.defineCommand(name, numberOfKeys === 'dynamic' ? { lua } : { numberOfKeys, lua });
   }

@@ -16,6 +16,7 @@ import { connectRedis } from '../../../gateway/stores/redis/connection';
 import { createRedisStore } from '../../../gateway/stores/redis/redis-store';
 import type { LimitHit, NewUser, Store, UserRecord } from '../../../core/ports/store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
+import { useTestCluster } from '../../support/redis-cluster-store';
 
 interface Harness {
   readonly store: Store;
@@ -675,4 +676,65 @@ describeResetFlow('redis', () => {
       await store.close();
     },
   };
+});
+
+describe('on a 3-primary Redis Cluster', () => {
+  const cluster = useTestCluster();
+  describeResetFlow('redis cluster', () => {
+    const prefix = uniquePrefix();
+    const redis = cluster.connect(prefix);
+    const options = { url: '', prefix, commandTimeoutMs: 2000 };
+    const store = createRedisStore(options, createLogger('silent'), redis, {
+      subscriber: () => cluster.subscriber(),
+    });
+    const resets = new RedisResetStore(redis, { auditMaxLen: AUDIT_MAXLEN });
+    const onQueued = (): void => resets.noteQueued();
+    return {
+      store,
+      resets,
+      flow: new RedisResetFlow(redis, { auditMaxLen: AUDIT_MAXLEN, onQueued }),
+      close: async () => {
+        await resets.close();
+        await store.close();
+      },
+    };
+  });
+
+  it('spreads the keys of one deployment over every primary: users, sessions, codes, limits and mail shards', async () => {
+    const own = cluster.own();
+    const prefix = uniquePrefix();
+    const redis = cluster.connect(prefix);
+    const store = createRedisStore(
+      { url: '', prefix, commandTimeoutMs: 2000 },
+      createLogger('silent'),
+      redis,
+      {
+        subscriber: () => cluster.subscriber(),
+      },
+    );
+    const resets = new RedisResetStore(redis, { auditMaxLen: AUDIT_MAXLEN });
+    const flow = new RedisResetFlow(redis, { auditMaxLen: AUDIT_MAXLEN, onQueued: () => {} });
+    try {
+      for (let i = 0; i < 12; i++) {
+        const user = await store.users.create({ userName: `spread${i}`, email: `spread${i}@example.com` });
+        await store.sessions.create(`${i}`.padStart(64, 'a'), user.userId, 60_000);
+        const code = newPendingCode();
+        expect((await flow.requestReset(resetRequest(byName(`spread${i}`), code))).outcome).toBe('queued');
+      }
+      // every primary holds some of this prefix's keys (a shared cluster may hold other runs' keys too)
+      const primaries = own === null ? [] : await own.primaries();
+      for (const node of primaries) {
+        const admin = own!.admin(node);
+        const [, found] = (await admin.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 10_000)) as [
+          string,
+          string[],
+        ];
+        expect(found.length).toBeGreaterThan(0);
+      }
+      expect(primaries.length === 3 || own === null).toBe(true);
+    } finally {
+      await resets.close();
+      await store.close();
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { openRedisResetStore } from '../../../gateway/stores/redis/redis-reset-s
 import type { AuditEvent, ResetStore } from '../../../core/ports/reset-store';
 import { createLogger } from '../../../gateway/logger';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
+import { useTestCluster } from '../../support/redis-cluster-store';
 import { pollUntil } from '../../support/poll-until';
 
 interface Harness {
@@ -327,4 +328,22 @@ describeResetStore('redis', () => {
     elapse: (ms, settled) => pollUntil(settled, ms + 3000, 20, 'the store to see the time pass'),
     close: () => store.close(),
   };
+});
+
+describe('on a 3-primary Redis Cluster', () => {
+  const cluster = useTestCluster();
+  describeResetStore('redis cluster', () => {
+    const prefix = uniquePrefix();
+    const store = openRedisResetStore(
+      { url: '', prefix, commandTimeoutMs: 2000 },
+      createLogger('silent'),
+      { auditMaxLen: AUDIT_MAXLEN },
+      cluster.connect(prefix),
+    );
+    return {
+      store,
+      elapse: (ms, settled) => pollUntil(settled, ms + 3000, 20, 'the store to see the time pass'),
+      close: () => store.close(),
+    };
+  });
 });

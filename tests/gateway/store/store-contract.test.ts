@@ -7,6 +7,7 @@ import { createRedisStore } from '../../../gateway/stores/redis/redis-store';
 import { DuplicateUserError } from '../../../core/ports/store';
 import type { SessionRevocation, Store } from '../../../core/ports/store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
+import { useTestCluster } from '../../support/redis-cluster-store';
 
 interface StoreUnderTest {
   readonly store: Store;
@@ -486,6 +487,22 @@ runStoreContract('redis', () => ({
   // Redis TTLs run on its own clock: only real time passes them (the TTLs in this suite are short)
   letTimePass: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 }));
+
+describe('on a 3-primary Redis Cluster', () => {
+  const cluster = useTestCluster();
+  runStoreContract('redis cluster', () => {
+    const prefix = uniquePrefix();
+    return {
+      store: createRedisStore(
+        { url: '', prefix, commandTimeoutMs: 2000 },
+        createLogger('silent'),
+        cluster.connect(prefix),
+        { subscriber: () => cluster.subscriber() },
+      ),
+      letTimePass: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    };
+  });
+});
 
 describe('redis store: users written before the Language field', () => {
   it('reads a user hash without a language, or with one no catalogue has, as none', async () => {
