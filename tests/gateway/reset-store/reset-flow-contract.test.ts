@@ -725,10 +725,7 @@ describe('on a 3-primary Redis Cluster', () => {
       const primaries = own === null ? [] : await own.primaries();
       for (const node of primaries) {
         const admin = own!.admin(node);
-        const [, found] = (await admin.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 10_000)) as [
-          string,
-          string[],
-        ];
+        const [, found] = await admin.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 10_000);
         expect(found.length).toBeGreaterThan(0);
       }
       expect(primaries.length === 3 || own === null).toBe(true);
