@@ -277,6 +277,10 @@ const EnvSchema = z.object({
     integer(0, 64).default(2),
     'mails this gateway sends at once; 0: it only queues (needs `REDIS_URL`)',
   ),
+  MAIL_QUEUE_SHARDS: variable(
+    integer(1, 1024).default(16),
+    'partitions of the Redis mail queue, each on its own hash tag (default 16); the same on every gateway',
+  ),
   ENTRYPOINTS_FILE: variable(z.string().min(1).optional(), 'entry points for `/api/User/authreset`'),
   AUTHRESET_TOKEN_LIMIT: variable(
     integer(1, 1_000_000).default(100),
@@ -574,6 +578,7 @@ function buildConfig(e: z.output<typeof EnvSchema>, options: LoadOptions) {
       retryBaseMs: e.MAIL_RETRY_BASE_MS,
       leaseMs: e.MAIL_LEASE_MS,
       deliveryConcurrency: e.MAIL_DELIVERY_CONCURRENCY,
+      queueShards: e.MAIL_QUEUE_SHARDS,
     }),
     auditMaxLength: e.AUDIT_STREAM_MAXLEN,
     auditRefusalWindowSeconds: e.AUDIT_REFUSAL_WINDOW_SECONDS,

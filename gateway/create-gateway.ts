@@ -83,11 +83,12 @@ function openStores(
 ): { store: Store; resets: ResetStore; resetFlow: ResetFlow } {
   const auditMaxLen = config.auditMaxLength;
   const refusalWindowMs = config.auditRefusalWindowSeconds * 1000;
+  const mailShards = config.mail.queueShards;
   if (config.redis && deps.store === undefined && deps.resets === undefined) {
     const redis = connectRedis(config.redis, 'oms-gateway');
-    const store = createRedisStore(config.redis, logger, redis);
+    const store = createRedisStore(config.redis, logger, redis, { clock });
     // the store owns the connection and closes it
-    const resets = new RedisResetStore(redis, { auditMaxLen, refusalWindowMs });
+    const resets = new RedisResetStore(redis, { auditMaxLen, refusalWindowMs, mailShards, clock });
     // the delivery loop wakes a little later, at random: its claim, rendering and send would otherwise run
     // right after the reply of a request for a known user, and slow the caller's next call only then
     const onQueued = (): void => {
@@ -97,16 +98,18 @@ function openStores(
       prefix: config.redis.prefix,
       auditMaxLen,
       refusalWindowMs,
+      mailShards,
       onQueued,
     });
     return { store, resets, resetFlow };
   }
   const store =
-    deps.store ?? (config.redis ? createRedisStore(config.redis, logger) : createMemoryStore(clock));
+    deps.store ??
+    (config.redis ? createRedisStore(config.redis, logger, undefined, { clock }) : createMemoryStore(clock));
   const resets =
     deps.resets ??
     (config.redis
-      ? openRedisResetStore(config.redis, logger, { auditMaxLen, refusalWindowMs })
+      ? openRedisResetStore(config.redis, logger, { auditMaxLen, refusalWindowMs, mailShards, clock })
       : new MemoryResetStore(clock, { auditMaxLen, refusalWindowMs }));
   return { store, resets, resetFlow: composeResetFlow(store, resets) };
 }
