@@ -4,8 +4,8 @@
 -- ARGV[1]: JSON {self: the scoped caller's UserId as a string ('' when any user is in reach), accounts: the
 --   scoped caller's AccountIds as strings, id: the target's UserId as a string ('' for nobody)}.
 -- Returns {'1' or '0' (a user), userName, email, locked '1'/'0', in reach '1'/'0', language ('' for none)}.
--- TypeScript twin of the reach rule: canActOn in handlers/access.ts (composeResetFlow in core/reset-flow.ts
--- applies the same rule to the embedded store; the reset-flow contract keeps the two equal).
+-- TypeScript twin of the reach rule: inReach in core/reach.ts (the embedded flow in core/reset-flow.ts uses it;
+-- the reset-flow contract keeps the two equal).
 local a = cjson.decode(ARGV[1])
 local fields = redis.call('HMGET', KEYS[1], 'userName', 'email', 'locked', 'language')
 local known = fields[1] and a.id ~= ''
