@@ -7,19 +7,27 @@ import { apiKeyCommand } from './api-keys';
 import { CliError, HelpRequest, UsageError } from './command';
 import type { CliCommand, CliIo } from './command';
 import { loadCommand, serveCommand } from './serve';
+import { storeCommand } from './store';
 import { tokenCommand } from './tokens';
 import { userCommand } from './users';
 
 export type { CliIo } from './command';
 
 /** Every command group, in the order the usage lists them. */
-const COMMANDS: readonly CliCommand[] = [userCommand, apiKeyCommand, tokenCommand, serveCommand, loadCommand];
+const COMMANDS: readonly CliCommand[] = [
+  userCommand,
+  apiKeyCommand,
+  tokenCommand,
+  storeCommand,
+  serveCommand,
+  loadCommand,
+];
 
 export const USAGE = `Usage: oms-gateway <command>
 
 ${COMMANDS.map((command) => command.usage).join('\n')}
 
-The user, apikey and token commands work on the Redis that REDIS_URL (and REDIS_PREFIX) name.
+The user, apikey, token and store commands work on the Redis that REDIS_URL (and REDIS_PREFIX) name.
 Each prints its result as one JSON line. Exit status: 0 done, 1 refused or failed, 2 bad usage.`;
 
 /** The message and exit status of a failure. */
