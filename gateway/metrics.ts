@@ -7,7 +7,7 @@ export interface Metrics {
   readonly registry: Registry;
   readonly connectionsOpen: Gauge;
   readonly connectionsTotal: Counter;
-  /** Upgrades refused: max_connections, max_connections_per_address, shutting_down, origin. */
+  /** Upgrades refused: max_connections, max_connections_per_address, handshake_rate, file_limit, shutting_down, origin. */
   readonly connectionsRefused: Counter<'reason'>;
   readonly calls: Counter<'function' | 'errorcode'>;
   readonly callSeconds: Histogram<'function'>;
@@ -75,7 +75,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     }),
     connectionsRefused: new Counter({
       name: 'oms_connections_refused_total',
-      help: 'WebSocket upgrades refused, by reason: max_connections, max_connections_per_address (503), shutting_down (503), origin (403)',
+      help: 'WebSocket upgrades refused, by reason: max_connections, max_connections_per_address, handshake_rate, file_limit, shutting_down (503), origin (403)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
