@@ -244,7 +244,7 @@ export function serveConnection(
 
   metrics.connectionsOpen.inc();
   metrics.connectionsTotal.inc();
-  log('info', { address: client.address, key: client.key }, 'connection open');
+  log('info', { address: client.address, key: client.key, port: client.port }, 'connection open');
   if (config.connectionLimits.unauthenticatedIdleMs > 0) {
     loginDeadline = setTimeout(() => {
       loginDeadline = undefined;

@@ -85,6 +85,8 @@ export interface GatewayParts {
   readonly resolveSession: SessionResolver;
   /** the built reset page, default dist/page */
   readonly pageDir?: string;
+  /** false in a cluster worker: the primary serves the summed /metrics (workers.ts) */
+  readonly metricsListener: boolean;
   /** once listening: the mail delivery starts */
   onListening(): void;
   /** after the sockets closed: the mail delivery stops and the owned stores close */
@@ -127,15 +129,15 @@ export function serveGateway(parts: GatewayParts): Gateway {
 
   // metrics on their own listener; only development mode without METRICS_PORT keeps them on this port
   const metricsServer: MetricsServer | null =
-    config.metrics.port === null
+    config.metrics.port === null || !parts.metricsListener
       ? null
-      : createMetricsServer({ ...config.metrics, port: config.metrics.port }, metrics, logger);
+      : createMetricsServer({ ...config.metrics, port: config.metrics.port }, metrics.registry, logger);
   // the dev routes answer only to a loopback Host (DNS rebinding); development mode listens only on loopback
   const devRoutes: Route[] = config.dev
     ? [
         // the outbox lists reset links: only in development mode, never beside SendGrid
         ...(mailer instanceof DevOutbox ? [devOutboxRoute(mailer)] : []),
-        ...(metricsServer === null ? [metricsRoute(metrics, config.metrics.token)] : []),
+        ...(config.metrics.port === null ? [metricsRoute(metrics.registry, config.metrics.token)] : []),
       ].map(loopbackHostOnly)
     : [];
 
