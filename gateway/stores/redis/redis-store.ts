@@ -330,17 +330,36 @@ const flag = (value: boolean): string => (value ? '1' : '0');
 
 // One user with its sets, found by an index key (KEYS[1]) or by id (ARGV[2]); ARGV[1] is the key prefix
 // (the user's keys are derived here, so this script, like CREATE_USER_SCRIPT, needs a single Redis node).
+// Shared with the session resume (RESUME_SESSION_SCRIPT): {id, hash, permissions, accounts}, or false.
+const READ_USER_LUA = `
+local function readUser(prefix, id)
+  local user = prefix .. 'user:{' .. id .. '}'
+  local hash = redis.call('HGETALL', user)
+  if #hash == 0 then return false end
+  return { id, hash, redis.call('SMEMBERS', user .. ':permissions'), redis.call('SMEMBERS', user .. ':accounts') }
+end
+`;
+
 const READ_USER_SCRIPT = `
+${READ_USER_LUA}
 local id = ARGV[2]
 if #KEYS == 1 then
   id = redis.call('GET', KEYS[1])
   if not id then return false end
 end
-local user = ARGV[1] .. 'user:{' .. id .. '}'
-local hash = redis.call('HGETALL', user)
-if #hash == 0 then return false end
-return { id, hash, redis.call('SMEMBERS', user .. ':permissions'), redis.call('SMEMBERS', user .. ':accounts') }
+return readUser(ARGV[1], id)
 `;
+
+type UserReply = [string, string[], string[], string[]] | null;
+
+/** A READ_USER_LUA reply as a record. */
+function userFromReply(reply: UserReply): UserRecord | null {
+  if (reply === null) return null;
+  const [id, flat, permissions, accounts] = reply;
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+  return toUserRecord(Number(id), hash, permissions, accounts);
+}
 
 class RedisUserStore implements UserStore {
   private readonly readScript: ScriptCall;
@@ -392,12 +411,8 @@ class RedisUserStore implements UserStore {
     if ('userId' in by && (!Number.isSafeInteger(by.userId) || by.userId <= 0)) return null;
     const reply = (await ('index' in by
       ? this.readScript(1, by.index, this.prefix, '')
-      : this.readScript(0, this.prefix, by.userId))) as [string, string[], string[], string[]] | null;
-    if (reply === null) return null;
-    const [id, flat, permissions, accounts] = reply;
-    const hash: Record<string, string> = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
-    return toUserRecord(Number(id), hash, permissions, accounts);
+      : this.readScript(0, this.prefix, by.userId))) as UserReply;
+    return userFromReply(reply);
   }
 
   get(userId: number): Promise<UserRecord | null> {
@@ -519,24 +534,42 @@ redis.call('SADD', KEYS[2], ARGV[4])
 return #ended
 `;
 
-// Refreshes the idle TTL (ARGV[1] ms), never past the absolute lifetime; a session past it is deleted.
+// Refreshes a session's idle TTL (ms), never past the absolute lifetime; a session past it is deleted.
 // Returns the UserId, or false.
-const TOUCH_SESSION_SCRIPT = `
+const TOUCH_SESSION_LUA = `
 ${NOW_LUA}
 ${SESSION_VALUE_LUA}
-local value = redis.call('GET', KEYS[1])
-if not value then return false end
-local userId, endsAt = sessionUser(value)
-local ttl = tonumber(ARGV[1])
-if endsAt then
-  if endsAt <= now then
-    redis.call('DEL', KEYS[1])
-    return false
+local function touchSession(key, ttl)
+  local value = redis.call('GET', key)
+  if not value then return false end
+  local userId, endsAt = sessionUser(value)
+  if endsAt then
+    if endsAt <= now then
+      redis.call('DEL', key)
+      return false
+    end
+    ttl = math.min(ttl, endsAt - now)
   end
-  ttl = math.min(ttl, endsAt - now)
+  redis.call('PEXPIRE', key, ttl)
+  return userId
 end
-redis.call('PEXPIRE', KEYS[1], ttl)
-return userId
+`;
+
+// KEYS[1] the session; ARGV[1] idle TTL ms.
+const TOUCH_SESSION_SCRIPT = `
+${TOUCH_SESSION_LUA}
+return touchSession(KEYS[1], tonumber(ARGV[1]))
+`;
+
+// The touch and the user's read in one script, so a resume is one round trip instead of two in a row. KEYS[1]
+// the session; ARGV[1] idle TTL ms, [2] key prefix (the user's keys are derived here, as READ_USER_SCRIPT does).
+// Returns READ_USER_LUA's reply, or false.
+const RESUME_SESSION_SCRIPT = `
+${TOUCH_SESSION_LUA}
+${READ_USER_LUA}
+local userId = touchSession(KEYS[1], tonumber(ARGV[1]))
+if not userId then return false end
+return readUser(ARGV[2], userId)
 `;
 
 // Session ids are SHA-256 hex, so the message can be built by concatenation.
@@ -598,6 +631,7 @@ class RedisSessionStore implements SessionStore {
 
   private readonly createScript: ScriptCall;
   private readonly touchScript: ScriptCall;
+  private readonly resumeScript: ScriptCall;
 
   constructor(
     private readonly redis: Redis,
@@ -606,6 +640,7 @@ class RedisSessionStore implements SessionStore {
   ) {
     this.createScript = defineScript(redis, 'omsSessionCreate', 3, CREATE_SESSION_SCRIPT);
     this.touchScript = defineScript(redis, 'omsSessionTouch', 1, TOUCH_SESSION_SCRIPT);
+    this.resumeScript = defineScript(redis, 'omsSessionResume', 1, RESUME_SESSION_SCRIPT);
   }
 
   get channel(): string {
@@ -640,6 +675,13 @@ class RedisSessionStore implements SessionStore {
     return guarded(async () => {
       const userId = (await this.touchScript(`session:${sessionId}`, String(ttlMs))) as string | null;
       return userId === null ? null : Number(userId);
+    });
+  }
+
+  resume(sessionId: string, ttlMs: number): Promise<UserRecord | null> {
+    return guarded(async () => {
+      const reply = await this.resumeScript(`session:${sessionId}`, String(ttlMs), this.options.prefix);
+      return userFromReply(reply as UserReply);
     });
   }
 
