@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { loadConfig } from '../gateway/config';
 import { createLogger } from '../gateway/logger';
-import { createGateway } from '../gateway/server/server';
+import { createGateway } from '../gateway/create-gateway';
 import { createRedisStore } from '../gateway/stores/redis/redis-store';
 import { startSession } from '../core/sessions';
 
