@@ -52,9 +52,8 @@ export async function resolveSession(
   ttlSeconds: number,
 ): Promise<Caller | null> {
   const sessionId = sessionIdOf(sessionToken);
-  const userId = await store.sessions.touch(sessionId, ttlSeconds * 1000);
-  if (userId === null) return null;
-  const user = await store.users.get(userId);
+  // one round trip: the touch and the user's read together (a resume storm costs one each)
+  const user = await store.sessions.resume(sessionId, ttlSeconds * 1000);
   if (!user || user.locked) return null;
   return {
     userId: user.userId,

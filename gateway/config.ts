@@ -305,6 +305,21 @@ const EnvSchema = z.object({
     z.string().min(16, 'must be at least 16 characters').optional(),
     'bearer token `/metrics` requires (16+ characters)',
   ),
+
+  // process scale and admission (issue 15)
+  WORKERS: variable(
+    integer(1, 256).optional(),
+    'worker processes sharing `PORT` (node:cluster, the primary supervises); more than 1 needs `REDIS_URL`',
+    'one per core on Redis outside dev, else 1',
+  ),
+  MAX_HANDSHAKES_PER_SECOND: variable(
+    integer(0, 1_000_000).default(4000),
+    'WebSocket upgrades each process accepts per second (bucket of one second); then 503, `Retry-After: 1`; 0: off',
+  ),
+  FD_RESERVE: variable(
+    integer(0, 1_000_000).default(64),
+    'files each process keeps from clients (for /metrics, Redis, the log): upgrades past the open-files limit less this get 503',
+  ),
 });
 
 /** A variable's line in the configuration table. */
@@ -591,7 +606,33 @@ function buildConfig(e: z.output<typeof EnvSchema>, options: LoadOptions) {
     dev,
     /** metrics.port null: /metrics on the main port (development mode only) */
     metrics: Object.freeze({ port: metricsPort, host: e.METRICS_HOST, token: e.METRICS_TOKEN ?? null }),
+    /** worker processes (1: no cluster), and each process's bounds on new connections (handshakes 0: none) */
+    scale: Object.freeze({
+      workers: workerCount(e, dev, metricsPort),
+      handshakesPerSecond: e.MAX_HANDSHAKES_PER_SECOND,
+      fdReserve: e.FD_RESERVE,
+    }),
   });
+}
+
+/**
+ * WORKERS, or its default: every core on a shared store outside development mode, else one process. Workers on
+ * the embedded store would each have their own users, sessions and codes, so more than one needs REDIS_URL; and
+ * the primary serves the workers' summed /metrics only on its own listener, so development mode needs METRICS_PORT.
+ */
+function workerCount(e: z.output<typeof EnvSchema>, dev: boolean, metricsPort: number | null): number {
+  const workers = e.WORKERS ?? (e.REDIS_URL && !dev ? availableParallelism() : 1);
+  if (workers > 1 && !e.REDIS_URL) {
+    throw new ConfigError(
+      'Invalid configuration: WORKERS: more than 1 needs REDIS_URL (on the embedded store each worker would have its own users, sessions and reset codes); unset WORKERS or set REDIS_URL',
+    );
+  }
+  if (workers > 1 && metricsPort === null) {
+    throw new ConfigError(
+      'Invalid configuration: WORKERS: more than 1 needs METRICS_PORT in development mode (the primary serves the summed /metrics on its own listener, never on PORT)',
+    );
+  }
+  return workers;
 }
 
 /**

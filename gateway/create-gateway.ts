@@ -45,6 +45,8 @@ export interface GatewayDeps {
   readonly mailer?: Mailer;
   /** the built reset page, default dist/page */
   readonly pageDir?: string;
+  /** false in a cluster worker: the primary serves the workers' summed /metrics on METRICS_PORT (workers.ts) */
+  readonly metricsListener?: boolean;
 }
 
 /**
@@ -157,6 +159,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     mailer,
     resolveSession: resolveCaller,
     ...(deps.pageDir === undefined ? {} : { pageDir: deps.pageDir }),
+    metricsListener: deps.metricsListener !== false,
     onListening: () => delivery.start(),
     release: async () => {
       await delivery.stop();

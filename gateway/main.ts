@@ -1,9 +1,11 @@
 // The gateway process: config from the environment (and --dev), listen, and a graceful exit on SIGTERM/SIGINT.
+// With WORKERS > 1 this process is the cluster's primary (workers.ts) and each worker runs the gateway.
 import { ConfigError, loadConfig } from './config';
 import { loadStartupUsers } from './stores/seed-users';
 import { createLogger } from './logger';
 import { isLoopbackAddress } from './server/loopback';
 import { createGateway } from './create-gateway';
+import { isWorkerProcess, runPrimary, serveMetricsToPrimary, workerLogger } from './workers';
 
 async function main(): Promise<void> {
   let config;
@@ -15,8 +17,14 @@ async function main(): Promise<void> {
     process.stderr.write(`oms-gateway: ${error.message}\n`);
     process.exit(2);
   }
-  const logger = createLogger(config.logLevel);
-  const gateway = createGateway(config, { logger });
+  if (config.scale.workers > 1 && !isWorkerProcess()) {
+    runPrimary(config, createLogger(config.logLevel));
+    return;
+  }
+  const logger = workerLogger(createLogger(config.logLevel));
+  const worker = isWorkerProcess();
+  const gateway = createGateway(config, { logger, metricsListener: !worker });
+  if (worker) serveMetricsToPrimary(gateway.metrics.registry);
   await loadStartupUsers(gateway.services.store, gateway.services.hasher, config, logger);
   const address = await gateway.listen();
   logger.info(

@@ -7,7 +7,7 @@ export interface Metrics {
   readonly registry: Registry;
   readonly connectionsOpen: Gauge;
   readonly connectionsTotal: Counter;
-  /** Upgrades refused: max_connections, max_connections_per_address, shutting_down, origin. */
+  /** Upgrades refused: max_connections, max_connections_per_address, handshake_rate, file_limit, shutting_down, origin. */
   readonly connectionsRefused: Counter<'reason'>;
   readonly calls: Counter<'function' | 'errorcode'>;
   readonly callSeconds: Histogram<'function'>;
@@ -30,6 +30,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
     name: 'oms_mail_queue_depth',
     help: 'Mails queued on the store for every gateway sharing it (due, being sent, or waiting to retry)',
     registers: [registry],
+    // every worker reads the same shared queue: summed over a cluster it would count each mail once per worker
+    aggregator: 'max',
     async collect() {
       // while the store is away the last reading stays; /readyz says the store is down
       await sources.queuedMail().then(
@@ -52,6 +54,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
     name: 'oms_store_up',
     help: 'Whether the store answered a ping at scrape time (1) or not (0)',
     registers: [registry],
+    // over a cluster: 1 only if every worker reached it
+    aggregator: 'min',
     async collect() {
       await sources.pingStore().then(
         () => this.set(1),
@@ -75,7 +79,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     }),
     connectionsRefused: new Counter({
       name: 'oms_connections_refused_total',
-      help: 'WebSocket upgrades refused, by reason: max_connections, max_connections_per_address (503), shutting_down (503), origin (403)',
+      help: 'WebSocket upgrades refused, by reason: max_connections, max_connections_per_address, handshake_rate, file_limit, shutting_down (503), origin (403)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

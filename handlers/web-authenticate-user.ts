@@ -31,7 +31,8 @@ export const webAuthenticateUser = defineHandler({
       // resuming refreshes the idle TTL like any call; the token is unguessable, so no failure limit here
       const caller = await resolveSession(store, payload.SessionToken, config.sessionTtlSeconds);
       if (caller === null) return { Authenticated: false, errormsg: SESSION_NOT_LIVE };
-      context.connection.bindSession(payload.SessionToken);
+      // the check just made serves the next calls too (SESSION_RECHECK_MS): a storm's resume is one round trip
+      context.connection.bindSession(payload.SessionToken, caller);
       logger.info({ conn: context.connection.id, userId: caller.userId }, 'session resumed');
       return {
         Authenticated: true,

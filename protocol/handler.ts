@@ -28,8 +28,11 @@ export interface Connection {
   readonly clientAddress: string;
   /** The logged-in caller, checked against the store (which refreshes its idle TTL); null when there is none. */
   currentCaller(): Promise<Caller | null>;
-  /** Binds the session a login created to this connection, or unbinds it (LogOut). */
-  bindSession(sessionToken: string | null): void;
+  /**
+   * Binds the session a login created to this connection, or unbinds it (LogOut). With the caller the store
+   * just resolved for it (a resume), the next calls reuse that check instead of asking the store again.
+   */
+  bindSession(sessionToken: string | null, caller?: Caller): void;
 }
 
 export interface CallContext<Services> {

@@ -171,6 +171,11 @@ export interface SessionStore {
    * past its lifetime, revoked or unknown.
    */
   touch(sessionId: string, ttlMs: number): Promise<number | null>;
+  /**
+   * Touches the session as `touch` does and returns its user, in one store round trip: a reconnect storm is
+   * thousands of resumes at once (issue 15). Null when the session is not live or its user is gone.
+   */
+  resume(sessionId: string, ttlMs: number): Promise<UserRecord | null>;
   /** Ends one session (LogOut) and publishes the revocation; false when it was not live. */
   revoke(sessionId: string): Promise<boolean>;
   /** Ends every session of a user, publishes the revocation, and returns how many were live. */

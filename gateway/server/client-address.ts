@@ -152,6 +152,8 @@ export interface ClientAddress {
   readonly address: string;
   /** What limits count by (addressKey). */
   readonly key: string;
+  /** The TCP peer's port (the proxy's, behind one), for logs: it tells which process holds a socket. */
+  readonly port?: number;
 }
 
 export interface ClientAddressResolver {
@@ -172,7 +174,11 @@ export function createClientAddressResolver(options: {
         request.headers['x-forwarded-for'],
         isTrusted,
       );
-      return { address, key: addressKey(address, options.addressIpv6Prefix) };
+      return {
+        address,
+        key: addressKey(address, options.addressIpv6Prefix),
+        port: request.socket.remotePort,
+      };
     },
     schemeOf: (request) => {
       const own = (request.socket as { encrypted?: boolean }).encrypted === true ? 'https:' : 'http:';

@@ -111,7 +111,7 @@ export function serveConnection(
       });
       return caller;
     },
-    bindSession: (token) => {
+    bindSession: (token, caller) => {
       if (token !== null && loginDeadline !== undefined) {
         clearTimeout(loginDeadline);
         loginDeadline = undefined;
@@ -119,7 +119,7 @@ export function serveConnection(
       }
       sessionToken = token;
       sessionId = token === null ? null : sessionIdOf(token);
-      checked = null;
+      checked = token !== null && caller ? { at: env.clock.now(), caller: Promise.resolve(caller) } : null;
     },
   };
 
@@ -244,7 +244,7 @@ export function serveConnection(
 
   metrics.connectionsOpen.inc();
   metrics.connectionsTotal.inc();
-  log('info', { address: client.address, key: client.key }, 'connection open');
+  log('info', { address: client.address, key: client.key, port: client.port }, 'connection open');
   if (config.connectionLimits.unauthenticatedIdleMs > 0) {
     loginDeadline = setTimeout(() => {
       loginDeadline = undefined;

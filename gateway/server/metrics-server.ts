@@ -9,7 +9,12 @@ import { sendJson } from './http-routes';
 import type { Route } from './http-routes';
 import type { Logger } from '../logger';
 import { isLoopbackAddress, isLoopbackHostHeader } from './loopback';
-import type { Metrics } from '../metrics';
+
+/** What /metrics serves: a prom-client registry, or the cluster primary's sum over its workers (workers.ts). */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
 
@@ -37,7 +42,7 @@ export function loopbackHostOnly(route: Route): Route {
 }
 
 /** GET /metrics in Prometheus text; with a token, 401 without the bearer. */
-export function metricsRoute(metrics: Metrics, token: string | null): Route {
+export function metricsRoute(source: MetricsSource, token: string | null): Route {
   return {
     method: 'GET',
     path: '/metrics',
@@ -45,8 +50,8 @@ export function metricsRoute(metrics: Metrics, token: string | null): Route {
       if (token !== null && !hasBearer(request, token)) {
         return sendJson(response, 401, { error: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
       }
-      const text = await metrics.registry.metrics();
-      response.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+      const text = await source.metrics();
+      response.writeHead(200, { 'content-type': source.contentType, 'cache-control': 'no-store' });
       response.end(text);
     },
   };
@@ -62,10 +67,10 @@ export interface MetricsServer {
 /** The METRICS_PORT listener: GET /metrics, 404 for anything else. */
 export function createMetricsServer(
   settings: Config['metrics'] & { readonly port: number },
-  metrics: Metrics,
+  source: MetricsSource,
   logger: Logger,
 ): MetricsServer {
-  let route = metricsRoute(metrics, settings.token);
+  let route = metricsRoute(source, settings.token);
   // without a token, a loopback listener is guarded like the dev routes; with one, the token is the guard
   if (settings.token === null && isLoopbackAddress(settings.host)) route = loopbackHostOnly(route);
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {

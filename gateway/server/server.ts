@@ -7,7 +7,13 @@ import type { WebSocket } from 'ws';
 import { handlers as defaultHandlers } from '../../handlers';
 import type { Services } from '../../handlers/context';
 import type { Dispatcher } from '../../protocol/dispatch';
-import { createAdmission, createRefusalLog, UPGRADE_RETRY_AFTER_SECONDS } from './admission';
+import {
+  createAdmission,
+  createHandshakeBucket,
+  createRefusalLog,
+  HANDSHAKE_RETRY_AFTER_SECONDS,
+  UPGRADE_RETRY_AFTER_SECONDS,
+} from './admission';
 import type { RefusalReason } from './admission';
 import { createClientAddressResolver } from './client-address';
 import { isLoopbackAddress } from './loopback';
@@ -19,6 +25,8 @@ import type { LiveConnection, SessionResolver } from './connection';
 import { asyncApiDocument, openApiDocument } from './api-docs';
 import { createHttpGateway } from './http-gateway';
 import { startHeartbeat } from './heartbeat';
+import { guardFileBudget } from './file-limit';
+import type { FileGuard } from './file-limit';
 import { findRoute, sendJson } from './http-routes';
 import type { Route } from './http-routes';
 import type { Logger } from '../logger';
@@ -77,6 +85,8 @@ export interface GatewayParts {
   readonly resolveSession: SessionResolver;
   /** the built reset page, default dist/page */
   readonly pageDir?: string;
+  /** false in a cluster worker: the primary serves the summed /metrics (workers.ts) */
+  readonly metricsListener: boolean;
   /** once listening: the mail delivery starts */
   onListening(): void;
   /** after the sockets closed: the mail delivery stops and the owned stores close */
@@ -92,6 +102,9 @@ export function serveGateway(parts: GatewayParts): Gateway {
   const clientAddresses = createClientAddressResolver(config);
   const admission = createAdmission(config.connectionLimits);
   const logRefusal = createRefusalLog(logger);
+  const handshakes = createHandshakeBucket(config.scale.handshakesPerSecond);
+  // taken once the listeners are open (listen)
+  let files: FileGuard = { exhausted: () => false };
   if (config.trustProxy.kind === 'none' && !isLoopbackAddress(config.host)) {
     logger.warn(
       { host: config.host },
@@ -116,15 +129,15 @@ export function serveGateway(parts: GatewayParts): Gateway {
 
   // metrics on their own listener; only development mode without METRICS_PORT keeps them on this port
   const metricsServer: MetricsServer | null =
-    config.metrics.port === null
+    config.metrics.port === null || !parts.metricsListener
       ? null
-      : createMetricsServer({ ...config.metrics, port: config.metrics.port }, metrics, logger);
+      : createMetricsServer({ ...config.metrics, port: config.metrics.port }, metrics.registry, logger);
   // the dev routes answer only to a loopback Host (DNS rebinding); development mode listens only on loopback
   const devRoutes: Route[] = config.dev
     ? [
         // the outbox lists reset links: only in development mode, never beside SendGrid
         ...(mailer instanceof DevOutbox ? [devOutboxRoute(mailer)] : []),
-        ...(metricsServer === null ? [metricsRoute(metrics, config.metrics.token)] : []),
+        ...(config.metrics.port === null ? [metricsRoute(metrics.registry, config.metrics.token)] : []),
       ].map(loopbackHostOnly)
     : [];
 
@@ -202,7 +215,8 @@ export function serveGateway(parts: GatewayParts): Gateway {
   function refuseBusy(socket: Socket, reason: RefusalReason, client: ClientAddress | null): void {
     metrics.connectionsRefused.labels({ reason }).inc();
     if (reason !== 'shutting_down') logRefusal(reason, { address: client?.address, open: connections.size });
-    refuseUpgrade(socket, 503, 'Service Unavailable', `Retry-After: ${UPGRADE_RETRY_AFTER_SECONDS}\r\n`);
+    const wait = reason === 'handshake_rate' ? HANDSHAKE_RETRY_AFTER_SECONDS : UPGRADE_RETRY_AFTER_SECONDS;
+    refuseUpgrade(socket, 503, 'Service Unavailable', `Retry-After: ${wait}\r\n`);
   }
 
   server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -218,8 +232,11 @@ export function serveGateway(parts: GatewayParts): Gateway {
     }
     if (shuttingDown) return refuseBusy(socket, 'shutting_down', null);
     const client = clientAddresses.addressOf(request);
+    if (files.exhausted()) return refuseBusy(socket, 'file_limit', client);
     const full = admission.refusal(client.key);
     if (full !== null) return refuseBusy(socket, full, client);
+    // last, so upgrades refused for a cap take no token
+    if (!handshakes.take()) return refuseBusy(socket, 'handshake_rate', client);
     // without verifyClient ws completes the upgrade synchronously, so the slot is taken in this same tick
     wss.handleUpgrade(request, socket, head, (ws: WebSocket) => acceptConnection(ws, client));
   });
@@ -274,6 +291,15 @@ export function serveGateway(parts: GatewayParts): Gateway {
       // a reconnect storm's SYNs wait in the backlog instead of being dropped (and retried by the kernel after 1 s)
       server.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }, () => {
         server.off('error', reject);
+        files = guardFileBudget(
+          server,
+          { reserve: config.scale.fdReserve, maxConnections: config.connectionLimits.maxConnections },
+          logger,
+          (peer) => {
+            metrics.connectionsRefused.labels({ reason: 'file_limit' }).inc();
+            logRefusal('file_limit', { address: peer, open: connections.size, dropped: true });
+          },
+        );
         // queued mail (also from before a restart) goes out once the gateway is up
         parts.onListening();
         resolve(address());

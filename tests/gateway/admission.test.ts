@@ -86,6 +86,36 @@ describe('admission control', () => {
     await first.close();
     await elsewhere.close();
   });
+
+  it('refuses a burst of upgrades past MAX_HANDSHAKES_PER_SECOND with 503 and Retry-After: 1, and the socket already connected keeps answering', async () => {
+    gw = await startGateway({ MAX_HANDSHAKES_PER_SECOND: '1' });
+    // takes the bucket's one token; the burst below comes well within the second it takes to refill
+    const connected = await openClient(gw.wsUrl);
+    const burst = await Promise.all(
+      Array.from(
+        { length: 10 },
+        () =>
+          new Promise<{ status: number; retryAfter?: string; ws?: WebSocket }>((resolve) => {
+            const ws = new WebSocket(gw.wsUrl);
+            ws.on('error', () => undefined);
+            ws.once('open', () => resolve({ status: 101, ws }));
+            ws.once('unexpected-response', (_request, response) => {
+              resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] });
+              response.resume();
+              ws.terminate();
+            });
+          }),
+      ),
+    );
+    const refused = burst.filter((result) => result.status !== 101);
+    expect(refused.length).toBeGreaterThanOrEqual(8);
+    for (const result of refused) expect(result).toEqual({ status: 503, retryAfter: '1' });
+    expect(await refusedCount(gw, 'handshake_rate')).toBe(refused.length);
+    expect(await connected.call('Ping')).toEqual({ msg: 'PONG' });
+    await gw.logs.waitFor((entry) => entry.reason === 'handshake_rate');
+    for (const result of burst) result.ws?.terminate();
+    await connected.close();
+  });
 });
 
 describe('UNAUTHENTICATED_IDLE_MS', () => {

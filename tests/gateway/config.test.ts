@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 // Configuration: defaults, and errors that name the variable and what it allows (never the value).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, KNOWN_VARIABLES, loadConfig as loadAnyConfig } from '../../gateway/config';
 import type { Env, LoadOptions } from '../../gateway/config';
@@ -339,5 +339,35 @@ describe('the configuration table', () => {
     expect(rows.get('PORT')).toBe(String(defaults.port));
     expect(rows.get('MAX_SESSIONS_PER_USER')).toBe(String(defaults.maxSessionsPerUser));
     expect(rows.get('RESET_CODE_TTL_SECONDS')).toBe(String(defaults.reset.codeTtlSeconds));
+  });
+});
+
+describe('process scale (WORKERS, MAX_HANDSHAKES_PER_SECOND, FD_RESERVE)', () => {
+  it('runs one worker per core on Redis in production, one process on the embedded store or in development mode', () => {
+    expect(loadAnyConfig(PRODUCTION).scale).toEqual({
+      workers: availableParallelism(),
+      handshakesPerSecond: 4000,
+      fdReserve: 64,
+    });
+    expect(loadConfig({}).scale.workers).toBe(1);
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6390' }).scale.workers).toBe(1);
+    expect(loadAnyConfig({ ...PRODUCTION, WORKERS: '3' }).scale.workers).toBe(3);
+  });
+
+  it('refuses more than one worker on the embedded store, saying why', () => {
+    expect(errorFor({ WORKERS: '2' })).toContain('WORKERS: more than 1 needs REDIS_URL');
+    expect(loadConfig({ WORKERS: '1' }).scale.workers).toBe(1);
+  });
+
+  it('refuses more than one worker in development mode without METRICS_PORT (the summed /metrics is on its own port)', () => {
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6390', WORKERS: '2' };
+    expect(errorFor(redis)).toContain('WORKERS: more than 1 needs METRICS_PORT');
+    expect(loadConfig({ ...redis, METRICS_PORT: '0' }).scale.workers).toBe(2);
+  });
+
+  it('takes 0 as no handshake bound and refuses a negative reserve', () => {
+    expect(loadConfig({ MAX_HANDSHAKES_PER_SECOND: '0' }).scale.handshakesPerSecond).toBe(0);
+    expect(errorFor({ FD_RESERVE: '-1' })).toContain('FD_RESERVE:');
+    expect(errorFor({ WORKERS: '0' })).toContain('WORKERS:');
   });
 });

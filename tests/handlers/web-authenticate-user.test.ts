@@ -1,5 +1,8 @@
 // WebAuthenticateUser: password login, resuming a session by its token, and the idle TTL (moved by a manual clock).
+import { Redis } from 'ioredis';
+import { sha256Hex } from '../../core/digest';
 import { ManualClock } from '../../core/ports/clock';
+import { testRedisUrl, uniquePrefix } from '../support/gateway';
 import { openClient } from '../support/ws-client';
 import { startUserGateway, UUID_V4 } from './users-fixture';
 import type { UserGateway } from './users-fixture';
@@ -149,5 +152,67 @@ describe('WebAuthenticateUser', () => {
       detail: 'UserName and Password are required, or SessionToken to resume',
     });
     await client.close();
+  });
+});
+
+describe('WebAuthenticateUser resume on Redis (a reconnect storm)', () => {
+  let gw: UserGateway;
+  const prefix = uniquePrefix();
+
+  beforeEach(async () => {
+    gw = await startUserGateway({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix });
+  });
+  afterEach(() => gw.close());
+
+  it('costs one store command and no password hash, and the next call reuses that check', async () => {
+    const { sessionToken } = await gw.login('trader1');
+    const hasher = gw.gateway.services.hasher;
+    const hashes = [
+      jest.spyOn(hasher, 'verify'),
+      jest.spyOn(hasher, 'verifyNothing'),
+      jest.spyOn(hasher, 'hash'),
+    ];
+    const base = new Redis(testRedisUrl());
+    const monitor = await base.monitor();
+    const marker = new Redis(testRedisUrl());
+    // what the gateway sent between two markers (MONITOR lists commands in the order Redis ran them)
+    const segments: string[][][] = [[]];
+    const markers: (() => void)[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      // commands a script runs show as "lua"; only what the gateway sent costs a round trip
+      if (source.includes('lua') || !args.some((arg) => arg.includes(prefix))) return;
+      if (args[0]?.toLowerCase() === 'get' && args[1] === `${prefix}marker`) {
+        segments.push([]);
+        return markers.shift()?.();
+      }
+      segments.at(-1)!.push(args);
+    });
+    const mark = async (): Promise<void> => {
+      const seen = new Promise<void>((resolve) => markers.push(resolve));
+      await marker.get(`${prefix}marker`);
+      await seen;
+    };
+    try {
+      await mark();
+      const client = await openClient(gw.wsUrl);
+      expect(await client.call('WebAuthenticateUser', { SessionToken: sessionToken })).toMatchObject({
+        Authenticated: true,
+      });
+      await mark();
+      // a call that needs the caller: served by the resume's check, so only its own read of the user
+      expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
+      await mark();
+      const [, resume, next] = segments;
+      // one script (EVAL the first time it runs on this Redis, EVALSHA after)
+      expect(resume!.map((args) => args[0]?.toLowerCase())).toEqual([expect.stringMatching(/^eval(sha)?$/)]);
+      expect(resume![0]).toContain(`${prefix}session:${sha256Hex(sessionToken)}`);
+      expect(next!.some((args) => args.some((arg) => arg.includes('session:')))).toBe(false);
+      for (const spy of hashes) expect(spy).not.toHaveBeenCalled();
+      await client.close();
+    } finally {
+      monitor.disconnect();
+      base.disconnect();
+      marker.disconnect();
+    }
   });
 });

@@ -31,9 +31,21 @@ export interface GatewayProcess {
   readonly exited: Promise<number | string>;
 }
 
-export async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
+export interface SpawnOptions {
+  /** the process's open-files limit (`ulimit -n` in a shell that then execs node); default the test runner's */
+  readonly openFiles?: number;
+}
+
+export async function spawnGateway(
+  env: Record<string, string>,
+  options: SpawnOptions = {},
+): Promise<GatewayProcess> {
   const main = await bundleEntry('gateway/main.ts');
-  const child = spawn(process.execPath, [main], {
+  const [command, args] =
+    options.openFiles === undefined
+      ? [process.execPath, [main]]
+      : ['bash', ['-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, main]];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: processEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,14 +103,18 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
 /** Starts the process (in development mode unless `env` says `OMS_DEV: ''`) and resolves once it listens, with its port. */
 export async function startGatewayProcess(
   env: Record<string, string>,
+  options: SpawnOptions = {},
 ): Promise<GatewayProcess & { port: number }> {
-  const started = await spawnGateway({
-    OMS_DEV: '1',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    METRICS_PORT: '0',
-    ...env,
-  });
+  const started = await spawnGateway(
+    {
+      OMS_DEV: '1',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      METRICS_PORT: '0',
+      ...env,
+    },
+    options,
+  );
   const listening = await started.waitForLine((line) => line.msg === 'gateway listening');
   return { ...started, port: listening.port as number };
 }

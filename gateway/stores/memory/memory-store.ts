@@ -279,6 +279,11 @@ class MemorySessionStore implements SessionStore {
     return Promise.resolve(session.userId);
   }
 
+  async resume(sessionId: string, ttlMs: number): Promise<UserRecord | null> {
+    const userId = await this.touch(sessionId, ttlMs);
+    return userId === null ? null : this.users.get(userId);
+  }
+
   revoke(sessionId: string): Promise<boolean> {
     const userId = this.sessions.get(sessionId)?.userId;
     if (userId === undefined) return Promise.resolve(false);

@@ -36,11 +36,12 @@ export function createRedisStore(
 ): Store {
   const clock = deps.clock ?? systemClock;
   watchRedis(redis as Redis, logger, 'store');
-  const sessions = new RedisSessionStore(redis, options, logger, deps.subscriber);
+  const users = new RedisUserStore(redis, clock);
+  const sessions = new RedisSessionStore(redis, options, logger, users, deps.subscriber);
   return {
     kind: 'redis',
     limits: new RedisRateLimiter(redis),
-    users: new RedisUserStore(redis, clock),
+    users,
     sessions,
     apiKeys: new RedisApiKeyStore(redis),
     apiTokens: new RedisApiTokenStore(redis, clock),

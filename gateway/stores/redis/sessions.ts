@@ -18,7 +18,14 @@ import { REVOCATION_CHANNEL, revocationChannel, sessionKey, userKeys } from './k
 import { script } from './scripts';
 import type { RedisClient, ScriptCall } from './scripts';
 import type { Logger } from '../../logger';
-import type { NewSession, SessionRevocation, SessionStart, SessionStore } from '../../../core/ports/store';
+import type {
+  NewSession,
+  SessionRevocation,
+  SessionStart,
+  SessionStore,
+  UserRecord,
+  UserStore,
+} from '../../../core/ports/store';
 
 /**
  * An ended session's key holds this for TOMBSTONE_MS instead of vanishing: a start whose index entry the revocation
@@ -82,6 +89,7 @@ export class RedisSessionStore implements SessionStore {
     private readonly redis: RedisClient,
     private readonly options: RedisOptions,
     private readonly logger: Logger,
+    private readonly users: Pick<UserStore, 'get'>,
     private readonly connectListener: SubscriberFactory = () =>
       connectSubscriber(options, 'oms-gateway-revocations'),
   ) {
@@ -153,6 +161,15 @@ export class RedisSessionStore implements SessionStore {
       this.scripts.indexTouch(userKeys(userId).sessions, sessionId, String(deadline)).catch(() => undefined);
       return Number(userId);
     });
+  }
+
+  /**
+   * The touch, then the user's record: two round trips in a row, because a session's key is found by its id and
+   * lives in its own slot, apart from the user's (keys.ts). Neither step uses argon2.
+   */
+  async resume(sessionId: string, ttlMs: number): Promise<UserRecord | null> {
+    const userId = await this.touch(sessionId, ttlMs);
+    return userId === null ? null : this.users.get(userId);
   }
 
   revoke(sessionId: string): Promise<boolean> {

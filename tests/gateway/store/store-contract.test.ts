@@ -155,6 +155,25 @@ function runStoreContract(kind: string, open: () => StoreUnderTest): void {
         expect(await store.sessions.touch(SESSION_B, 60_000)).toBeNull();
       });
 
+      it('resumes a session to its user record in one step, touching it, until it is revoked', async () => {
+        const user = await store.users.create({
+          userName: 'resumer',
+          email: 'resumer@example.com',
+          permissions: ['Trading'],
+          accountIds: [3],
+        });
+        await store.sessions.create(SESSION_A, user.userId, 200);
+        expect(await store.sessions.resume(SESSION_A, 60_000)).toEqual(user);
+        // the resume refreshed the idle TTL past the 200 ms the session started with
+        await subject.letTimePass(400);
+        expect(await store.sessions.resume(SESSION_A, 60_000)).toEqual(user);
+        expect(await store.sessions.resume(SESSION_B, 60_000)).toBeNull();
+        await store.sessions.create(SESSION_C, 4242, 60_000);
+        expect(await store.sessions.resume(SESSION_C, 60_000)).toBeNull();
+        await store.sessions.revoke(SESSION_A);
+        expect(await store.sessions.resume(SESSION_A, 60_000)).toBeNull();
+      });
+
       it('ends an idle session after its TTL, and a touch pushes the end back', async () => {
         await store.sessions.create(SESSION_A, 1, 200);
         await store.sessions.create(SESSION_B, 1, 200);
