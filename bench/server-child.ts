@@ -63,6 +63,11 @@ async function start(kind: ServerKind, redisUrl: string | undefined): Promise<Ru
     MAX_CONNECTIONS_PER_ADDRESS: '1000000',
     UNAUTHENTICATED_IDLE_MS: '0',
     HASH_QUEUE_MAX_PER_ADDRESS: '10000',
+    // the reset rows log 50 sockets in as one operator at once, and the storm thousands of users, all from one
+    // address: logins in flight count against these until they succeed
+    LOGIN_LIMIT_ATTEMPTS: '1000000',
+    LOGIN_ADDRESS_LIMIT_ATTEMPTS: '1000000',
+    LOGIN_NAME_THROTTLE_ATTEMPTS: '1000000',
     REDIS_URL: kind === 'gateway-redis' ? redisUrl : undefined,
     ...extra,
   });

@@ -10,8 +10,8 @@ import { RedisResetFlow } from '../../../gateway/stores/redis/redis-reset-flow';
 import type { ResetRequest } from '../../../core/reset-flow';
 import { connectRedis, createRedisStore } from '../../../gateway/stores/redis/redis-store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
-import { startRedisServer } from '../../support/redis-server';
-import type { RedisServer } from '../../support/redis-server';
+import { startRedisServer } from '../../../testing/redis-server';
+import type { RedisServer } from '../../../testing/redis-server';
 
 describe('redis reset store', () => {
   let prefix: string;
