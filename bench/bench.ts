@@ -12,6 +12,8 @@ import type { CaseResult } from './ping-rows';
 import { resetBenchEnv, writeSeedFile } from './reset-bench';
 import { ARGON2_PARAMS, runResetRows } from './reset-rows';
 import type { ResetMeasures } from './reset-rows';
+import { runScaleRows, SCALE_COUNTS, SCALE_HEARTBEAT_MS } from './scale-rows';
+import type { ScaleRow } from './scale-rows';
 import { startServer } from './server-process';
 import type { ServerProcess } from './server-process';
 import type { ServerKind } from './server-child';
@@ -27,6 +29,8 @@ const QUICK = {
   idle: '200',
   'idle-rounds': '1',
   'reset-duration': '0.5',
+  scale: '300,600',
+  'scale-heartbeat': '300',
 };
 
 async function main(): Promise<void> {
@@ -44,6 +48,9 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       'no-login-flood': { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
+      scale: { type: 'string', default: SCALE_COUNTS.join(',') },
+      'no-scale': { type: 'boolean', default: false },
+      'scale-heartbeat': { type: 'string', default: String(SCALE_HEARTBEAT_MS) },
     },
   });
   // --quick: every row once, briefly, for a smoke run of the bench itself (tests/bench); its figures mean nothing
@@ -64,6 +71,7 @@ async function main(): Promise<void> {
   let memory: MemoryResult[] = [];
   const running: ServerProcess[] = [];
   let reset: ResetMeasures | null = null;
+  let scale: ScaleRow[] = [];
   try {
     // idle memory first, in fresh processes with nothing else running; the Redis gateway as deployed, without the
     // seed file
@@ -71,6 +79,15 @@ async function main(): Promise<void> {
       memory = await runIdleMemoryRows(servers, (kind) => startServer(kind, redis.url, undefined), {
         idle,
         rounds: idleRounds,
+        log,
+      });
+    }
+    // then the scale rows, again in fresh processes: thousands of sockets, their memory, Ping beside them
+    if (!values['no-scale']) {
+      scale = await runScaleRows(servers, (kind, env) => startServer(kind, redis.url, undefined, env), {
+        counts: values.scale.split(',').map(Number),
+        durationS,
+        heartbeatMs: Number(values['scale-heartbeat']),
         log,
       });
     }
@@ -103,16 +120,16 @@ async function main(): Promise<void> {
   }
   const loginFloodText = loginFlood ? `\n${formatLoginFlood(loginFlood)}\n` : '';
 
-  const checks = checkTargets({ results, memory, reset });
+  const checks = checkTargets({ results, memory, reset, scale });
   if (values.json) {
     const plain = results.map(({ scenario, ...rest }) => ({ ...rest, scenario: scenario.name }));
     process.stdout.write(
-      `${JSON.stringify({ machine: machine(), results: plain, memory, reset, loginFlood, checks })}\n`,
+      `${JSON.stringify({ machine: machine(), results: plain, memory, scale, reset, loginFlood, checks })}\n`,
     );
   } else {
     const resetText = reset ? `\n${formatReset(reset, ARGON2_PARAMS)}\n` : '';
     process.stdout.write(
-      `machine: ${machine()}\n\n${formatTable(results, memory, checks)}${resetText}${loginFloodText}`,
+      `machine: ${machine()}\n\n${formatTable(results, memory, checks, scale)}${resetText}${loginFloodText}`,
     );
   }
 }

@@ -8,6 +8,7 @@ import { DRAIN_CONCURRENCY } from './reset-bench';
 import type { RoundTrips } from './reset-bench';
 import { rateOf } from './reset-rows';
 import type { ResetMeasures } from './reset-rows';
+import type { ScaleRow } from './scale-rows';
 import type { TargetCheck } from './targets';
 
 function formatRoundTrips(name: string, trips: RoundTrips): string {
@@ -89,6 +90,7 @@ export function formatTable(
   results: readonly CaseResult[],
   memory: readonly MemoryResult[],
   checks: readonly TargetCheck[],
+  scale: readonly ScaleRow[] = [],
 ): string {
   const baselineOf = (r: CaseResult) =>
     results.find(
@@ -156,7 +158,51 @@ export function formatTable(
     ['target', 'actual', ''],
     ...checks.map((c) => [c.target, c.actual, c.ok ? 'ok' : 'MISSED']),
   ];
-  return `${formatColumns(rows)}\n\n${formatColumns(memoryRows)}\n\n${formatColumns(targetRows)}\n`;
+  const scaleText = scale.length > 0 ? `${formatScale(scale)}\n\n` : '';
+  return `${formatColumns(rows)}\n\n${formatColumns(memoryRows)}\n\n${scaleText}${formatColumns(targetRows)}\n`;
+}
+
+/** The scale rows: per server and idle count, memory per socket against the baseline's at that count, and more. */
+export function formatScale(scale: readonly ScaleRow[]): string {
+  const baselineOf = (row: ScaleRow) =>
+    scale.find((b) => b.server === 'baseline' && b.idle === row.idle && row.idle > 0);
+  const ratio = (a: number, b: number | undefined): string => (b === undefined ? '' : (a / b).toFixed(2));
+  const rows = [
+    [
+      'server',
+      'idle sockets',
+      'KiB/connection',
+      '× baseline',
+      'heap KiB/connection',
+      '× baseline',
+      'Ping 50×1 p50 ms',
+      'p99 ms',
+      'event loop p99 ms',
+      'max ms',
+      'CPU ms/heartbeat',
+      'failed connects',
+      'dropped',
+    ],
+    ...scale.map((row) => {
+      const base = baselineOf(row);
+      return [
+        row.server,
+        row.idle.toLocaleString('en-US'),
+        row.idle > 0 ? (row.bytesPerConnection / 1024).toFixed(2) : '',
+        ratio(row.bytesPerConnection, base?.bytesPerConnection),
+        row.idle > 0 ? (row.heapBytesPerConnection / 1024).toFixed(2) : '',
+        ratio(row.heapBytesPerConnection, base?.heapBytesPerConnection),
+        row.pingP50Ms.toFixed(3),
+        row.pingP99Ms.toFixed(3),
+        row.loopP99Ms.toFixed(1),
+        row.loopMaxMs.toFixed(1),
+        row.cpuMsPerInterval.toFixed(1),
+        String(row.failedConnects),
+        String(row.dropped),
+      ];
+    }),
+  ];
+  return formatColumns(rows);
 }
 
 export function machine(): string {

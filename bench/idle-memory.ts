@@ -17,24 +17,42 @@ export interface MemoryResult {
   readonly spreadBytesPerConnection?: readonly [number, number];
 }
 
-async function settledMemory(server: ServerProcess): Promise<{ rss: number; heapUsed: number }> {
+export async function settledMemory(server: ServerProcess): Promise<{ rss: number; heapUsed: number }> {
   await server.request({ type: 'gc' }, 'gc-done');
   // twice: the first frees what only a second pass reclaims
   const { heapUsedBytes } = await server.request({ type: 'gc' }, 'gc-done');
   return { rss: rssBytes(server.pid), heapUsed: heapUsedBytes };
 }
 
-/** Opens `count` idle sockets, at most 200 connecting at once; a socket that closes before opening is a failure. */
+/**
+ * Sockets per source address: one address reaches one server port from at most the 28,231 ports of Linux's
+ * ephemeral range (32768–60999), so past this many the sockets come from 127.0.0.2, 127.0.0.3, …
+ */
+export const SOCKETS_PER_SOURCE_ADDRESS = 25_000;
+
+/** The source address of the `index`th socket: 127.0.0.1 for the first 25,000, then the next loopback address. */
+export function sourceAddress(index: number): string {
+  return `127.0.0.${1 + Math.floor(index / SOCKETS_PER_SOURCE_ADDRESS)}`;
+}
+
+/**
+ * Opens `count` idle sockets, at most 200 connecting at once; a socket that closes before opening is a failure.
+ * `first` numbers them after sockets already open, for their source addresses.
+ */
 export async function openIdle(
   server: ServerProcess,
   count: number,
+  first = 0,
 ): Promise<{ sockets: WebSocket[]; failed: number }> {
   const sockets: WebSocket[] = [];
   let failed = 0;
   let next = 0;
-  const openOne = (): Promise<void> =>
+  const openOne = (index: number): Promise<void> =>
     new Promise((resolve) => {
-      const ws = new WebSocket(server.url, { perMessageDeflate: false });
+      const ws = new WebSocket(server.url, {
+        perMessageDeflate: false,
+        localAddress: sourceAddress(first + index),
+      });
       let opened = false;
       ws.on('error', () => undefined);
       ws.once('open', () => {
@@ -49,7 +67,7 @@ export async function openIdle(
     });
   await Promise.all(
     Array.from({ length: Math.min(200, count) }, async () => {
-      while (next++ < count) await openOne();
+      while (next < count) await openOne(next++);
     }),
   );
   return { sockets, failed };

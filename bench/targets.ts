@@ -3,6 +3,7 @@ import type { MemoryResult } from './idle-memory';
 import type { CaseResult } from './ping-rows';
 import { rateOf } from './reset-rows';
 import type { ResetMeasures } from './reset-rows';
+import type { ScaleRow } from './scale-rows';
 import type { ServerKind } from './server-child';
 
 /** Everything one run of the bench measured. */
@@ -10,6 +11,7 @@ export interface BenchRun {
   readonly results: readonly CaseResult[];
   readonly memory: readonly MemoryResult[];
   readonly reset: ResetMeasures | null;
+  readonly scale: readonly ScaleRow[];
 }
 
 export interface TargetCheck {
@@ -26,8 +28,8 @@ interface Target {
   readonly measured: (run: BenchRun) => number | undefined;
   readonly comparison: Comparison;
   readonly bound: number;
-  /** how the figure prints */
-  readonly show: (value: number) => string;
+  /** how the figure prints, with what it was measured at */
+  readonly show: (value: number, run: BenchRun) => string;
 }
 
 const COMPARE: Readonly<Record<Comparison, (value: number, bound: number) => boolean>> = {
@@ -65,6 +67,19 @@ function difference(a: number | undefined, b: number | undefined): number | unde
   return a === undefined || b === undefined ? undefined : a - b;
 }
 
+/** The server's scale row at the most idle sockets, and its row without any. */
+function scaleTop(run: BenchRun, server: ServerKind) {
+  const rows = run.scale.filter((row) => row.server === server);
+  const top = rows.reduce<ScaleRow | undefined>(
+    (best, row) => (best && best.idle >= row.idle ? best : row),
+    undefined,
+  );
+  return top === undefined || top.idle === 0 ? undefined : { top, none: rows.find((row) => row.idle === 0) };
+}
+
+const mostIdle = (run: BenchRun): string =>
+  `at ${Math.max(0, ...run.scale.map((row) => row.idle)).toLocaleString('en-US')}`;
+
 /** Failed connects and errors over every row of the run. */
 function failures(run: BenchRun): number {
   const reset = run.reset
@@ -76,7 +91,8 @@ function failures(run: BenchRun): number {
   return (
     reset +
     run.results.reduce((sum, r) => sum + r.failedConnects + r.errors, 0) +
-    run.memory.reduce((sum, m) => sum + m.failedConnects, 0)
+    run.memory.reduce((sum, m) => sum + m.failedConnects, 0) +
+    run.scale.reduce((sum, row) => sum + row.failedConnects + row.dropped + row.pingErrors, 0)
   );
 }
 
@@ -106,6 +122,37 @@ export const TARGETS: readonly Target[] = [
       comparison: '≤',
       bound: 1.5,
       show: times(3),
+    },
+    {
+      name: `${server}: RSS per connection at the most idle sockets (19,000 in one process) ≤ 1.2× baseline`,
+      measured: (run) =>
+        ratio(
+          scaleTop(run, server)?.top.bytesPerConnection,
+          scaleTop(run, 'baseline')?.top.bytesPerConnection,
+        ),
+      comparison: '≤',
+      bound: 1.2,
+      show: (value, run) => `${value.toFixed(2)}× ${mostIdle(run)}`,
+    },
+    {
+      name: `${server}: event-loop p99 delay at every idle count, Ping on 50 sockets alongside < 20 ms`,
+      measured: (run) => {
+        const rows = run.scale.filter((row) => row.server === server);
+        return rows.length === 0 ? undefined : Math.max(...rows.map((row) => row.loopP99Ms));
+      },
+      comparison: '<',
+      bound: 20,
+      show: ms(1),
+    },
+    {
+      name: `${server}: Ping p99 on 50 busy sockets beside the most idle ones ≤ 2× without idle sockets`,
+      measured: (run) => {
+        const rows = scaleTop(run, server);
+        return ratio(rows?.top.pingP99Ms, rows?.none?.pingP99Ms);
+      },
+      comparison: '≤',
+      bound: 2,
+      show: (value, run) => `${value.toFixed(2)}× ${mostIdle(run)}`,
     },
   ]),
   {
@@ -169,7 +216,7 @@ export function checkTargets(run: BenchRun, targets: readonly Target[] = TARGETS
     return [
       {
         target: target.name,
-        actual: target.show(value),
+        actual: target.show(value, run),
         ok: COMPARE[target.comparison](value, target.bound),
       },
     ];

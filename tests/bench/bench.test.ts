@@ -46,10 +46,21 @@ describe('npm run bench --quick', () => {
       ['gateway-memory', 200],
       ['gateway-redis', 200],
     ]);
+    // the scale rows: per server a row without idle sockets, then each count of --quick's 300,600 on top
+    expect(report.scale.map((r: { server: string; idle: number }) => `${r.server} ${r.idle}`)).toEqual(
+      ['baseline', 'gateway-memory', 'gateway-redis'].flatMap((server) =>
+        [0, 300, 600].map((idle) => `${server} ${idle}`),
+      ),
+    );
+    for (const row of report.scale) {
+      expect(row.pingP99Ms).toBeGreaterThan(0);
+      expect(row.loopMaxMs).toBeGreaterThanOrEqual(row.loopP99Ms);
+      expect({ failed: row.failedConnects, dropped: row.dropped }).toEqual({ failed: 0, dropped: 0 });
+    }
     expect(report.reset.roundTrips.calls).toBeGreaterThan(0);
     expect(report.loginFlood).not.toBeNull();
     // every target of the table was measured, each with a figure and a verdict
-    expect(report.checks.length).toBe(12);
+    expect(report.checks.length).toBe(18);
     for (const check of report.checks) {
       expect(check).toEqual({
         target: expect.any(String),
