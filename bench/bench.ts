@@ -2,7 +2,7 @@
 // same load; one table of ratios to the baseline, and the issue's targets checked against it.
 import { parseArgs } from 'node:util';
 import { startRedisServer } from '../testing/redis-server';
-import { formatReset, formatTable, machine } from './format';
+import { formatReset, formatStorm, formatTable, machine } from './format';
 import { runIdleMemoryRows } from './idle-memory';
 import type { MemoryResult } from './idle-memory';
 import { formatLoginFlood, measureLoginFlood } from './login-flood-bench';
@@ -15,6 +15,8 @@ import type { ResetMeasures } from './reset-rows';
 import { runScaleRows, SCALE_COUNTS, SCALE_HEARTBEAT_MS } from './scale-rows';
 import type { ScaleRow } from './scale-rows';
 import { startServer } from './server-process';
+import { runStorm, STORM_CLIENTS } from './storm-rows';
+import type { StormResult } from './storm-rows';
 import type { ServerProcess } from './server-process';
 import type { ServerKind } from './server-child';
 import { checkTargets } from './targets';
@@ -31,6 +33,7 @@ const QUICK = {
   'reset-duration': '0.5',
   scale: '300,600',
   'scale-heartbeat': '300',
+  storm: '300',
 };
 
 async function main(): Promise<void> {
@@ -51,6 +54,8 @@ async function main(): Promise<void> {
       scale: { type: 'string', default: SCALE_COUNTS.join(',') },
       'no-scale': { type: 'boolean', default: false },
       'scale-heartbeat': { type: 'string', default: String(SCALE_HEARTBEAT_MS) },
+      storm: { type: 'string', default: String(STORM_CLIENTS) },
+      'no-storm': { type: 'boolean', default: false },
     },
   });
   // --quick: every row once, briefly, for a smoke run of the bench itself (tests/bench); its figures mean nothing
@@ -72,6 +77,7 @@ async function main(): Promise<void> {
   const running: ServerProcess[] = [];
   let reset: ResetMeasures | null = null;
   let scale: ScaleRow[] = [];
+  let storm: StormResult | null = null;
   try {
     // idle memory first, in fresh processes with nothing else running; the Redis gateway as deployed, without the
     // seed file
@@ -88,6 +94,15 @@ async function main(): Promise<void> {
         counts: values.scale.split(',').map(Number),
         durationS,
         heartbeatMs: Number(values['scale-heartbeat']),
+        log,
+      });
+    }
+    // the reconnect storm, on Redis (the sessions outlive the process), in processes of its own
+    if (!values['no-storm'] && servers.includes('gateway-redis')) {
+      storm = await runStorm({
+        clients: Number(values.storm),
+        redisUrl: redis.url,
+        start: (env, childEnv) => startServer('gateway-redis', redis.url, undefined, env, childEnv),
         log,
       });
     }
@@ -120,16 +135,17 @@ async function main(): Promise<void> {
   }
   const loginFloodText = loginFlood ? `\n${formatLoginFlood(loginFlood)}\n` : '';
 
-  const checks = checkTargets({ results, memory, reset, scale });
+  const checks = checkTargets({ results, memory, reset, scale, storm });
   if (values.json) {
     const plain = results.map(({ scenario, ...rest }) => ({ ...rest, scenario: scenario.name }));
     process.stdout.write(
-      `${JSON.stringify({ machine: machine(), results: plain, memory, scale, reset, loginFlood, checks })}\n`,
+      `${JSON.stringify({ machine: machine(), results: plain, memory, scale, storm, reset, loginFlood, checks })}\n`,
     );
   } else {
+    const stormText = storm ? `\n${formatStorm(storm)}\n` : '';
     const resetText = reset ? `\n${formatReset(reset, ARGON2_PARAMS)}\n` : '';
     process.stdout.write(
-      `machine: ${machine()}\n\n${formatTable(results, memory, checks, scale)}${resetText}${loginFloodText}`,
+      `machine: ${machine()}\n\n${formatTable(results, memory, checks, scale)}${stormText}${resetText}${loginFloodText}`,
     );
   }
 }

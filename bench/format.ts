@@ -9,6 +9,7 @@ import type { RoundTrips } from './reset-bench';
 import { rateOf } from './reset-rows';
 import type { ResetMeasures } from './reset-rows';
 import type { ScaleRow } from './scale-rows';
+import type { StormResult } from './storm-rows';
 import type { TargetCheck } from './targets';
 
 function formatRoundTrips(name: string, trips: RoundTrips): string {
@@ -211,4 +212,26 @@ export function machine(): string {
     .map((n) => n.toFixed(2))
     .join(' ');
   return `${cpus().length} × ${model}, Node ${process.version}, ${process.platform}, load average at the end ${load}`;
+}
+
+/** The storm row, as lines. */
+export function formatStorm(storm: StormResult): string {
+  const seconds = (ms: number): string => (Number.isNaN(ms) ? 'never' : `${(ms / 1000).toFixed(2)} s`);
+  const retried = Object.entries(storm.retried)
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
+  const commands = Object.entries(storm.redisCommandsByName)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+    .join(', ');
+  return [
+    `Reconnect storm, ${storm.clients.toLocaleString('en-US')} clients (raw ws, all at once when the new process listens, retry after 50–150 ms): ` +
+      `SIGTERM, new process on the same port ${seconds(storm.downMs)} later; after it listened ` +
+      `50% back ${seconds(storm.backMs.p50)}, 99% ${seconds(storm.backMs.p99)}, 100% ${seconds(storm.backMs.p100)}; ` +
+      `${storm.back} back, ${storm.lost} sessions lost, retried after listening: ${retried || 'none'}`,
+    `per resume: gateway CPU ${storm.gatewayCpuMicrosPerResume.toFixed(1)} µs, clients' CPU ` +
+      `${storm.clientCpuMicrosPerResume.toFixed(1)} µs, Redis commands ${storm.redisCommandsPerResume.toFixed(2)} ` +
+      `(${commands}); Ping p99 of clients already back ${storm.pingP99Ms.toFixed(2)} ms (${storm.pings} Pings); ` +
+      `new process's event-loop max ${storm.loopMaxMs.toFixed(0)} ms`,
+  ].join('\n');
 }

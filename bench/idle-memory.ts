@@ -30,9 +30,14 @@ export async function settledMemory(server: ServerProcess): Promise<{ rss: numbe
  */
 export const SOCKETS_PER_SOURCE_ADDRESS = 25_000;
 
-/** The source address of the `index`th socket: 127.0.0.1 for the first 25,000, then the next loopback address. */
-export function sourceAddress(index: number): string {
-  return `127.0.0.${1 + Math.floor(index / SOCKETS_PER_SOURCE_ADDRESS)}`;
+/**
+ * The source address of the `index`th socket: none given for the first 25,000 (the kernel picks 127.0.0.1 at
+ * connect), then 127.0.0.2, …. Binding a source address picks the port at bind(), which searches the whole range
+ * and cannot share a port between destinations: with thousands of sockets it cost the client milliseconds each.
+ */
+export function sourceAddress(index: number): string | undefined {
+  const address = Math.floor(index / SOCKETS_PER_SOURCE_ADDRESS);
+  return address === 0 ? undefined : `127.0.0.${1 + address}`;
 }
 
 /**

@@ -122,7 +122,7 @@ export function openBenchRedis(url: string): BenchRedis {
   };
 }
 
-function parseCommandStats(info: string): Map<string, number> {
+export function parseCommandStats(info: string): Map<string, number> {
   const calls = new Map<string, number>();
   for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1]!, Number(match[2]));
   return calls;

@@ -13,7 +13,8 @@ export type ServerKind = 'baseline' | 'gateway-memory' | 'gateway-redis';
 export type ParentMessage =
   { type: 'stats' } | { type: 'gc' } | { type: 'redis-writes' } | { type: 'loop-delay' } | { type: 'stop' };
 export type ChildMessage =
-  | { type: 'ready'; port: number }
+  /** listening, since `listenedAt` (Date.now()) */
+  | { type: 'ready'; port: number; listenedAt: number; cpuMicros: number }
   | { type: 'stats'; connections: number }
   /** after a full GC: the V8 heap in use, a cross-check on RSS (which also holds freed pages not yet returned) */
   | { type: 'gc-done'; heapUsedBytes: number }
@@ -98,6 +99,15 @@ async function main(): Promise<void> {
   // started at the first ask (the scale rows), so the rows that never ask have no extra timer; its samples are
   // the intervals between ticks of a 10 ms timer, so the delay is a sample less those 10 ms
   let loopDelay: IntervalHistogram | undefined;
+  const monitorLoop = (): IntervalHistogram => {
+    if (loopDelay === undefined) {
+      loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+      loopDelay.enable();
+    }
+    return loopDelay;
+  };
+  // the storm row watches the new process from the moment it listens
+  if (process.env.BENCH_MONITOR_LOOP === '1') monitorLoop();
   const delayMs = (nanoseconds: number): number => Math.max(0, nanoseconds / 1e6 - LOOP_DELAY_RESOLUTION_MS);
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'stats') send({ type: 'stats', connections: running.connections() });
@@ -108,24 +118,24 @@ async function main(): Promise<void> {
       if (redisUrl !== undefined) countRedisWrites(Number(new URL(redisUrl).port));
       send({ type: 'redis-writes', byLocalPort: Object.fromEntries(redisWrites) });
     } else if (message.type === 'loop-delay') {
-      if (loopDelay === undefined) {
-        loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-        loopDelay.enable();
-      }
-      const sampled = loopDelay.count > 0;
+      const histogram = monitorLoop();
+      const sampled = histogram.count > 0;
       send({
         type: 'loop-delay',
-        p50Ms: sampled ? delayMs(loopDelay.percentile(50)) : 0,
-        p99Ms: sampled ? delayMs(loopDelay.percentile(99)) : 0,
-        maxMs: sampled ? delayMs(loopDelay.max) : 0,
+        p50Ms: sampled ? delayMs(histogram.percentile(50)) : 0,
+        p99Ms: sampled ? delayMs(histogram.percentile(99)) : 0,
+        maxMs: sampled ? delayMs(histogram.max) : 0,
       });
-      loopDelay.reset();
+      histogram.reset();
     } else if (message.type === 'stop') {
       // exit normally (not kill) so that --cpu-prof writes its profile
       void running.close().finally(() => process.exit(0));
     }
   });
-  send({ type: 'ready', port: running.port });
+  // as gateway/main.ts does: SIGTERM drains and closes (the storm row's deploy)
+  process.once('SIGTERM', () => void running.close().finally(() => process.exit(0)));
+  const cpu = process.cpuUsage();
+  send({ type: 'ready', port: running.port, listenedAt: Date.now(), cpuMicros: cpu.user + cpu.system });
 }
 
 main().catch((error: unknown) => {

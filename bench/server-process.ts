@@ -9,11 +9,18 @@ export interface ServerProcess {
   readonly kind: ServerKind;
   readonly pid: number;
   readonly url: string;
+  readonly port: number;
+  /** when it listened (Date.now() in the child) */
+  readonly listenedAt: number;
+  /** its CPU time (user + system, µs) when it listened */
+  readonly cpuAtListen: number;
   request<T extends ChildMessage['type']>(
     message: ParentMessage,
     reply: T,
   ): Promise<Extract<ChildMessage, { type: T }>>;
   stop(): Promise<void>;
+  /** Sends SIGTERM, as a deploy does, and resolves when the process has exited. */
+  terminate(): Promise<void>;
 }
 
 export async function startServer(
@@ -21,11 +28,17 @@ export async function startServer(
   redisUrl: string,
   profileDir: string | undefined,
   gatewayEnv: Record<string, string> = {},
+  childEnv: Record<string, string> = {},
 ): Promise<ServerProcess> {
   const execArgv = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   const child: ChildProcess = fork(join(__dirname, 'server-child.js'), [kind], {
     execArgv,
-    env: { ...process.env, BENCH_REDIS_URL: redisUrl, BENCH_GATEWAY_ENV: JSON.stringify(gatewayEnv) },
+    env: {
+      ...process.env,
+      ...childEnv,
+      BENCH_REDIS_URL: redisUrl,
+      BENCH_GATEWAY_ENV: JSON.stringify(gatewayEnv),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -47,6 +60,9 @@ export async function startServer(
     kind,
     pid: child.pid!,
     url: `ws://127.0.0.1:${ready.port}/WSGateway`,
+    port: ready.port,
+    listenedAt: ready.listenedAt,
+    cpuAtListen: ready.cpuMicros,
     request: (message, reply) => {
       const answer = next(reply);
       child.send(message);
@@ -57,6 +73,10 @@ export async function startServer(
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
+    },
+    terminate: async () => {
+      child.kill('SIGTERM');
+      await exited;
     },
   };
 }

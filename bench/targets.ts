@@ -5,6 +5,7 @@ import { rateOf } from './reset-rows';
 import type { ResetMeasures } from './reset-rows';
 import type { ScaleRow } from './scale-rows';
 import type { ServerKind } from './server-child';
+import type { StormResult } from './storm-rows';
 
 /** Everything one run of the bench measured. */
 export interface BenchRun {
@@ -12,6 +13,7 @@ export interface BenchRun {
   readonly memory: readonly MemoryResult[];
   readonly reset: ResetMeasures | null;
   readonly scale: readonly ScaleRow[];
+  readonly storm: StormResult | null;
 }
 
 export interface TargetCheck {
@@ -198,6 +200,53 @@ export const TARGETS: readonly Target[] = [
     comparison: '<',
     bound: 20,
     show: ms(2),
+  },
+  {
+    name: 'storm: every client back, 0 sessions lost',
+    measured: (run) => (run.storm ? run.storm.clients - run.storm.back : undefined),
+    comparison: '=',
+    bound: 0,
+    show: (missing, run) => `${missing} not back, ${run.storm?.lost ?? 0} lost`,
+  },
+  {
+    name: 'storm: reconnects failed after the new process listened, other than refusals retried (503)',
+    measured: (run) =>
+      run.storm
+        ? Object.entries(run.storm.retried)
+            .filter(([reason]) => !reason.includes('503'))
+            .reduce((sum, [, n]) => sum + n, 0)
+        : undefined,
+    comparison: '=',
+    bound: 0,
+    show: String,
+  },
+  {
+    name: 'storm: gateway CPU per resume ≤ 100 µs',
+    measured: (run) => run.storm?.gatewayCpuMicrosPerResume,
+    comparison: '≤',
+    bound: 100,
+    show: (micros) => `${micros.toFixed(1)} µs`,
+  },
+  {
+    name: 'storm: 100% back within 1.5 s of the new process listening',
+    measured: (run) => (run.storm ? run.storm.backMs.p100 / 1000 : undefined),
+    comparison: '≤',
+    bound: 1.5,
+    show: (s) => `${s.toFixed(2)} s`,
+  },
+  {
+    name: 'storm: Ping p99 of the clients already back < 50 ms',
+    measured: (run) => run.storm?.pingP99Ms,
+    comparison: '<',
+    bound: 50,
+    show: ms(2),
+  },
+  {
+    name: "storm: the new process's event loop never blocked > 100 ms",
+    measured: (run) => run.storm?.loopMaxMs,
+    comparison: '≤',
+    bound: 100,
+    show: ms(0),
   },
   {
     name: 'zero failed connects and zero errors at every load',

@@ -57,10 +57,14 @@ describe('npm run bench --quick', () => {
       expect(row.loopMaxMs).toBeGreaterThanOrEqual(row.loopP99Ms);
       expect({ failed: row.failedConnects, dropped: row.dropped }).toEqual({ failed: 0, dropped: 0 });
     }
+    // the storm: --quick's 300 clients, every one back on the new process with its session
+    expect(report.storm).toMatchObject({ clients: 300, back: 300, lost: 0 });
+    expect(report.storm.backMs.p100).toBeGreaterThanOrEqual(report.storm.backMs.p50);
+    expect(report.storm.redisCommandsPerResume).toBeGreaterThan(0);
     expect(report.reset.roundTrips.calls).toBeGreaterThan(0);
     expect(report.loginFlood).not.toBeNull();
     // every target of the table was measured, each with a figure and a verdict
-    expect(report.checks.length).toBe(18);
+    expect(report.checks.length).toBe(24);
     for (const check of report.checks) {
       expect(check).toEqual({
         target: expect.any(String),
