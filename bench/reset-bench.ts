@@ -21,6 +21,7 @@ import type { Scenario } from '../load/scenario';
 import { pingScenario } from '../load/scenarios/ping';
 import { resetRequestScenario } from '../load/scenarios/reset-request';
 import { LOAD_SEED_DEFAULTS, loadSeedUsers } from '../load/seed-users';
+import { median } from './median';
 
 /**
  * Users the Redis gateway loads (SEED_FILE): more than ResetPassword reaches in one RESET_TARGET_INTERVAL_SECONDS
@@ -121,7 +122,7 @@ export function openBenchRedis(url: string): BenchRedis {
   };
 }
 
-function parseCommandStats(info: string): Map<string, number> {
+export function parseCommandStats(info: string): Map<string, number> {
   const calls = new Map<string, number>();
   for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1]!, Number(match[2]));
   return calls;
@@ -324,12 +325,6 @@ export interface KnownVsUnknown {
   /** the same for a Ping sent right after each reply */
   readonly pingMedianDiffMicros: number;
   readonly pingZ: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Mann–Whitney U of a against b, as a z-score (normal approximation, ties given mid ranks). */

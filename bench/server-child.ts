@@ -1,6 +1,8 @@
 // A benchmarked server in its own process (its RSS is its own; load generation does not share its event loop).
 // Started by bench.ts with fork(); talks over IPC: ready {port} → stats/gc/redis-writes requests → stop.
 import { Socket } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { IntervalHistogram } from 'node:perf_hooks';
 import { loadConfig } from '../gateway/config';
 import { loadStartupUsers } from '../gateway/stores/seed-users';
 import { createGateway } from '../gateway/create-gateway';
@@ -8,14 +10,18 @@ import { startBaselineServer } from './baseline-server';
 
 export type ServerKind = 'baseline' | 'gateway-memory' | 'gateway-redis';
 
-export type ParentMessage = { type: 'stats' } | { type: 'gc' } | { type: 'redis-writes' } | { type: 'stop' };
+export type ParentMessage =
+  { type: 'stats' } | { type: 'gc' } | { type: 'redis-writes' } | { type: 'loop-delay' } | { type: 'stop' };
 export type ChildMessage =
-  | { type: 'ready'; port: number }
+  /** listening, since `listenedAt` (Date.now()) */
+  | { type: 'ready'; port: number; listenedAt: number; cpuMicros: number }
   | { type: 'stats'; connections: number }
   /** after a full GC: the V8 heap in use, a cross-check on RSS (which also holds freed pages not yet returned) */
   | { type: 'gc-done'; heapUsedBytes: number }
   /** socket writes to Redis so far, by the local port of the connection (one write is one round trip) */
   | { type: 'redis-writes'; byLocalPort: Record<string, number> }
+  /** the event loop's delay since the last ask (perf_hooks.monitorEventLoopDelay, 10 ms timer), in ms; 0 at the first */
+  | { type: 'loop-delay'; p50Ms: number; p99Ms: number; maxMs: number }
   | { type: 'error'; message: string };
 
 interface Running {
@@ -23,6 +29,9 @@ interface Running {
   connections(): number;
   close(): Promise<void>;
 }
+
+/** perf_hooks.monitorEventLoopDelay's timer, in ms */
+const LOOP_DELAY_RESOLUTION_MS = 10;
 
 const redisWrites = new Map<number, number>();
 let countingRedisWrites = false;
@@ -50,9 +59,9 @@ async function start(kind: ServerKind, redisUrl: string | undefined): Promise<Ru
   if (kind === 'baseline') return startBaselineServer();
   // the gateway as deployed, except: development mode on loopback (the dev outbox instead of SendGrid, and the
   // embedded store for gateway-memory), port 0, warn-level logs (info logs one line per connect and close), and
-  // for the Redis gateway what the bench's ResetPassword rows need (BENCH_GATEWAY_ENV: raised reset limits,
-  // a SEED_FILE of load users)
-  const extra = kind === 'gateway-redis' ? (JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as object) : {};
+  // what a row needs (BENCH_GATEWAY_ENV: for the reset rows raised reset limits and a SEED_FILE of load users,
+  // for the scale rows a short heartbeat)
+  const extra = JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as object;
   const config = loadConfig({
     OMS_DEV: '1',
     PORT: '0',
@@ -65,6 +74,11 @@ async function start(kind: ServerKind, redisUrl: string | undefined): Promise<Ru
     MAX_HANDSHAKES_PER_SECOND: '0',
     UNAUTHENTICATED_IDLE_MS: '0',
     HASH_QUEUE_MAX_PER_ADDRESS: '10000',
+    // the reset rows log 50 sockets in as one operator at once, and the storm thousands of users, all from one
+    // address: logins in flight count against these until they succeed
+    LOGIN_LIMIT_ATTEMPTS: '1000000',
+    LOGIN_ADDRESS_LIMIT_ATTEMPTS: '1000000',
+    LOGIN_NAME_THROTTLE_ATTEMPTS: '1000000',
     REDIS_URL: kind === 'gateway-redis' ? redisUrl : undefined,
     ...extra,
   });
@@ -84,6 +98,19 @@ async function main(): Promise<void> {
   const kind = process.argv[2] as ServerKind;
   const redisUrl = process.env.BENCH_REDIS_URL;
   const running = await start(kind, redisUrl);
+  // started at the first ask (the scale rows), so the rows that never ask have no extra timer; its samples are
+  // the intervals between ticks of a 10 ms timer, so the delay is a sample less those 10 ms
+  let loopDelay: IntervalHistogram | undefined;
+  const monitorLoop = (): IntervalHistogram => {
+    if (loopDelay === undefined) {
+      loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+      loopDelay.enable();
+    }
+    return loopDelay;
+  };
+  // the storm row watches the new process from the moment it listens
+  if (process.env.BENCH_MONITOR_LOOP === '1') monitorLoop();
+  const delayMs = (nanoseconds: number): number => Math.max(0, nanoseconds / 1e6 - LOOP_DELAY_RESOLUTION_MS);
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'stats') send({ type: 'stats', connections: running.connections() });
     else if (message.type === 'gc') {
@@ -92,12 +119,25 @@ async function main(): Promise<void> {
     } else if (message.type === 'redis-writes') {
       if (redisUrl !== undefined) countRedisWrites(Number(new URL(redisUrl).port));
       send({ type: 'redis-writes', byLocalPort: Object.fromEntries(redisWrites) });
+    } else if (message.type === 'loop-delay') {
+      const histogram = monitorLoop();
+      const sampled = histogram.count > 0;
+      send({
+        type: 'loop-delay',
+        p50Ms: sampled ? delayMs(histogram.percentile(50)) : 0,
+        p99Ms: sampled ? delayMs(histogram.percentile(99)) : 0,
+        maxMs: sampled ? delayMs(histogram.max) : 0,
+      });
+      histogram.reset();
     } else if (message.type === 'stop') {
       // exit normally (not kill) so that --cpu-prof writes its profile
       void running.close().finally(() => process.exit(0));
     }
   });
-  send({ type: 'ready', port: running.port });
+  // as gateway/main.ts does: SIGTERM drains and closes (the storm row's deploy)
+  process.once('SIGTERM', () => void running.close().finally(() => process.exit(0)));
+  const cpu = process.cpuUsage();
+  send({ type: 'ready', port: running.port, listenedAt: Date.now(), cpuMicros: cpu.user + cpu.system });
 }
 
 main().catch((error: unknown) => {

@@ -13,7 +13,7 @@ import { OmsError } from '../../protocol/codes';
 import type { Caller } from '../../protocol/handler';
 import { startGateway } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
-import { freePort } from '../support/redis-server';
+import { freePort } from '../../testing/redis-server';
 
 interface Deferred<T> {
   promise: Promise<T>;

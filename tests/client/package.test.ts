@@ -13,7 +13,7 @@ import { launchBrowser } from '../support/browser';
 import { ROOT } from '../support/bundle';
 import { startGateway } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
-import { freePort } from '../support/redis-server';
+import { freePort } from '../../testing/redis-server';
 
 const run = promisify(execFile);
 

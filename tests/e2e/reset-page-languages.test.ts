@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { buildTestPage, launchBrowser, screenshot } from '../support/browser';
 import type { BuiltPage } from '../support/browser';
 import type { TestGateway } from '../support/gateway';
-import { freePort } from '../support/redis-server';
+import { freePort } from '../../testing/redis-server';
 import { clientAs, loginWorks, nextOutboxLink, startResetGateway } from '../support/reset';
 
 describe('the reset page in the user language', () => {

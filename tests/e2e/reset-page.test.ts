@@ -16,7 +16,7 @@ import type { BuiltPage } from '../support/browser';
 import { deferred } from '../support/deferred';
 import { uniquePrefix } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
-import { freePort } from '../support/redis-server';
+import { freePort } from '../../testing/redis-server';
 import { clientAs, passwordOf, startResetGateway } from '../support/reset';
 import { resetLinkOf, startSendGridServer } from '../support/sendgrid-server';
 import type { SendGridServer } from '../support/sendgrid-server';

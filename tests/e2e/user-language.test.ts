@@ -8,7 +8,7 @@ import type { BuiltPage } from '../support/browser';
 import { runProgram } from '../support/bundle';
 import { testRedisUrl, uniquePrefix } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
-import { freePort } from '../support/redis-server';
+import { freePort } from '../../testing/redis-server';
 import { clientAs, loginWorks, startResetGateway } from '../support/reset';
 import { resetLinkOf, startSendGridServer } from '../support/sendgrid-server';
 import type { SendGridBody, SendGridServer } from '../support/sendgrid-server';

@@ -1,6 +1,6 @@
 // The plain HTTP routes beside the socket: health, readiness and Prometheus metrics.
 import { createRedisStore } from '../../gateway/stores/redis/redis-store';
-import { freePort } from '../support/redis-server';
+import { freePort } from '../../testing/redis-server';
 import { startGateway } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
 import { captureLogs } from '../support/logs';

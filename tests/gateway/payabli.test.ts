@@ -8,8 +8,8 @@ import type { AuditEvent } from '../../core/ports/reset-store';
 import type { TestGateway } from '../support/gateway';
 import { testRedisUrl } from '../support/gateway';
 import { pollUntil } from '../support/poll-until';
-import { startRedisServer } from '../support/redis-server';
-import type { RedisServer } from '../support/redis-server';
+import { startRedisServer } from '../../testing/redis-server';
+import type { RedisServer } from '../../testing/redis-server';
 import { auditTrail, clientAs, nextOutboxLink, startResetGateway } from '../support/reset';
 
 const SUCCESS = { isSuccess: true, responseText: 'Success' };

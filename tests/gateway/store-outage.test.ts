@@ -1,6 +1,6 @@
 // A Redis that goes away mid-test: calls answer 102 "Store unavailable" within a bound (no hang) and work again after.
-import { startRedisServer } from '../support/redis-server';
-import type { RedisServer } from '../support/redis-server';
+import { startRedisServer } from '../../testing/redis-server';
+import type { RedisServer } from '../../testing/redis-server';
 import { pollUntil } from '../support/poll-until';
 import { openClient } from '../support/ws-client';
 import type { TestClient } from '../support/ws-client';

@@ -13,7 +13,7 @@ import {
 } from '../support/reset';
 import type { ResetLink } from '../support/reset';
 import { openClient } from '../support/ws-client';
-import { startRedisServer } from '../support/redis-server';
+import { startRedisServer } from '../../testing/redis-server';
 import type { TestClient } from '../support/ws-client';
 
 const OK = { result: true, errormsg: null, errorcode: 0, detail: null };

@@ -7,7 +7,7 @@ import { outboxUrlOf } from '../../load/scenarios/reset-complete';
 import { LOAD_SEED_DEFAULTS, loadSeedUsers } from '../../load/seed-users';
 import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
-import { freePort } from '../support/redis-server';
+import { freePort } from '../../testing/redis-server';
 import { ARGON2_TEST_ENV } from '../support/reset';
 
 /** Limits raised as docs/performance.md says a load test must: every user once, the operator many times. */

@@ -7,7 +7,7 @@ import { builtInScenarios } from '../../load/scenarios';
 import { loadScenario } from '../../load/scenario';
 import { startGateway } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
-import { freePort } from '../support/redis-server';
+import { freePort } from '../../testing/redis-server';
 
 describe('load runner', () => {
   let gateway: TestGateway;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { startGateway } from '../support/gateway';
-import { startRedisServer } from '../support/redis-server';
+import { startRedisServer } from '../../testing/redis-server';
 import type { TestGateway } from '../support/gateway';
 
 const OPS = join(__dirname, '..', '..', 'ops');

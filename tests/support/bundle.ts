@@ -1,7 +1,7 @@
 // Bundles a TypeScript entry point (gateway/main.ts, gateway/cli/main.ts) with esbuild into a temp file, once per test
 // file, so tests can run the real program as a process without a full build. Dependencies stay in node_modules.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -34,6 +34,31 @@ export function bundleEntry(entry: string): Promise<string> {
   return bundled;
 }
 
+/**
+ * Compiles the source folders file by file (as tsc lays out dist/, in milliseconds) into a fresh temporary folder,
+ * for a program that starts other files by path (bench/bench.ts forks server-child.js beside it) or runs as a
+ * script when it is the main module; resolves with that folder.
+ */
+export async function compileFolders(folders: readonly string[]): Promise<string> {
+  const outdir = mkdtempSync(join(tmpdir(), 'oms-compiled-'));
+  const entryPoints = folders.flatMap((folder) =>
+    readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+      .map((file) => join(ROOT, folder, file)),
+  );
+  await build({
+    entryPoints,
+    bundle: false,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outbase: ROOT,
+    outdir,
+    logLevel: 'silent',
+  });
+  return outdir;
+}
+
 /** The environment a bundled program needs to find the checkout's node_modules, plus `env`. */
 export function processEnv(env: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? '', NODE_PATH: join(ROOT, 'node_modules'), ...env };
@@ -52,7 +77,16 @@ export async function runProgram(
   env: Record<string, string>,
   input = '',
 ): Promise<ProgramRun> {
-  const path = await bundleEntry(entry);
+  return runFile(await bundleEntry(entry), args, env, input);
+}
+
+/** Runs a compiled JavaScript file to its end with `args`, `env` (and `input` on stdin); resolves with its output. */
+export function runFile(
+  path: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  input = '',
+): Promise<ProgramRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [path, ...args], {
       env: processEnv(env),

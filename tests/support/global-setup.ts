@@ -1,8 +1,8 @@
 // Jest global setup: one real redis-server for the run (or the one REDIS_URL names), shared as TEST_REDIS_URL; and,
 // only when TEST_REDIS_TOPOLOGIES asks (cluster, sentinel), those too, shared through TEST_REDIS_CLUSTER_NODES,
 // TEST_REDIS_SENTINELS and TEST_REDIS_SENTINEL_NAME (tests/support/redis-topology.ts).
-import { startRedisServer } from './redis-server';
-import type { RedisServer } from './redis-server';
+import { startRedisServer } from '../../testing/redis-server';
+import type { RedisServer } from '../../testing/redis-server';
 import { startSharedTopologies } from './redis-topology';
 
 declare global {

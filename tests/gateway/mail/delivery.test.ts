@@ -14,7 +14,7 @@ import type { ClaimedMail, ResetStore } from '../../../core/ports/reset-store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
 import { captureLogs } from '../../support/logs';
 import { pollUntil } from '../../support/poll-until';
-import { startRedisServer } from '../../support/redis-server';
+import { startRedisServer } from '../../../testing/redis-server';
 import { startTcpProxy } from '../../support/tcp-proxy';
 import type { TcpProxy } from '../../support/tcp-proxy';
 import type { LogCapture } from '../../support/logs';

@@ -1,7 +1,7 @@
 // The real @sendgrid/mail client against the local v3 server: what it sends and how each answer is classified.
 import { SendGridMailer } from '../../../gateway/mail/sendgrid-mailer';
 import { renderMail } from '../../../gateway/mail/templates';
-import { freePort } from '../../support/redis-server';
+import { freePort } from '../../../testing/redis-server';
 import { resetLinkOf, sendGridError, startSendGridServer } from '../../support/sendgrid-server';
 import type { SendGridServer } from '../../support/sendgrid-server';
 

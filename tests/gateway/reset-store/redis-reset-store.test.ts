@@ -13,8 +13,8 @@ import type { ResetRequest } from '../../../core/reset-flow';
 import { connectRedis } from '../../../gateway/stores/redis/connection';
 import { createRedisStore } from '../../../gateway/stores/redis/redis-store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
-import { startRedisServer } from '../../support/redis-server';
-import type { RedisServer } from '../../support/redis-server';
+import { startRedisServer } from '../../../testing/redis-server';
+import type { RedisServer } from '../../../testing/redis-server';
 
 describe('redis reset store', () => {
   let prefix: string;

@@ -1,4 +1,4 @@
-// Spawns a real redis-server on a free loopback port (no persistence) and stops it.
+// Spawns a real redis-server on a free loopback port (no persistence) and stops it; shared by tests/ and bench/.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
