@@ -56,6 +56,11 @@ export async function compileFolders(folders: readonly string[]): Promise<string
     outdir,
     logLevel: 'silent',
   });
+  // the Redis store reads its Lua scripts beside its module, as npm run build lays them out
+  if (folders.includes('gateway')) {
+    const scripts = 'gateway/stores/redis/scripts';
+    cpSync(join(ROOT, scripts), join(outdir, scripts), { recursive: true });
+  }
   return outdir;
 }
 
