@@ -3,7 +3,6 @@
 // after it. `node dist/bench/resume-cost.js [sockets] [rounds]`; RESUME_AUTOPIPELINING=0 turns ioredis's
 // auto-pipelining off for a comparison. The sockets run in a child process, so the CPU measured is the gateway's.
 import { fork, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { loadConfig } from '../gateway/config';
@@ -11,6 +10,7 @@ import { createLogger } from '../gateway/logger';
 import { createGateway } from '../gateway/create-gateway';
 import { createRedisStore } from '../gateway/stores/redis/redis-store';
 import { startSession } from '../core/sessions';
+import { freePort } from '../testing/redis-server';
 
 interface Round {
   readonly resumes: number;
@@ -59,17 +59,6 @@ async function runClients(url: string, tokens: string[]): Promise<void> {
         message.go === 'resume' ? reply.Authenticated !== true : reply.UserName === undefined,
       ).length;
       process.send?.({ round: { resumes: replies.length, failed } satisfies Round });
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
 }
