@@ -8,9 +8,10 @@ import { loginWorks, nextOutboxLink, passwordOf, startResetGateway, submitLink }
 import type { TestGateway } from '../support/gateway';
 import { openClient } from '../support/ws-client';
 import type { TestClient } from '../support/ws-client';
+import { standardSuccess } from '../../protocol/standard-response';
 
 const REFUSED = { Authenticated: false, SessionToken: null, errormsg: 'Invalid username or password' };
-const OK = { result: true, errormsg: null, errorcode: 0, detail: null };
+const OK = standardSuccess();
 
 /** The real hasher, with its verifications counted (those that ran, not those the queue refused). */
 function countingHasher(real: PasswordHasher): PasswordHasher & { readonly verified: number } {

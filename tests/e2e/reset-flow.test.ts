@@ -21,8 +21,9 @@ import { resetLinkOf, startSendGridServer } from '../support/sendgrid-server';
 import type { SendGridServer } from '../support/sendgrid-server';
 import { openClient } from '../support/ws-client';
 import type { TestClient } from '../support/ws-client';
+import { standardSuccess } from '../../protocol/standard-response';
 
-const OK = { result: true, errormsg: null, errorcode: 0, detail: null };
+const OK = standardSuccess();
 const NEW_PASSWORD = 'tangerine submarine orchestra';
 
 describe('password reset end to end', () => {

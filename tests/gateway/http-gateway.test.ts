@@ -4,9 +4,10 @@ import type { TestGateway } from '../support/gateway';
 import { nextOutboxLink, passwordOf, startResetGateway } from '../support/reset';
 import { openClient } from '../support/ws-client';
 import type { TestClient } from '../support/ws-client';
+import { standardSuccess } from '../../protocol/standard-response';
 
 const APP_ORIGIN = 'https://app.example';
-const OK = { result: true, errormsg: null, errorcode: 0, detail: null };
+const OK = standardSuccess();
 const NEW_PASSWORD = 'tangerine submarine orchestra';
 
 /** A JSON body that fetch sends without any Content-Type (a Blob without a type), as the OMS front end does. */

@@ -25,8 +25,9 @@ import {
   submitLink,
 } from '../support/reset';
 import { openClient } from '../support/ws-client';
+import { standardSuccess } from '../../protocol/standard-response';
 
-const OK = { result: true, errormsg: null, errorcode: 0, detail: null };
+const OK = standardSuccess();
 const NEW_PASSWORD = 'tangerine submarine orchestra';
 
 interface AclUser {

@@ -3,8 +3,9 @@ import { auditTrail, startResetGateway, clientAs, nextOutboxLink } from '../supp
 import type { TestGateway } from '../support/gateway';
 import { openClient } from '../support/ws-client';
 import { ManualClock } from '../../core/ports/clock';
+import { standardSuccess } from '../../protocol/standard-response';
 
-const OK = { result: true, errormsg: null, errorcode: 0, detail: null };
+const OK = standardSuccess();
 const NOT_AUTHORIZED = {
   result: false,
   errormsg: 'Not Authorized',

@@ -15,8 +15,9 @@ import type { ResetLink } from '../support/reset';
 import { openClient } from '../support/ws-client';
 import { startRedisServer } from '../../testing/redis-server';
 import type { TestClient } from '../support/ws-client';
+import { standardSuccess } from '../../protocol/standard-response';
 
-const OK = { result: true, errormsg: null, errorcode: 0, detail: null };
+const OK = standardSuccess();
 const INVALID = { result: false, errormsg: 'Resource Not Found', errorcode: 104, detail: INVALID_LINK };
 const NEW_PASSWORD = 'a fresh and long passphrase';
 
