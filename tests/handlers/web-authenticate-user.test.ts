@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { sha256Hex } from '../../core/digest';
 import { ManualClock } from '../../core/ports/clock';
 import { testRedisUrl, uniquePrefix } from '../support/gateway';
+import { monitorRedis } from '../support/redis-monitor';
 import { openClient } from '../support/ws-client';
 import { startUserGateway, UUID_V4 } from './users-fixture';
 import type { UserGateway } from './users-fixture';
@@ -172,20 +173,18 @@ describe('WebAuthenticateUser resume on Redis (a reconnect storm)', () => {
       jest.spyOn(hasher, 'verifyNothing'),
       jest.spyOn(hasher, 'hash'),
     ];
-    const base = new Redis(testRedisUrl());
-    const monitor = await base.monitor();
     const marker = new Redis(testRedisUrl());
     // what the gateway sent between two markers (MONITOR lists commands in the order Redis ran them)
     const segments: string[][][] = [[]];
     const markers: (() => void)[] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    const monitor = await monitorRedis(testRedisUrl(), ({ args, source }) => {
       // commands a script runs show as "lua"; only what the gateway sent costs a round trip
-      if (source.includes('lua') || !args.some((arg) => arg.includes(prefix))) return;
+      if (source === 'lua' || !args.some((arg) => arg.includes(prefix))) return;
       if (args[0]?.toLowerCase() === 'get' && args[1] === `${prefix}marker`) {
         segments.push([]);
         return markers.shift()?.();
       }
-      segments.at(-1)!.push(args);
+      segments.at(-1)!.push([...args]);
     });
     const mark = async (): Promise<void> => {
       const seen = new Promise<void>((resolve) => markers.push(resolve));
@@ -213,8 +212,7 @@ describe('WebAuthenticateUser resume on Redis (a reconnect storm)', () => {
       for (const spy of hashes) expect(spy).not.toHaveBeenCalled();
       await client.close();
     } finally {
-      monitor.disconnect();
-      base.disconnect();
+      monitor.close();
       marker.disconnect();
     }
   });
