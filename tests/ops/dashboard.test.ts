@@ -111,6 +111,27 @@ describe('ops/prometheus-alerts.yaml', () => {
   });
 });
 
+describe('docs/operations.md on the dashboard and the alerts', () => {
+  const page = readFileSync(join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+  /** the first cells of a markdown table whose header starts with `| <first> |` */
+  function firstColumn(first: string): string[] {
+    const table = page.slice(page.indexOf(`| ${first} `)).split('\n\n')[0]!;
+    return table
+      .split('\n')
+      .slice(2)
+      .map((row) => row.split('|')[1]!.trim().replace(/`/g, ''));
+  }
+
+  it('lists every panel of the dashboard, and no other', () => {
+    expect(firstColumn('panel').sort()).toEqual(dashboard.panels.map((panel) => panel.title).sort());
+  });
+
+  it('lists every alert of the rules file, and no other', () => {
+    const alerts = rules.groups.flatMap((group) => group.rules.map((rule) => rule.alert));
+    expect(firstColumn('alert').sort()).toEqual(alerts.sort());
+  });
+});
+
 describe('the metrics the dashboard and the alerts read', () => {
   let gw: TestGateway | undefined;
   afterEach(() => gw?.close());
