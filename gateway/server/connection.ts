@@ -1,6 +1,6 @@
 // One closure per WebSocket connection: reading with a bound on calls in flight, replies, heartbeat, close.
 import { randomBytes } from 'node:crypto';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { Dispatcher } from '../../protocol/dispatch';
 import { errorReply } from '../../protocol/dispatch';
 import { OmsError } from '../../protocol/codes';
@@ -56,229 +56,294 @@ export function newConnectionId(): string {
   return randomBytes(6).toString('hex');
 }
 
+/**
+ * Serves one socket. The state lives in one object whose methods sit on its prototype, and the socket's four
+ * listeners are shared by every socket (they find their connection on the socket): per-socket closures and
+ * their contexts cost about 1.7 KiB per idle socket, and memory per idle socket is a benchmark target (issue 15).
+ */
 export function serveConnection(
   ws: WebSocket,
   client: ClientAddress,
   env: ConnectionEnv,
   onClosed: (live: LiveConnection) => void,
 ): LiveConnection {
-  const { config, dispatcher, logger, metrics } = env;
-  const id = newConnectionId();
-  // the connection id is bound per line: a child logger (or a closure) per socket would live as long as it
-  const log = (level: 'info' | 'warn' | 'error', fields: object, message: string): void =>
-    logger[level]({ conn: id, ...fields }, message);
-  const openedAt = Date.now();
-  // made on the first call: an idle socket needs none (memory per idle socket is a benchmark target)
-  let abort: AbortController | undefined;
-  const waiting: string[] = [];
-  const idleWaiters: (() => void)[] = [];
-  let inflight = 0;
-  let paused = false;
-  let badInARow = 0;
-  let calls = 0;
-  let closing = false;
-  let alive = true;
-  let sessionToken: string | null = null;
-  let sessionId: string | null = null;
+  const served = new SocketConnection(ws, client.key, env, onClosed);
+  (ws as OwnedSocket)[OWNER] = served;
+  ws.on('message', onMessage);
+  ws.on('pong', onPong);
+  // errors (bad UTF-8, oversize frames, resets) are followed by 'close'; without a listener they would crash
+  ws.on('error', onError);
+  ws.on('close', onClose);
+  env.metrics.connectionsOpen.inc();
+  env.metrics.connectionsTotal.inc();
+  served.log('info', { address: client.address, key: client.key, port: client.port }, 'connection open');
+  served.startLoginDeadline();
+  return served;
+}
+
+const OWNER = Symbol('oms-connection');
+const LOADED_AT = Date.now();
+type OwnedSocket = WebSocket & { [OWNER]: SocketConnection };
+
+const ownerOf = (ws: WebSocket): SocketConnection => (ws as OwnedSocket)[OWNER];
+
+// ws calls a listener with the socket as `this`
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  ownerOf(this).receive(data, isBinary);
+}
+
+function onPong(this: WebSocket): void {
+  ownerOf(this).alive = true;
+}
+
+function onError(this: WebSocket, error: Error & { code?: string }): void {
+  ownerOf(this).log('info', { reason: error.code ?? error.message }, 'connection error');
+}
+
+function onClose(this: WebSocket, code: number, reason: Buffer): void {
+  ownerOf(this).closed(code, reason);
+}
+
+class SocketConnection implements Connection, LiveConnection {
+  readonly id = newConnectionId();
+  /** ms since this module loaded: a small integer, where Date.now() would be a boxed double per socket */
+  private readonly openedAt = Date.now() - LOADED_AT;
+  // made on the first call: an idle socket needs none
+  private abort: AbortController | undefined;
+  private waiting: string[] | null = null;
+  private idleWaiters: (() => void)[] | null = null;
+  private inflight = 0;
+  private paused = false;
+  private badInARow = 0;
+  private calls = 0;
+  private closing = false;
+  /** false from a heartbeat ping until its pong */
+  alive = true;
+  private sessionToken: string | null = null;
+  private boundSessionId: string | null = null;
   /**
    * UNAUTHENTICATED_IDLE_MS: a socket that has not logged in by then is closed, so anonymous sockets cannot be
    * held open. "Not logged in" means no successful login since it opened; a call in flight at the deadline
    * (the reset page's ResetPassword2, a Ping) is answered first, and the socket closes when none is left.
    * Calls do not move the deadline. Once a login succeeds it no longer applies, also after a LogOut.
    */
-  let loginDeadline: NodeJS.Timeout | undefined;
-  let loginOverdue = false;
+  private loginDeadline: NodeJS.Timeout | undefined;
+  private loginOverdue = false;
   /**
    * The last check of the bound session against the store, reused for SESSION_RECHECK_MS: a busy socket
    * does not pay a store round trip per call. A revocation unbinds the session at once (bindSession);
    * what the window delays is only the idle-TTL refresh and a permission change made elsewhere.
    */
-  let checked: { readonly at: number; readonly caller: Promise<Caller | null> } | null = null;
+  private checked: { readonly at: number; readonly caller: Promise<Caller | null> } | null = null;
+  private closedPromise: Promise<void> | undefined;
 
-  const connection: Connection = {
-    id,
-    transport: 'ws',
-    clientAddress: client.key,
-    currentCaller: () => {
-      if (sessionToken === null) return Promise.resolve(null);
-      if (checked !== null && env.clock.now() - checked.at < config.sessionRecheckMs) return checked.caller;
-      const token = sessionToken;
-      const caller = env.resolveSession(token);
-      checked = { at: env.clock.now(), caller };
-      // a failed check (store away) is not kept: the next call asks again
-      caller.catch(() => {
-        if (sessionToken === token) checked = null;
-      });
-      return caller;
-    },
-    bindSession: (token, caller) => {
-      if (token !== null && loginDeadline !== undefined) {
-        clearTimeout(loginDeadline);
-        loginDeadline = undefined;
-        loginOverdue = false;
-      }
-      sessionToken = token;
-      sessionId = token === null ? null : sessionIdOf(token);
-      checked = token !== null && caller ? { at: env.clock.now(), caller: Promise.resolve(caller) } : null;
-    },
-  };
+  constructor(
+    private readonly ws: WebSocket,
+    readonly clientAddress: string,
+    private readonly env: ConnectionEnv,
+    private readonly onClosed: (live: LiveConnection) => void,
+  ) {}
 
-  let closed: Promise<void> | undefined;
-
-  function closeWith(code: number, reason: string): void {
-    if (closing) return;
-    closing = true;
-    ws.close(code, reason);
+  get connection(): Connection {
+    return this;
   }
 
-  function send(text: string, m: MessageType): void {
-    if (closing) return;
-    ws.send(text);
-    badInARow = m === MessageType.Error ? badInARow + 1 : 0;
-    if (badInARow >= config.maxBadFrames) {
-      log('warn', { badFrames: badInARow }, 'closing connection: too many bad frames in a row');
-      closeWith(CloseCode.PolicyViolation, 'Too many bad frames');
-    } else if (ws.bufferedAmount > config.maxBufferedBytes) {
-      log(
-        'warn',
-        { bufferedBytes: ws.bufferedAmount },
-        'closing connection: client is not reading its replies',
-      );
-      closeWith(CloseCode.PolicyViolation, 'Client not reading');
+  get transport(): 'ws' {
+    return 'ws';
+  }
+
+  /** The connection id is bound per line: a child logger per socket would live as long as it. */
+  log(level: 'info' | 'warn' | 'error', fields: object, message: string): void {
+    this.env.logger[level]({ conn: this.id, ...fields }, message);
+  }
+
+  currentCaller(): Promise<Caller | null> {
+    if (this.sessionToken === null) return Promise.resolve(null);
+    const { clock, config } = this.env;
+    if (this.checked !== null && clock.now() - this.checked.at < config.sessionRecheckMs) {
+      return this.checked.caller;
     }
+    const token = this.sessionToken;
+    const caller = this.env.resolveSession(token);
+    this.checked = { at: clock.now(), caller };
+    // a failed check (store away) is not kept: the next call asks again
+    caller.catch(() => {
+      if (this.sessionToken === token) this.checked = null;
+    });
+    return caller;
   }
 
-  function closeIfLoginOverdue(): void {
-    if (!loginOverdue || inflight > 0 || waiting.length > 0) return;
-    log(
-      'info',
-      { ms: config.connectionLimits.unauthenticatedIdleMs },
-      'closing connection: no login in time',
-    );
-    closeWith(CloseCode.PolicyViolation, 'Not logged in in time');
-  }
-
-  function settleIdle(): void {
-    if (inflight > 0 || waiting.length > 0) return;
-    closeIfLoginOverdue();
-    for (const resolve of idleWaiters.splice(0)) resolve();
-  }
-
-  /** Starts waiting calls while the bound allows; stops reading the socket while it does not. */
-  function pump(): void {
-    while (inflight < config.maxInflightPerConnection && waiting.length > 0) {
-      start(waiting.shift()!);
+  bindSession(token: string | null, caller?: Caller): void {
+    if (token !== null && this.loginDeadline !== undefined) {
+      clearTimeout(this.loginDeadline);
+      this.loginDeadline = undefined;
+      this.loginOverdue = false;
     }
-    const full = inflight >= config.maxInflightPerConnection;
-    if (full && !paused) {
-      paused = true;
-      ws.pause();
-    } else if (!full && paused) {
-      paused = false;
-      ws.resume();
-    }
-    settleIdle();
+    this.sessionToken = token;
+    this.boundSessionId = token === null ? null : sessionIdOf(token);
+    this.checked =
+      token !== null && caller ? { at: this.env.clock.now(), caller: Promise.resolve(caller) } : null;
   }
 
-  function start(text: string): void {
-    if (env.isShuttingDown()) {
-      const reply = errorReply(
-        sequenceOf(text),
-        '',
-        new OmsError('ServerError', 'Gateway is shutting down; reconnect'),
-      );
-      send(reply.text, MessageType.Reply);
+  sessionId(): string | null {
+    return this.boundSessionId;
+  }
+
+  idle(): Promise<void> {
+    if (!this.busy()) return Promise.resolve();
+    return new Promise<void>((resolve) => (this.idleWaiters ??= []).push(resolve));
+  }
+
+  close(code: number, reason: string): Promise<void> {
+    const { ws } = this;
+    if (ws.readyState === ws.CLOSED) return Promise.resolve();
+    this.closedPromise ??= new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    this.closeWith(code, reason);
+    return this.closedPromise;
+  }
+
+  heartbeat(): void {
+    if (!this.alive) {
+      this.log('warn', {}, 'terminating connection: no pong within the heartbeat interval');
+      this.ws.terminate();
       return;
     }
-    inflight++;
-    calls++;
-    dispatcher
-      .dispatch(text, connection, (abort ??= new AbortController()).signal)
-      .then((reply) => send(reply.text, reply.m))
-      .catch((error: unknown) => log('error', { err: error }, 'dispatch failed')) // dispatch never throws; kept for safety
-      .finally(() => {
-        inflight--;
-        pump();
-      });
+    this.alive = false;
+    this.ws.ping();
   }
 
-  ws.on('message', (data, isBinary) => {
-    if (closing) return;
+  startLoginDeadline(): void {
+    const ms = this.env.config.connectionLimits.unauthenticatedIdleMs;
+    if (ms <= 0) return;
+    this.loginDeadline = setTimeout(() => {
+      this.loginDeadline = undefined;
+      this.loginOverdue = true;
+      this.closeIfLoginOverdue();
+    }, ms);
+    this.loginDeadline.unref();
+  }
+
+  receive(data: RawData, isBinary: boolean): void {
+    if (this.closing) return;
     if (isBinary) {
       const reply = errorReply(
         0,
         '',
         new OmsError('InvalidRequest', 'Binary frames are not supported; send JSON text'),
       );
-      send(reply.text, reply.m);
+      this.send(reply.text, reply.m);
       return;
     }
-    waiting.push(
+    (this.waiting ??= []).push(
       Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'),
     );
-    pump();
-  });
-
-  ws.on('pong', () => {
-    alive = true;
-  });
-
-  // errors (bad UTF-8, oversize frames, resets) are followed by 'close'; without a listener they would crash
-  ws.on('error', (error: Error & { code?: string }) => {
-    log('info', { reason: error.code ?? error.message }, 'connection error');
-  });
-
-  ws.on('close', (code: number, reason: Buffer) => {
-    clearTimeout(loginDeadline);
-    abort?.abort();
-    waiting.length = 0;
-    metrics.connectionsOpen.dec();
-    log(
-      'info',
-      { code, reason: reason.toString('utf8').slice(0, 120), calls, seconds: (Date.now() - openedAt) / 1000 },
-      'connection closed',
-    );
-    settleIdle();
-    onClosed(live);
-  });
-
-  metrics.connectionsOpen.inc();
-  metrics.connectionsTotal.inc();
-  log('info', { address: client.address, key: client.key, port: client.port }, 'connection open');
-  if (config.connectionLimits.unauthenticatedIdleMs > 0) {
-    loginDeadline = setTimeout(() => {
-      loginDeadline = undefined;
-      loginOverdue = true;
-      closeIfLoginOverdue();
-    }, config.connectionLimits.unauthenticatedIdleMs);
-    loginDeadline.unref();
+    this.pump();
   }
 
-  const live: LiveConnection = {
-    id,
-    connection,
-    idle: () =>
-      inflight === 0 && waiting.length === 0
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => idleWaiters.push(resolve)),
-    close: (code, reason) => {
-      if (ws.readyState === ws.CLOSED) return Promise.resolve();
-      closed ??= new Promise<void>((resolve) => ws.once('close', () => resolve()));
-      closeWith(code, reason);
-      return closed;
-    },
-    sessionId: () => sessionId,
-    heartbeat: () => {
-      if (!alive) {
-        log('warn', {}, 'terminating connection: no pong within the heartbeat interval');
-        ws.terminate();
-        return;
-      }
-      alive = false;
-      ws.ping();
-    },
-  };
-  return live;
+  closed(code: number, reason: Buffer): void {
+    clearTimeout(this.loginDeadline);
+    this.abort?.abort();
+    this.waiting = null;
+    this.env.metrics.connectionsOpen.dec();
+    this.log(
+      'info',
+      {
+        code,
+        reason: reason.toString('utf8').slice(0, 120),
+        calls: this.calls,
+        seconds: (Date.now() - LOADED_AT - this.openedAt) / 1000,
+      },
+      'connection closed',
+    );
+    this.settleIdle();
+    this.onClosed(this);
+  }
+
+  private busy(): boolean {
+    return this.inflight > 0 || (this.waiting !== null && this.waiting.length > 0);
+  }
+
+  private closeWith(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.ws.close(code, reason);
+  }
+
+  private send(text: string, m: MessageType): void {
+    if (this.closing) return;
+    const { ws, env } = this;
+    ws.send(text);
+    this.badInARow = m === MessageType.Error ? this.badInARow + 1 : 0;
+    if (this.badInARow >= env.config.maxBadFrames) {
+      this.log('warn', { badFrames: this.badInARow }, 'closing connection: too many bad frames in a row');
+      this.closeWith(CloseCode.PolicyViolation, 'Too many bad frames');
+    } else if (ws.bufferedAmount > env.config.maxBufferedBytes) {
+      this.log(
+        'warn',
+        { bufferedBytes: ws.bufferedAmount },
+        'closing connection: client is not reading its replies',
+      );
+      this.closeWith(CloseCode.PolicyViolation, 'Client not reading');
+    }
+  }
+
+  private closeIfLoginOverdue(): void {
+    if (!this.loginOverdue || this.busy()) return;
+    this.log(
+      'info',
+      { ms: this.env.config.connectionLimits.unauthenticatedIdleMs },
+      'closing connection: no login in time',
+    );
+    this.closeWith(CloseCode.PolicyViolation, 'Not logged in in time');
+  }
+
+  private settleIdle(): void {
+    if (this.busy()) return;
+    this.closeIfLoginOverdue();
+    const waiters = this.idleWaiters;
+    this.idleWaiters = null;
+    for (const resolve of waiters ?? []) resolve();
+  }
+
+  /** Starts waiting calls while the bound allows; stops reading the socket while it does not. */
+  private pump(): void {
+    const bound = this.env.config.maxInflightPerConnection;
+    const waiting = this.waiting;
+    while (waiting !== null && this.inflight < bound && waiting.length > 0) {
+      this.start(waiting.shift()!);
+    }
+    const full = this.inflight >= bound;
+    if (full && !this.paused) {
+      this.paused = true;
+      this.ws.pause();
+    } else if (!full && this.paused) {
+      this.paused = false;
+      this.ws.resume();
+    }
+    this.settleIdle();
+  }
+
+  private start(text: string): void {
+    if (this.env.isShuttingDown()) {
+      const reply = errorReply(
+        sequenceOf(text),
+        '',
+        new OmsError('ServerError', 'Gateway is shutting down; reconnect'),
+      );
+      this.send(reply.text, MessageType.Reply);
+      return;
+    }
+    this.inflight++;
+    this.calls++;
+    this.env.dispatcher
+      .dispatch(text, this, (this.abort ??= new AbortController()).signal)
+      .then((reply) => this.send(reply.text, reply.m))
+      .catch((error: unknown) => this.log('error', { err: error }, 'dispatch failed')) // dispatch never throws; kept for safety
+      .finally(() => {
+        this.inflight--;
+        this.pump();
+      });
+  }
 }
 
 /** The sequence number of a frame, if it can be read, for replies that do not decode it fully. */

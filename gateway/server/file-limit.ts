@@ -67,9 +67,11 @@ export function guardFileBudget(
 ): FileGuard {
   const budget = fileBudget(settings.reserve);
   let open = 0;
+  // one listener for every socket ('close' fires once): a once() wrapper per socket would cost ~150 bytes each
+  const closed = (): void => void open--;
   server.on('connection', (socket) => {
     open++;
-    socket.once('close', () => open--);
+    socket.on('close', closed);
   });
   const fields = {
     openFilesLimit: budget.limit,

@@ -198,6 +198,8 @@ export function serveGateway(parts: GatewayParts): Gateway {
     // wait. closeTimeout exists in ws 8.23 but not yet in @types/ws 8.18.
     ...({ closeTimeout: config.closeTimeoutMs } as object),
     noServer: true,
+    // `connections` tracks the sockets; ws's own set would add a close listener and an entry per socket
+    clientTracking: false,
     maxPayload: config.maxFrameBytes,
     perMessageDeflate: false,
   });
