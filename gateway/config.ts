@@ -13,6 +13,21 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const boolean = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
+/** "host:port,host:port" (an IPv6 host in brackets), as ioredis takes startup nodes and Sentinels. */
+const addressList = z.string().transform((list, context) => {
+  const addresses: RedisAddress[] = [];
+  for (const entry of list.split(',').map((part) => part.trim())) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) {
+      context.addIssue({ code: 'custom', message: 'must be host:port,host:port,… (IPv6 as [addr]:port)' });
+      return z.NEVER;
+    }
+    addresses.push(Object.freeze({ host: match[1]!.replace(/^\[|\]$/g, ''), port }));
+  }
+  return Object.freeze(addresses);
+});
+
 /** What the configuration table (docs/operations.md) shows of a variable, besides its name. */
 interface VariableDoc {
   /** what it does */
@@ -111,6 +126,44 @@ const EnvSchema = z.object({
       .optional(),
     '`redis://` or `rediss://` URL; unset (dev only) runs the embedded in-memory store',
     'required (dev: unset)',
+  ),
+  REDIS_CLUSTER_NODES: variable(
+    addressList.optional(),
+    'a Redis Cluster: some of its nodes, `host:port,host:port,…` (the client finds the rest)',
+  ),
+  REDIS_SENTINELS: variable(
+    addressList.optional(),
+    'Sentinels that watch the primary, `host:port,…`; with `REDIS_SENTINEL_NAME`',
+  ),
+  REDIS_SENTINEL_NAME: variable(
+    z.string().min(1).max(200).optional(),
+    'the name the Sentinels monitor the primary under (`sentinel monitor <name> …`)',
+  ),
+  REDIS_SENTINEL_PASSWORD: variable(
+    z.string().min(1).optional(),
+    "the Sentinels' own password (`requirepass` in sentinel.conf), if they have one; never logged",
+  ),
+  REDIS_USERNAME: variable(
+    z.string().min(1).max(200).optional(),
+    'ACL user on every Redis node (a `REDIS_URL` may carry it instead); with `REDIS_PASSWORD`',
+    '(default)',
+  ),
+  REDIS_PASSWORD: variable(
+    z.string().min(1).optional(),
+    "that user's password (or `requirepass`) on every node; never logged",
+  ),
+  REDIS_TLS: variable(
+    boolean.optional(),
+    'true: TLS to the cluster nodes, or to the Sentinels and the primary (one node: say `rediss://`)',
+    'false',
+  ),
+  REDIS_WAIT_REPLICAS: variable(
+    integer(0, 16).default(0),
+    "replicas that must acknowledge (`WAIT`) a reset's and a password change's final writes before `true`; 0: none",
+  ),
+  REDIS_WAIT_TIMEOUT_MS: variable(
+    integer(1, 60_000).default(1000),
+    'how long that `WAIT` may take before the call answers 102; below `REDIS_COMMAND_TIMEOUT_MS`',
   ),
   REDIS_PREFIX: variable(z.string().max(64).default('oms:'), 'prefix of every Redis key'),
   REDIS_COMMAND_TIMEOUT_MS: variable(
@@ -358,6 +411,36 @@ export interface LoadOptions {
   readonly role?: 'gateway' | 'admin';
 }
 
+/** A Redis node or a Sentinel. */
+export interface RedisAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Which Redis the gateway runs on: REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (with REDIS_SENTINEL_NAME). */
+export type RedisTopology =
+  | { readonly kind: 'single'; readonly url: string }
+  | { readonly kind: 'cluster'; readonly nodes: readonly RedisAddress[] }
+  | {
+      readonly kind: 'sentinel';
+      readonly sentinels: readonly RedisAddress[];
+      readonly name: string;
+      /** the Sentinels' own password; null: they have none */
+      readonly sentinelPassword: string | null;
+    };
+
+/** REDIS_USERNAME and REDIS_PASSWORD: the ACL user on every node (a REDIS_URL may carry its own instead). */
+export interface RedisAuth {
+  readonly username?: string;
+  readonly password: string;
+}
+
+/** REDIS_WAIT_REPLICAS: how many replicas acknowledge a reset's final writes, and how long that may take. */
+export interface ReplicaWait {
+  readonly replicas: number;
+  readonly timeoutMs: number;
+}
+
 /** PEM text read from the REDIS_TLS_* files at start-up, as ioredis's (node:tls) `tls` option takes it. */
 export interface RedisTls {
   readonly ca?: string;
@@ -416,9 +499,9 @@ function productionProblems(e: z.output<typeof EnvSchema>): string[] {
       `SENDGRID_API_KEY: required outside development mode; set it and MAIL_FROM so reset mail goes out through SendGrid (${local} shows it at /dev/outbox)`,
     );
   }
-  if (!e.REDIS_URL) {
+  if (!hasRedis(e)) {
     problems.push(
-      `REDIS_URL: required outside development mode; set it to the shared store (redis:// or rediss://) (${local} uses the embedded store with demo users)`,
+      `REDIS_URL: required outside development mode; set it to the shared store (redis:// or rediss://), or set REDIS_CLUSTER_NODES or REDIS_SENTINELS (${local} uses the embedded store with demo users)`,
     );
   }
   if (!e.RESET_PAGE_URL) {
@@ -477,13 +560,13 @@ function buildConfig(e: z.output<typeof EnvSchema>, options: LoadOptions) {
       'Invalid configuration: METRICS_PORT: must differ from PORT (metrics are never served on the public port)',
     );
   }
-  const redisTls = loadRedisTls(e);
+  const redis = redisConfig(e);
   if (e.SENDGRID_API_KEY && !e.MAIL_FROM) {
     throw new ConfigError('Invalid configuration: MAIL_FROM: required when SENDGRID_API_KEY is set');
   }
-  if (e.MAIL_DELIVERY_CONCURRENCY === 0 && !e.REDIS_URL) {
+  if (e.MAIL_DELIVERY_CONCURRENCY === 0 && !hasRedis(e)) {
     throw new ConfigError(
-      'Invalid configuration: MAIL_DELIVERY_CONCURRENCY: 0 needs REDIS_URL (with the embedded store no other gateway would send the mail)',
+      'Invalid configuration: MAIL_DELIVERY_CONCURRENCY: 0 needs Redis (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS; with the embedded store no other gateway would send the mail)',
     );
   }
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
@@ -529,16 +612,8 @@ function buildConfig(e: z.output<typeof EnvSchema>, options: LoadOptions) {
       headersMs: e.HTTP_HEADERS_TIMEOUT_MS,
       requestMs: e.HTTP_REQUEST_TIMEOUT_MS,
     }),
-    redis: e.REDIS_URL
-      ? Object.freeze({
-          /** may carry an ACL user and password (redis://user:pass@host:port): never log it */
-          url: e.REDIS_URL,
-          prefix: e.REDIS_PREFIX,
-          commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
-          /** for rediss://: the REDIS_TLS_* files' PEM text ({} trusts the system's CAs); null for redis:// */
-          tls: redisTls,
-        })
-      : null,
+    /** null: the embedded store (development mode only) */
+    redis,
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
     maxSessionsPerUser: e.MAX_SESSIONS_PER_USER,
     sessionRecheckMs: e.SESSION_RECHECK_MS,
@@ -621,10 +696,10 @@ function buildConfig(e: z.output<typeof EnvSchema>, options: LoadOptions) {
  * the primary serves the workers' summed /metrics only on its own listener, so development mode needs METRICS_PORT.
  */
 function workerCount(e: z.output<typeof EnvSchema>, dev: boolean, metricsPort: number | null): number {
-  const workers = e.WORKERS ?? (e.REDIS_URL && !dev ? availableParallelism() : 1);
-  if (workers > 1 && !e.REDIS_URL) {
+  const workers = e.WORKERS ?? (hasRedis(e) && !dev ? availableParallelism() : 1);
+  if (workers > 1 && !hasRedis(e)) {
     throw new ConfigError(
-      'Invalid configuration: WORKERS: more than 1 needs REDIS_URL (on the embedded store each worker would have its own users, sessions and reset codes); unset WORKERS or set REDIS_URL',
+      'Invalid configuration: WORKERS: more than 1 needs Redis (on the embedded store each worker would have its own users, sessions and reset codes); unset WORKERS or set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS',
     );
   }
   if (workers > 1 && metricsPort === null) {
@@ -635,18 +710,122 @@ function workerCount(e: z.output<typeof EnvSchema>, dev: boolean, metricsPort: n
   return workers;
 }
 
+/** Whether any Redis topology is set (else the embedded store). */
+function hasRedis(e: z.output<typeof EnvSchema>): boolean {
+  return TOPOLOGY_VARIABLES.some((name) => e[name] !== undefined);
+}
+
+const TOPOLOGY_VARIABLES = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const;
+
+const needsRedis = (name: string): ConfigError =>
+  new ConfigError(
+    `Invalid configuration: ${name}: needs Redis (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS)`,
+  );
+
 /**
- * The TLS settings for Redis: null for redis:// (or no Redis), else the REDIS_TLS_* files read and parsed now, so a
- * missing, unreadable or malformed file stops start-up naming its variable (not at the first command, as a 102).
+ * The Redis settings: which topology, the ACL user, TLS, the key prefix, the replicas a reset waits for. Null
+ * for the embedded store. A combination that cannot mean one thing (a URL and a cluster, a password in two
+ * places, TLS files without TLS) stops start-up naming the variables.
  */
-function loadRedisTls(e: z.infer<typeof EnvSchema>): RedisTls | null {
+function redisConfig(e: z.output<typeof EnvSchema>) {
+  const given = TOPOLOGY_VARIABLES.filter((name) => e[name] !== undefined);
+  if (given.length > 1) {
+    throw new ConfigError(
+      `Invalid configuration: ${given.join(', ')}: give one Redis topology (REDIS_URL for one node, REDIS_CLUSTER_NODES for a cluster, or REDIS_SENTINELS for a Sentinel-watched primary), not ${given.length}`,
+    );
+  }
+  if (e.REDIS_SENTINELS !== undefined && e.REDIS_SENTINEL_NAME === undefined) {
+    throw new ConfigError(
+      'Invalid configuration: REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name the Sentinels monitor the primary under)',
+    );
+  }
+  for (const name of ['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD'] as const) {
+    if (e[name] !== undefined && e.REDIS_SENTINELS === undefined) {
+      throw new ConfigError(`Invalid configuration: ${name}: needs REDIS_SENTINELS`);
+    }
+  }
+  const waits = e.REDIS_WAIT_REPLICAS > 0;
+  if (given.length === 0) {
+    const stray = (['REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS'] as const).find(
+      (name) => e[name] !== undefined,
+    );
+    if (stray) throw needsRedis(stray);
+    if (waits) throw needsRedis('REDIS_WAIT_REPLICAS');
+    loadRedisTls(e, false);
+    return null;
+  }
+  if (e.REDIS_USERNAME !== undefined && e.REDIS_PASSWORD === undefined) {
+    throw new ConfigError(
+      'Invalid configuration: REDIS_USERNAME: needs REDIS_PASSWORD (the ACL user logs in with it)',
+    );
+  }
+  if (e.REDIS_URL !== undefined) {
+    const url = new URL(e.REDIS_URL);
+    if ((url.username !== '' || url.password !== '') && e.REDIS_PASSWORD !== undefined) {
+      throw new ConfigError(
+        'Invalid configuration: REDIS_PASSWORD: REDIS_URL carries a user or password already; give them in one place',
+      );
+    }
+    if (e.REDIS_TLS !== undefined) {
+      throw new ConfigError(
+        'Invalid configuration: REDIS_TLS: with REDIS_URL the scheme says it (rediss:// for TLS); unset REDIS_TLS',
+      );
+    }
+  }
+  if (waits && e.REDIS_WAIT_TIMEOUT_MS >= e.REDIS_COMMAND_TIMEOUT_MS) {
+    throw new ConfigError(
+      'Invalid configuration: REDIS_WAIT_TIMEOUT_MS: must be below REDIS_COMMAND_TIMEOUT_MS (the WAIT is one command and would time out first)',
+    );
+  }
+  const secure = e.REDIS_URL !== undefined ? e.REDIS_URL.startsWith('rediss://') : e.REDIS_TLS === true;
+  const topology: RedisTopology =
+    e.REDIS_URL !== undefined
+      ? { kind: 'single', url: e.REDIS_URL }
+      : e.REDIS_CLUSTER_NODES !== undefined
+        ? { kind: 'cluster', nodes: e.REDIS_CLUSTER_NODES }
+        : {
+            kind: 'sentinel',
+            sentinels: e.REDIS_SENTINELS!,
+            name: e.REDIS_SENTINEL_NAME!,
+            sentinelPassword: e.REDIS_SENTINEL_PASSWORD ?? null,
+          };
+  const auth: RedisAuth | null =
+    e.REDIS_PASSWORD === undefined
+      ? null
+      : Object.freeze({
+          ...(e.REDIS_USERNAME !== undefined && { username: e.REDIS_USERNAME }),
+          password: e.REDIS_PASSWORD,
+        });
+  const replicaWait: ReplicaWait | null = waits
+    ? Object.freeze({ replicas: e.REDIS_WAIT_REPLICAS, timeoutMs: e.REDIS_WAIT_TIMEOUT_MS })
+    : null;
+  return Object.freeze({
+    /** a single URL may carry an ACL user and password (redis://user:pass@host:port): never log it */
+    topology: Object.freeze(topology),
+    /** REDIS_USERNAME/REDIS_PASSWORD on every node; null: none (or in the URL). Never logged */
+    auth,
+    prefix: e.REDIS_PREFIX,
+    commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    /** with TLS: the REDIS_TLS_* files' PEM text ({} trusts the system's CAs); null without TLS */
+    tls: loadRedisTls(e, secure),
+    /** null: a reset answers once the primary has its writes (REDIS_WAIT_REPLICAS 0) */
+    replicaWait,
+  });
+}
+
+/**
+ * The TLS settings for Redis: null without TLS, else the REDIS_TLS_* files read and parsed now, so a missing,
+ * unreadable or malformed file stops start-up naming its variable (not at the first command, as a 102).
+ */
+function loadRedisTls(e: z.output<typeof EnvSchema>, secure: boolean): RedisTls | null {
   const files = (['REDIS_TLS_CA_FILE', 'REDIS_TLS_CERT_FILE', 'REDIS_TLS_KEY_FILE'] as const).filter(
     (name) => e[name] !== undefined,
   );
-  const secure = e.REDIS_URL?.startsWith('rediss://') ?? false;
   if (!secure) {
     if (files.length > 0) {
-      throw new ConfigError(`Invalid configuration: ${files[0]}: needs a rediss:// REDIS_URL`);
+      throw new ConfigError(
+        `Invalid configuration: ${files[0]}: needs TLS to Redis (a rediss:// REDIS_URL, or REDIS_TLS=true with REDIS_CLUSTER_NODES or REDIS_SENTINELS)`,
+      );
     }
     return null;
   }

@@ -27,7 +27,7 @@ import { createMemoryStore } from './stores/memory/memory-store';
 import { MemoryResetStore } from './stores/memory/memory-reset-store';
 import { RedisResetFlow } from './stores/redis/redis-reset-flow';
 import { openRedisResetStore, RedisResetStore } from './stores/redis/redis-reset-store';
-import { connectRedis } from './stores/redis/connection';
+import { closeRedis, connectRedis, watchRedis } from './stores/redis/connection';
 import { createRedisStore } from './stores/redis/redis-store';
 
 export type { Gateway };
@@ -82,7 +82,7 @@ function openStores(
   deps: GatewayDeps,
   logger: Logger,
   clock: Clock,
-): { store: Store; resets: ResetStore; resetFlow: ResetFlow } {
+): { store: Store; resets: ResetStore; resetFlow: ResetFlow; closeFlow: () => Promise<void> } {
   const auditMaxLen = config.auditMaxLength;
   const refusalWindowMs = config.auditRefusalWindowSeconds * 1000;
   const mailShards = config.mail.queueShards;
@@ -96,14 +96,20 @@ function openStores(
     const onQueued = (): void => {
       setTimeout(() => resets.noteQueued(), Math.random() * QUEUED_NOTICE_JITTER_MS).unref();
     };
-    const resetFlow = new RedisResetFlow(redis, {
+    // WAIT (REDIS_WAIT_REPLICAS) holds up every command behind it on its connection: the flow then has its own
+    const { replicaWait } = config.redis;
+    const flowRedis = replicaWait ? connectRedis(config.redis, 'oms-gateway-reset-flow') : redis;
+    if (flowRedis !== redis) watchRedis(flowRedis, logger, 'reset-flow');
+    const resetFlow = new RedisResetFlow(flowRedis, {
       prefix: config.redis.prefix,
       auditMaxLen,
       refusalWindowMs,
       mailShards,
       onQueued,
+      replicaWait,
     });
-    return { store, resets, resetFlow };
+    const closeFlow = (): Promise<void> => (flowRedis === redis ? Promise.resolve() : closeRedis(flowRedis));
+    return { store, resets, resetFlow, closeFlow };
   }
   const store =
     deps.store ??
@@ -113,7 +119,7 @@ function openStores(
     (config.redis
       ? openRedisResetStore(config.redis, logger, { auditMaxLen, refusalWindowMs, mailShards, clock })
       : new MemoryResetStore(clock, { auditMaxLen, refusalWindowMs }));
-  return { store, resets, resetFlow: composeResetFlow(store, resets) };
+  return { store, resets, resetFlow: composeResetFlow(store, resets), closeFlow: () => Promise.resolve() };
 }
 
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
@@ -121,7 +127,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const clock = deps.clock ?? systemClock;
   const ownsStore = deps.store === undefined;
   const ownsResets = deps.resets === undefined;
-  const { store, resets, resetFlow } = openStores(config, deps, logger, clock);
+  const { store, resets, resetFlow, closeFlow } = openStores(config, deps, logger, clock);
   const hasher =
     deps.hasher ??
     createPasswordHasher({
@@ -163,6 +169,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     onListening: () => delivery.start(),
     release: async () => {
       await delivery.stop();
+      await closeFlow();
       if (ownsResets) await resets.close();
       if (ownsStore) await store.close();
     },

@@ -19,7 +19,7 @@ export async function withStore<T>(io: CliIo, work: (admin: Admin) => Promise<T>
   const config = loadConfig(io.env, { role: 'admin' });
   if (config.redis === null) {
     throw new CliError(
-      'REDIS_URL is not set: the user commands work on the shared Redis store (redis://host:port)',
+      'no Redis is set: the user commands work on the shared Redis store (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS)',
       2,
     );
   }

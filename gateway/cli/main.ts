@@ -27,7 +27,8 @@ export const USAGE = `Usage: oms-gateway <command>
 
 ${COMMANDS.map((command) => command.usage).join('\n')}
 
-The user, apikey, token and store commands work on the Redis that REDIS_URL (and REDIS_PREFIX) name.
+The user, apikey, token and store commands work on the Redis that REDIS_URL, REDIS_CLUSTER_NODES or
+REDIS_SENTINELS (with REDIS_PREFIX and the other REDIS_* settings) name, as the gateway does.
 Each prints its result as one JSON line. Exit status: 0 done, 1 refused or failed, 2 bad usage.`;
 
 /** The message and exit status of a failure. */
@@ -36,7 +37,7 @@ function failure(error: unknown): [message: string, code: 1 | 2] {
   if (error instanceof CliError) return [error.message, error.exitCode];
   if (error instanceof ConfigError) return [error.message, 2];
   if (error instanceof StoreUnavailableError)
-    return ['Redis at REDIS_URL does not answer; is it running?', 1];
+    return ['Redis does not answer (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS); is it running?', 1];
   return [`unexpected failure: ${error instanceof Error ? error.message : String(error)}`, 1];
 }
 

@@ -132,7 +132,7 @@ describe('oms-gateway CLI', () => {
     });
     const noRedis = await runCli(['user', 'list'], { ...env, REDIS_URL: '' });
     expect(noRedis.code).toBe(2);
-    expect(noRedis.stderr).toContain('REDIS_URL is not set');
+    expect(noRedis.stderr).toContain('no Redis is set');
   });
 
   it('shows, grants, revokes, adds accounts, locks and unlocks', async () => {

@@ -57,10 +57,144 @@ describe('loadConfig', () => {
 
   it('reads Redis settings together', () => {
     expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6390', REDIS_PREFIX: 'x:' }).redis).toEqual({
-      url: 'redis://127.0.0.1:6390',
+      topology: { kind: 'single', url: 'redis://127.0.0.1:6390' },
+      auth: null,
       prefix: 'x:',
       commandTimeoutMs: 2000,
       tls: null,
+      replicaWait: null,
+    });
+  });
+
+  describe('Redis topologies', () => {
+    it('reads a cluster from some of its nodes, with an ACL user for every node', () => {
+      const redis = loadConfig({
+        REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b.internal:7001,[::1]:7002',
+        REDIS_USERNAME: 'oms-gateway',
+        REDIS_PASSWORD: 'acl-secret',
+      }).redis;
+      expect(redis?.topology).toEqual({
+        kind: 'cluster',
+        nodes: [
+          { host: '10.0.0.1', port: 7000 },
+          { host: 'redis-b.internal', port: 7001 },
+          { host: '::1', port: 7002 },
+        ],
+      });
+      expect(redis?.auth).toEqual({ username: 'oms-gateway', password: 'acl-secret' });
+      expect(Object.isFrozen(redis?.topology)).toBe(true);
+    });
+
+    it('reads Sentinels with the name they monitor the primary under, and their own password', () => {
+      expect(
+        loadConfig({
+          REDIS_SENTINELS: 's1:26379,s2:26379',
+          REDIS_SENTINEL_NAME: 'oms',
+          REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+        }).redis?.topology,
+      ).toEqual({
+        kind: 'sentinel',
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26379 },
+        ],
+        name: 'oms',
+        sentinelPassword: 'sentinel-secret',
+      });
+    });
+
+    it.each(['', 'redis', 'a:1,', 'a:0', 'a:65536', 'a:1,b', 'a b:1', 'redis://a:1'])(
+      'refuses the node list %j, naming the variable',
+      (list) => {
+        if (list === '') return expect(loadConfig({ REDIS_CLUSTER_NODES: list }).redis).toBeNull();
+        for (const name of ['REDIS_CLUSTER_NODES', 'REDIS_SENTINELS']) {
+          expect(errorFor({ [name]: list, REDIS_SENTINEL_NAME: 'oms' })).toBe(
+            `Invalid configuration: ${name}: must be host:port,host:port,… (IPv6 as [addr]:port)`,
+          );
+        }
+      },
+    );
+
+    it('refuses two topologies at once, naming both', () => {
+      expect(errorFor({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:7000' })).toBe(
+        'Invalid configuration: REDIS_URL, REDIS_CLUSTER_NODES: give one Redis topology (REDIS_URL for one node, REDIS_CLUSTER_NODES for a cluster, or REDIS_SENTINELS for a Sentinel-watched primary), not 2',
+      );
+      expect(
+        errorFor({ REDIS_CLUSTER_NODES: 'b:7000', REDIS_SENTINELS: 'c:26379', REDIS_SENTINEL_NAME: 'x' }),
+      ).toContain('REDIS_CLUSTER_NODES, REDIS_SENTINELS: give one Redis topology');
+    });
+
+    it('refuses Sentinels without a name, and Sentinel settings without Sentinels', () => {
+      expect(errorFor({ REDIS_SENTINELS: 'c:26379' })).toBe(
+        'Invalid configuration: REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name the Sentinels monitor the primary under)',
+      );
+      expect(errorFor({ REDIS_URL: 'redis://a:6379', REDIS_SENTINEL_NAME: 'oms' })).toBe(
+        'Invalid configuration: REDIS_SENTINEL_NAME: needs REDIS_SENTINELS',
+      );
+      expect(errorFor({ REDIS_CLUSTER_NODES: 'a:1', REDIS_SENTINEL_PASSWORD: 'pw' })).toBe(
+        'Invalid configuration: REDIS_SENTINEL_PASSWORD: needs REDIS_SENTINELS',
+      );
+    });
+
+    it('refuses credentials in two places, a user without a password, and Redis settings without Redis', () => {
+      expect(errorFor({ REDIS_URL: 'redis://u:p@a:6379', REDIS_PASSWORD: 'other' })).toContain(
+        'REDIS_PASSWORD: REDIS_URL carries a user or password already',
+      );
+      expect(loadConfig({ REDIS_URL: 'redis://a:6379', REDIS_PASSWORD: 'pw' }).redis?.auth).toEqual({
+        password: 'pw',
+      });
+      expect(errorFor({ REDIS_CLUSTER_NODES: 'a:1', REDIS_USERNAME: 'oms' })).toBe(
+        'Invalid configuration: REDIS_USERNAME: needs REDIS_PASSWORD (the ACL user logs in with it)',
+      );
+      for (const name of ['REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS']) {
+        expect(errorFor({ [name]: 'true' })).toBe(
+          `Invalid configuration: ${name}: needs Redis (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS)`,
+        );
+      }
+    });
+
+    it('never prints a password it refuses', () => {
+      const message = errorFor({ REDIS_URL: 'redis://u:url-secret@a:6379', REDIS_PASSWORD: 'env-secret' });
+      expect(message).not.toContain('url-secret');
+      expect(message).not.toContain('env-secret');
+    });
+
+    it('takes TLS for a cluster or Sentinels from REDIS_TLS, and for one node from the URL only', () => {
+      expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_TLS: 'true' }).redis?.tls).toEqual({});
+      expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:1' }).redis?.tls).toBeNull();
+      expect(errorFor({ REDIS_URL: 'redis://a:6379', REDIS_TLS: 'true' })).toBe(
+        'Invalid configuration: REDIS_TLS: with REDIS_URL the scheme says it (rediss:// for TLS); unset REDIS_TLS',
+      );
+    });
+
+    it('waits for replicas only when asked, within a bound below the command timeout', () => {
+      expect(loadConfig({ REDIS_URL: 'redis://a:6379' }).redis?.replicaWait).toBeNull();
+      expect(
+        loadConfig({ REDIS_URL: 'redis://a:6379', REDIS_WAIT_REPLICAS: '1' }).redis?.replicaWait,
+      ).toEqual({
+        replicas: 1,
+        timeoutMs: 1000,
+      });
+      expect(
+        errorFor({ REDIS_URL: 'redis://a:6379', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '2000' }),
+      ).toBe(
+        'Invalid configuration: REDIS_WAIT_TIMEOUT_MS: must be below REDIS_COMMAND_TIMEOUT_MS (the WAIT is one command and would time out first)',
+      );
+      expect(errorFor({ REDIS_WAIT_REPLICAS: '1' })).toBe(
+        'Invalid configuration: REDIS_WAIT_REPLICAS: needs Redis (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS)',
+      );
+    });
+
+    it("accepts a cluster or Sentinels as production's shared store", () => {
+      const { REDIS_URL: _url, ...rest } = PRODUCTION;
+      expect(loadAnyConfig({ ...rest, REDIS_CLUSTER_NODES: 'a:7000' }).redis?.topology.kind).toBe('cluster');
+      expect(
+        loadAnyConfig({ ...rest, REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'oms' }).redis?.topology
+          .kind,
+      ).toBe('sentinel');
+      expect(errorFor(rest, (e) => loadAnyConfig(e))).toContain(
+        'REDIS_URL: required outside development mode; set it to the shared store (redis:// or rediss://), or set REDIS_CLUSTER_NODES or REDIS_SENTINELS',
+      );
     });
   });
 
@@ -97,7 +231,7 @@ describe('loadConfig', () => {
 
     it('refuses TLS files without a rediss:// REDIS_URL', () => {
       expect(errorFor({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_TLS_CA_FILE: certs.caFile })).toBe(
-        'Invalid configuration: REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL',
+        'Invalid configuration: REDIS_TLS_CA_FILE: needs TLS to Redis (a rediss:// REDIS_URL, or REDIS_TLS=true with REDIS_CLUSTER_NODES or REDIS_SENTINELS)',
       );
       expect(errorFor({ REDIS_TLS_CERT_FILE: certs.clientCertFile })).toContain('REDIS_TLS_CERT_FILE: needs');
     });
@@ -160,7 +294,7 @@ describe('loadConfig', () => {
     const redis = { REDIS_URL: 'redis://127.0.0.1:6390', MAIL_DELIVERY_CONCURRENCY: '0' };
     expect(loadConfig(redis).mail.deliveryConcurrency).toBe(0);
     expect(errorFor({ MAIL_DELIVERY_CONCURRENCY: '0' })).toMatch(
-      /^Invalid configuration: MAIL_DELIVERY_CONCURRENCY: 0 needs REDIS_URL/,
+      /^Invalid configuration: MAIL_DELIVERY_CONCURRENCY: 0 needs Redis \(REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS/,
     );
     expect(errorFor({ MAIL_DELIVERY_CONCURRENCY: '65' })).toContain('MAIL_DELIVERY_CONCURRENCY:');
   });
@@ -247,9 +381,10 @@ describe('loadConfig outside development mode', () => {
   });
 
   it('lets the admin commands open the store with REDIS_URL alone', () => {
-    expect(production({ REDIS_URL: PRODUCTION.REDIS_URL }, { role: 'admin' }).redis?.url).toBe(
-      PRODUCTION.REDIS_URL,
-    );
+    expect(production({ REDIS_URL: PRODUCTION.REDIS_URL }, { role: 'admin' }).redis?.topology).toEqual({
+      kind: 'single',
+      url: PRODUCTION.REDIS_URL,
+    });
   });
 
   it('refuses development mode on a public bind, naming HOST and OMS_DEV', () => {
@@ -293,8 +428,9 @@ describe('loadConfig outside development mode', () => {
 describe('unknown variables', () => {
   it.each([
     ['REDIS_ULR', 'did you mean REDIS_URL?'],
-    ['REDIS_CLUSTER_NODES', ''],
-    ['REDIS_SENTINELS', ''],
+    ['REDIS_CLUSTR_NODES', 'did you mean REDIS_CLUSTER_NODES?'],
+    ['REDIS_SENTINEL', 'did you mean REDIS_SENTINELS?'],
+    ['REDIS_SHARDS', ''],
     ['SENDGRID_APIKEY', 'did you mean SENDGRID_API_KEY?'],
     ['RESET_PAGE_ULR', 'did you mean RESET_PAGE_URL?'],
     ['MAIL_FORM', 'did you mean MAIL_FROM?'],
@@ -313,7 +449,7 @@ describe('unknown variables', () => {
   });
 
   it('does not suggest a name far from the unknown one', () => {
-    expect(errorFor({ REDIS_CLUSTER_NODES: 'a:1,b:2' })).not.toContain('did you mean');
+    expect(errorFor({ REDIS_SHARDS: 'a:1,b:2' })).not.toContain('did you mean');
   });
 
   it('ignores variables of other programs and unknown ones set empty', () => {
@@ -324,7 +460,8 @@ describe('unknown variables', () => {
     expect(KNOWN_VARIABLES).toContain('REDIS_URL');
     expect(KNOWN_VARIABLES).toContain('OMS_DEV');
     expect(KNOWN_VARIABLES).toContain('METRICS_TOKEN');
-    expect(KNOWN_VARIABLES).not.toContain('REDIS_CLUSTER_NODES');
+    expect(KNOWN_VARIABLES).toContain('REDIS_CLUSTER_NODES');
+    expect(KNOWN_VARIABLES).not.toContain('REDIS_SHARDS');
   });
 });
 
@@ -355,7 +492,7 @@ describe('process scale (WORKERS, MAX_HANDSHAKES_PER_SECOND, FD_RESERVE)', () =>
   });
 
   it('refuses more than one worker on the embedded store, saying why', () => {
-    expect(errorFor({ WORKERS: '2' })).toContain('WORKERS: more than 1 needs REDIS_URL');
+    expect(errorFor({ WORKERS: '2' })).toContain('WORKERS: more than 1 needs Redis');
     expect(loadConfig({ WORKERS: '1' }).scale.workers).toBe(1);
   });
 

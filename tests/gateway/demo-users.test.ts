@@ -1,4 +1,5 @@
 // Start-up users: the demo set on the embedded store, nothing on Redis unless SEED_FILE names a file of users.
+import { singleNode } from '../../gateway/stores/redis/connection';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,7 +56,7 @@ describe('start-up users', () => {
 
   it('loads nothing on Redis without SEED_FILE', async () => {
     store = createRedisStore(
-      { url: testRedisUrl(), prefix: uniquePrefix(), commandTimeoutMs: 2000 },
+      { topology: singleNode(testRedisUrl()), prefix: uniquePrefix(), commandTimeoutMs: 2000 },
       captureLogs().logger,
     );
     await loadStartupUsers(store, hasher, { seedFile: null, dev: true }, captureLogs().logger);
@@ -87,7 +88,10 @@ describe('start-up users', () => {
       ]),
     );
     const prefix = uniquePrefix();
-    store = createRedisStore({ url: testRedisUrl(), prefix, commandTimeoutMs: 2000 }, captureLogs().logger);
+    store = createRedisStore(
+      { topology: singleNode(testRedisUrl()), prefix, commandTimeoutMs: 2000 },
+      captureLogs().logger,
+    );
     const logs = captureLogs();
     await loadStartupUsers(store, hasher, { seedFile: file, dev: false }, logs.logger);
     await loadStartupUsers(store, hasher, { seedFile: file, dev: false }, logs.logger); // a second gateway starting with the same file

@@ -1,4 +1,5 @@
 // The plain HTTP routes beside the socket: health, readiness and Prometheus metrics.
+import { singleNode } from '../../gateway/stores/redis/connection';
 import { createRedisStore } from '../../gateway/stores/redis/redis-store';
 import { freePort } from '../../testing/redis-server';
 import { startGateway } from '../support/gateway';
@@ -26,7 +27,7 @@ describe('gateway HTTP routes', () => {
   it('answers /readyz with 503 when the store does not answer', async () => {
     const port = await freePort(); // nothing listens there
     const store = createRedisStore(
-      { url: `redis://127.0.0.1:${port}`, prefix: 'x:', commandTimeoutMs: 100 },
+      { topology: singleNode(`redis://127.0.0.1:${port}`), prefix: 'x:', commandTimeoutMs: 100 },
       captureLogs().logger,
     );
     gw = await startGateway({}, { store });

@@ -77,7 +77,7 @@ describe('compose.yaml', () => {
     });
     expect(new URL(environment.REDIS_URL ?? '').hostname).toBe('redis');
     const config = loadConfig({ ...imageEnv(), ...environment });
-    expect(config.redis?.url).toBe('redis://redis:6379');
+    expect(config.redis?.topology).toEqual({ kind: 'single', url: 'redis://redis:6379' });
     expect(config.mail.sendgrid).not.toBeNull();
     expect(config.host).toBe('0.0.0.0');
   });

@@ -1,63 +1,248 @@
-// The connection to Redis (ioredis): options, TLS, the outage handling every call shares, and its logging.
-import { Redis } from 'ioredis';
+// The connection to Redis (ioredis) in each topology (one node, a Cluster, a Sentinel-watched primary): options, TLS,
+// the ACL user, the outage handling every call shares, the replicas' acknowledgement (WAIT), and its logging.
+import { Cluster, Redis } from 'ioredis';
 import type { RedisOptions as ConnectionOptions } from 'ioredis';
-import type { RedisTls } from '../../config';
+import type { RedisAuth, RedisTls, RedisTopology, ReplicaWait } from '../../config';
 import type { Logger } from '../../logger';
+import { isCluster } from './scripts';
+import type { RedisClient } from './scripts';
 import { DuplicateUserError, StoreUnavailableError } from '../../../core/ports/store';
 
 export interface RedisOptions {
-  /** redis:// or rediss://, with an ACL user and password if any (never logged) */
-  readonly url: string;
+  /** one node (its redis:// or rediss:// URL may carry an ACL user and password: never logged), a cluster or Sentinels */
+  readonly topology: RedisTopology;
   /** prefix of every key, default "oms:" */
   readonly prefix: string;
   /** bound on one command, so an outage answers instead of hanging */
   readonly commandTimeoutMs: number;
-  /** the CA, client certificate and key for rediss:// (PEM text); absent or null: none, or the system's CAs */
+  /** the CA, client certificate and key with TLS (PEM text); absent or null: none, or the system's CAs */
   readonly tls?: RedisTls | null;
+  /** REDIS_USERNAME/REDIS_PASSWORD on every node (and not the Sentinels); absent or null: none or the URL's */
+  readonly auth?: RedisAuth | null;
+  /** replicas a reset's final writes wait for (WAIT); absent or null: none */
+  readonly replicaWait?: ReplicaWait | null;
 }
 
-/** What every connection to the same Redis shares (commands, subscriber): TLS, and the handshake's commands. */
+/** One node at `url`: the topology most tests and the bench use. */
+export function singleNode(url: string): RedisTopology {
+  return { kind: 'single', url };
+}
+
+/** What every connection to a node shares (commands, subscriber): TLS, the ACL user, the handshake's commands. */
 export function sharedConnectionOptions(
   options: RedisOptions,
-): Pick<ConnectionOptions, 'tls' | 'disableClientInfo'> {
+): Pick<ConnectionOptions, 'tls' | 'disableClientInfo' | 'username' | 'password'> {
   return {
     // a copy: node:tls may write to the object it is given, and the config is frozen
     ...(options.tls && { tls: { ...options.tls } }),
+    ...(options.auth?.username !== undefined && { username: options.auth.username }),
+    ...(options.auth && { password: options.auth.password }),
     // no CLIENT SETINFO (Redis 7.2+): the minimal ACL then works on 7.0 too; CLIENT SETNAME names the connection
     disableClientInfo: true,
   };
 }
 
+const retryStrategy = (attempt: number): number => Math.min(attempt * 100, 2000);
+
+/**
+ * A primary that became a replica (a failover the client has not seen yet, or a managed Redis that moved its
+ * endpoint) answers writes with READONLY: reconnect, which finds the new primary, and resend the command.
+ */
+const reconnectOnReadOnly = (error: Error): 2 | false => (error.message.startsWith('READONLY') ? 2 : false);
+
+/** A Sentinel-watched primary: the Sentinels name it, and say when a failover moved it (failoverDetector). */
+function sentinelOptions(
+  topology: Extract<RedisTopology, { kind: 'sentinel' }>,
+  options: RedisOptions,
+): ConnectionOptions {
+  return {
+    sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
+    name: topology.name,
+    role: 'master',
+    ...(topology.sentinelPassword !== null && { sentinelPassword: topology.sentinelPassword }),
+    // TLS to the primary and, the same way, to the Sentinels
+    ...(options.tls && { enableTLSForSentinelMode: true, sentinelTLS: { ...options.tls } }),
+    failoverDetector: true,
+    sentinelRetryStrategy: retryStrategy,
+  };
+}
+
+/**
+ * A Cluster client that bounds every command by `timeoutMs` from the moment it is issued. ioredis bounds a
+ * command only once a node's socket takes it; while the whole cluster is away, commands would wait in the
+ * cluster's offline queue for as long as the outage lasts, and the caller would hang instead of getting a 102.
+ */
+/** ioredis's cluster options, as its constructor takes them. */
+type ClusterOptions = NonNullable<ConstructorParameters<typeof Cluster<'legacy'>>[1]>;
+
+/** The options every node of a cluster gets (ioredis's single-node options less the cluster's own). */
+type NodeOptions = NonNullable<ClusterOptions['redisOptions']>;
+
+class BoundedCluster extends Cluster {
+  constructor(
+    nodes: ConstructorParameters<typeof Cluster>[0],
+    options: ClusterOptions,
+    private readonly timeoutMs: number,
+  ) {
+    super(nodes, options);
+  }
+
+  override sendCommand(...args: Parameters<Cluster['sendCommand']>): ReturnType<Cluster['sendCommand']> {
+    // a command's first timer wins: the node's own commandTimeout then no longer restarts it
+    args[0].setTimeout(this.timeoutMs);
+    return super.sendCommand(...args);
+  }
+}
+
+/** A cluster client: the startup nodes, every node with the same per-node options. */
+function connectCluster(
+  topology: Extract<RedisTopology, { kind: 'cluster' }>,
+  nodeOptions: NodeOptions,
+  extra: ClusterOptions,
+  timeoutMs: number,
+): Cluster {
+  return new BoundedCluster(
+    topology.nodes.map(({ host, port }) => ({ host, port })),
+    {
+      // reads go to the primaries too: a replica may lag behind a write this gateway just made
+      scaleReads: 'master',
+      // the slot map is refreshed every second: after a failover it names the promoted replica within about that
+      slotsRefreshInterval: 1000,
+      slotsRefreshTimeout: timeoutMs,
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 100,
+      clusterRetryStrategy: retryStrategy,
+      // the nodes' addresses as the cluster announces them (a TLS certificate names those, not a resolved IP)
+      dnsLookup: (address, callback) => callback(null, address),
+      redisOptions: nodeOptions,
+      ...extra,
+    },
+    timeoutMs,
+  );
+}
+
 /** A connection that fails commands quickly while Redis is away and reconnects by itself. */
-export function connectRedis(options: RedisOptions, name: string): Redis {
-  return new Redis(options.url, {
+export function connectRedis(options: RedisOptions, name: string): RedisClient {
+  const { topology } = options;
+  const perNode: NodeOptions = {
     ...sharedConnectionOptions(options),
-    keyPrefix: options.prefix,
     connectionName: name,
     commandTimeout: options.commandTimeoutMs,
     connectTimeout: options.commandTimeoutMs,
     // a command waits for one reconnect at most, then fails: callers get a 102 instead of a hang
     maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+    reconnectOnError: reconnectOnReadOnly,
+  };
+  if (topology.kind === 'cluster') {
+    return connectCluster(
+      topology,
+      perNode,
+      { keyPrefix: options.prefix, enableAutoPipelining: true },
+      options.commandTimeoutMs,
+    );
+  }
+  const common: ConnectionOptions = {
+    ...perNode,
+    keyPrefix: options.prefix,
+    retryStrategy,
     lazyConnect: false,
     // commands issued in one event-loop turn (one call's independent reads, many connections' calls) leave
     // in one write: one round trip instead of one each
     enableAutoPipelining: true,
-  });
+  };
+  return topology.kind === 'single'
+    ? new Redis(topology.url, common)
+    : new Redis({ ...common, ...sentinelOptions(topology, options) });
 }
 
 /**
- * The revocations' subscriber: unlike the command connection, its SUBSCRIBE waits for Redis however long it
+ * The revocations' subscriber: unlike the command connection, its SSUBSCRIBE waits for Redis however long it
  * is away (nobody waits on it but whenListening(), and a subscription lost at start-up would never be retried).
+ * On a cluster it subscribes on the node that owns the sharded channel's slot, and follows it through a failover.
  */
-export function connectSubscriber(options: RedisOptions, name: string): Redis {
-  return new Redis(options.url, {
+export function connectSubscriber(options: RedisOptions, name: string): RedisClient {
+  const { topology } = options;
+  const perNode: NodeOptions = {
     ...sharedConnectionOptions(options),
     connectionName: name,
     connectTimeout: options.commandTimeoutMs,
     maxRetriesPerRequest: null,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  };
+  if (topology.kind === 'cluster') {
+    return connectCluster(topology, perNode, { shardedSubscribers: true }, 2 ** 31 - 1);
+  }
+  const common: ConnectionOptions = { ...perNode, retryStrategy };
+  return topology.kind === 'single'
+    ? new Redis(topology.url, common)
+    : new Redis({ ...common, ...sentinelOptions(topology, options) });
+}
+
+/** Closes a connection politely when Redis answers, at once when it does not. */
+export async function closeRedis(redis: RedisClient): Promise<void> {
+  await redis.quit().catch(() => redis.disconnect());
+}
+
+/**
+ * Whether the store can serve every user: on one node, PING; on a cluster, every slot has a primary
+ * (cluster_state:ok) and every primary the client knows answers PING. Throws StoreUnavailableError when not.
+ */
+export function checkReady(redis: RedisClient): Promise<void> {
+  return guarded(async () => {
+    if (!isCluster(redis)) {
+      await redis.ping();
+      return;
+    }
+    const primaries = redis.nodes('master');
+    if (primaries.length === 0) throw new Error('no primary known');
+    const [info] = await Promise.all([
+      primaries[0]!.cluster('INFO'),
+      ...primaries.map((node) => node.ping()),
+    ]);
+    if (!/^cluster_state:ok\b/m.test(info)) throw new Error('cluster_state is not ok');
   });
+}
+
+/** WAIT gave fewer acknowledgements than REDIS_WAIT_REPLICAS asks: the write may not survive a failover. */
+export class ReplicasUnconfirmedError extends StoreUnavailableError {
+  constructor(wanted: number, got: number) {
+    super(new Error(`WAIT: ${got} of ${wanted} replicas acknowledged in time`));
+    this.name = 'ReplicasUnconfirmedError';
+  }
+}
+
+/**
+ * Waits until `wait.replicas` replicas have every write this connection made to the nodes of `keys` (WAIT counts
+ * a connection's own writes). On a cluster each key's node gets its own WAIT, sent behind a read of that key so
+ * that it goes to that node, on the connection that made the writes; on one node, one WAIT covers every key.
+ * Fewer acknowledgements in time throw ReplicasUnconfirmedError (102): the caller must not answer true.
+ */
+export async function confirmReplicas(
+  redis: RedisClient,
+  wait: ReplicaWait,
+  keys: readonly string[],
+): Promise<void> {
+  const args = [wait.replicas, wait.timeoutMs] as const;
+  let counts: number[];
+  if (isCluster(redis)) {
+    const replies = await Promise.all(
+      [...new Set(keys)].map((key) =>
+        redis
+          .pipeline()
+          .exists(key)
+          .call('WAIT', ...args)
+          .exec(),
+      ),
+    );
+    counts = replies.map((reply) => {
+      const [error, count] = reply?.[1] ?? [new Error('WAIT: no reply')];
+      if (error) throw error;
+      return Number(count);
+    });
+  } else {
+    counts = [Number(await redis.call('WAIT', ...args))];
+  }
+  const least = Math.min(...counts);
+  if (least < wait.replicas) throw new ReplicasUnconfirmedError(wait.replicas, least);
 }
 
 /**
@@ -70,12 +255,13 @@ export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof Error && error.name === 'ReplyError') throw error;
     if (error instanceof DuplicateUserError) throw error;
+    if (error instanceof StoreUnavailableError) throw error;
     throw new StoreUnavailableError(error);
   }
 }
 
 /** Logs a connection's errors once per outage (ioredis repeats them on every reconnect attempt). */
-export function watchRedis(redis: Redis, logger: Logger, name: string): void {
+export function watchRedis(redis: RedisClient, logger: Logger, name: string): void {
   let down = false;
   redis.on('error', (error: Error) => {
     if (down) return;

@@ -3,7 +3,7 @@
 // shard and the audit. Each step below is one script or command per slot, in as few round trips as the order
 // allows, and in an order where stopping between two steps (a crash, an outage) loses nothing accepted and exposes
 // nothing: the comments say which step makes the outcome final.
-import { guarded } from './connection';
+import { confirmReplicas, guarded } from './connection';
 import { RedisAudit } from './audit';
 import { decoyKeys, userIndexKey, userKeys } from './keys';
 import { RedisRateLimiter } from './limits';
@@ -11,6 +11,7 @@ import { RedisMailQueue } from './mail-queue';
 import { RedisResetCodes } from './reset-codes';
 import { script } from './scripts';
 import type { RedisClient, ScriptCall } from './scripts';
+import type { ReplicaWait } from '../../config';
 import { endSessions } from './sessions';
 import { storedLanguage } from './users';
 import { systemClock } from '../../../core/ports/clock';
@@ -37,6 +38,12 @@ export interface RedisResetFlowOptions {
   readonly mailShards?: number;
   /** called after a mail was queued (wakes this process's delivery loop) */
   readonly onQueued: () => void;
+  /**
+   * REDIS_WAIT_REPLICAS: the replicas that must have the writes that make an outcome final before it is
+   * answered; null: the primary's acknowledgement is enough. WAIT blocks the connection it runs on, so the flow
+   * then gets a connection of its own.
+   */
+  readonly replicaWait?: ReplicaWait | null;
 }
 
 /** How often a password change ends the sessions that logins slipped in before it gives up waiting for quiet. */
@@ -78,6 +85,11 @@ export class RedisResetFlow implements ResetFlow {
       maxLen: options.auditMaxLen,
       refusalWindowMs: options.refusalWindowMs ?? DEFAULT_REFUSAL_WINDOW_MS,
     });
+  }
+
+  /** WAIT for the replicas on the nodes of `keys`, when REDIS_WAIT_REPLICAS asks for it; throws 102 if short. */
+  private async confirm(keys: readonly string[]): Promise<void> {
+    if (this.options.replicaWait) await confirmReplicas(this.redis, this.options.replicaWait, keys);
   }
 
   /**
@@ -128,18 +140,18 @@ export class RedisResetFlow implements ResetFlow {
       const issue = async (real: boolean, outcome: ResetRequestOutcome): Promise<ResetRequestResult> => {
         const entry = this.queue.newEntry();
         let result: ResetRequestResult | undefined;
-        await this.codes.issueWithMail(
-          real ? userKeys(id!).resetCode : decoy.code,
-          request.codeHash,
-          request.ttlMs,
-          () =>
-            Promise.all([
-              end(outcome).then((ended) => (result = ended)),
-              real
-                ? this.queue.enqueueRaw(entry.shard.due, entry.shard.jobs, entry.id, mail)
-                : this.queue.enqueueRaw(entry.shard.decoyDue, entry.shard.decoyJobs, 'decoy', mail),
-            ]),
+        const codeKey = real ? userKeys(id!).resetCode : decoy.code;
+        await this.codes.issueWithMail(codeKey, request.codeHash, request.ttlMs, () =>
+          Promise.all([
+            end(outcome).then((ended) => (result = ended)),
+            real
+              ? this.queue.enqueueRaw(entry.shard.due, entry.shard.jobs, entry.id, mail)
+              : this.queue.enqueueRaw(entry.shard.decoyDue, entry.shard.decoyJobs, 'decoy', mail),
+          ]),
         );
+        // with REDIS_WAIT_REPLICAS the replicas' acknowledgement of the code and the mail makes it final (a
+        // failover can then lose neither); the decoys wait the same, so the reply still takes as long for any name
+        await this.confirm([codeKey, real ? entry.shard.jobs : entry.shard.decoyJobs]);
         return result!;
       };
       if (reach !== null && inReach === '0') return issue(false, id === null ? 'unknown' : 'out of reach');
@@ -208,6 +220,8 @@ export class RedisResetFlow implements ResetFlow {
         this.queue.enqueueRaw(entry.shard.due, entry.shard.jobs, entry.id, change.mail),
         this.audit.appendRaw(audit),
       ]);
+      // with REDIS_WAIT_REPLICAS: the new hash (the code's slot) and the notice are on the replicas before `true`
+      await this.confirm([keys.record, entry.shard.jobs]);
       this.options.onQueued();
       return { outcome: 'changed', sessionsEnded, audit };
     });

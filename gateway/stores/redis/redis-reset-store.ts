@@ -1,7 +1,6 @@
 // The Redis reset store: pending codes (reset-codes.ts), the sharded mail queue (mail-queue.ts) and the audit
 // (audit.ts), shared by every gateway on one Redis or cluster. Key names: keys.ts.
-import type { Redis } from 'ioredis';
-import { connectRedis, guarded, watchRedis } from './connection';
+import { closeRedis, connectRedis, guarded, watchRedis } from './connection';
 import type { RedisOptions } from './connection';
 import { RedisAudit } from './audit';
 import { userKeys } from './keys';
@@ -120,10 +119,7 @@ export class RedisResetStore extends RedisMailQueue implements ResetStore {
   close(): Promise<void> {
     this.listeners.clear();
     if (!this.options.ownsConnection) return Promise.resolve();
-    return (this.closing ??= this.redis
-      .quit()
-      .then(() => undefined)
-      .catch(() => this.redis.disconnect()));
+    return (this.closing ??= closeRedis(this.redis));
   }
 }
 
@@ -134,6 +130,6 @@ export function openRedisResetStore(
   options: Omit<RedisResetStoreOptions, 'ownsConnection'> = {},
   redis: RedisClient = connectRedis(redisOptions, 'oms-gateway-reset'),
 ): RedisResetStore {
-  watchRedis(redis as Redis, logger, 'reset-store');
+  watchRedis(redis, logger, 'reset-store');
   return new RedisResetStore(redis, { ...options, ownsConnection: true });
 }

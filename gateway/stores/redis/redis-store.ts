@@ -2,9 +2,8 @@
 // time. One file per concern: connection.ts, keys.ts (every key name and its hash tag), scripts.ts (the Lua
 // loader) with scripts/*.lua, users.ts, sessions.ts, limits.ts, api-keys.ts; the reset flow's state is in
 // redis-reset-store.ts, its two steps in redis-reset-flow.ts.
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../logger';
-import { connectRedis, guarded, watchRedis } from './connection';
+import { checkReady, closeRedis, connectRedis, watchRedis } from './connection';
 import type { RedisOptions } from './connection';
 import { RedisApiKeyStore, RedisApiTokenStore } from './api-keys';
 import { RedisRateLimiter } from './limits';
@@ -35,7 +34,7 @@ export function createRedisStore(
   deps: RedisStoreDeps = {},
 ): Store {
   const clock = deps.clock ?? systemClock;
-  watchRedis(redis as Redis, logger, 'store');
+  watchRedis(redis, logger, 'store');
   const users = new RedisUserStore(redis, clock);
   const sessions = new RedisSessionStore(redis, options, logger, users, deps.subscriber);
   return {
@@ -45,13 +44,11 @@ export function createRedisStore(
     sessions,
     apiKeys: new RedisApiKeyStore(redis),
     apiTokens: new RedisApiTokenStore(redis, clock),
-    ping: () =>
-      guarded(async () => {
-        await redis.ping();
-      }),
+    // on a cluster: every slot has a primary, and each answers
+    ping: () => checkReady(redis),
     close: async () => {
       await sessions.close();
-      await redis.quit().catch(() => redis.disconnect());
+      await closeRedis(redis);
     },
   };
 }

@@ -11,7 +11,6 @@
 //   end all:   the keys first, then the entries.
 // Revocations go out on a sharded channel (SPUBLISH; SSUBSCRIBE by every gateway): on a cluster a message reaches
 // only the nodes of the channel's shard instead of every node, as a plain PUBLISH would (issue 13).
-import type { Redis } from 'ioredis';
 import { connectSubscriber, guarded, watchRedis } from './connection';
 import type { RedisOptions } from './connection';
 import { REVOCATION_CHANNEL, revocationChannel, sessionKey, userKeys } from './keys';
@@ -206,7 +205,7 @@ export class RedisSessionStore implements SessionStore {
     // the sessions are already deleted, so the next call on those sockets answers errorcode 20 anyway
     const subscriber = this.connectListener();
     const channel = revocationChannel(this.options.prefix);
-    watchRedis(subscriber as Redis, this.logger, 'revocations');
+    watchRedis(subscriber, this.logger, 'revocations');
     subscriber.on('smessage', (from: string, message: string) => {
       if (from !== channel) return;
       const revocation = parseRevocation(message);

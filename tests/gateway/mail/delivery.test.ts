@@ -1,4 +1,5 @@
 // The delivery loop: the queue, the real SendGrid client and the local v3 server, on the embedded store and on Redis.
+import { singleNode } from '../../../gateway/stores/redis/connection';
 import { systemClock } from '../../../core/ports/clock';
 import { MailDelivery } from '../../../gateway/mail/delivery';
 import type { MailDeliveryOptions } from '../../../gateway/mail/delivery';
@@ -69,7 +70,10 @@ describe('mail delivery', () => {
   }
 
   function redisStore(prefix: string): ResetStore {
-    const store = openRedisResetStore({ url: testRedisUrl(), prefix, commandTimeoutMs: 2000 }, logs.logger);
+    const store = openRedisResetStore(
+      { topology: singleNode(testRedisUrl()), prefix, commandTimeoutMs: 2000 },
+      logs.logger,
+    );
     cleanups.push(() => store.close());
     return store;
   }
@@ -275,7 +279,11 @@ describe('mail delivery', () => {
       const proxy = await startTcpProxy(redis.port);
       cleanups.push(() => proxy.close());
       const store = openRedisResetStore(
-        { url: `redis://127.0.0.1:${proxy.port}`, prefix: uniquePrefix(), commandTimeoutMs: 200 },
+        {
+          topology: singleNode(`redis://127.0.0.1:${proxy.port}`),
+          prefix: uniquePrefix(),
+          commandTimeoutMs: 200,
+        },
         logs.logger,
       );
       cleanups.push(() => store.close());
@@ -358,7 +366,7 @@ describe('mail delivery', () => {
       let running = redis;
       cleanups.push(() => running.stop());
       const store = openRedisResetStore(
-        { url: redis.url, prefix: uniquePrefix(), commandTimeoutMs: 200 },
+        { topology: singleNode(redis.url), prefix: uniquePrefix(), commandTimeoutMs: 200 },
         logs.logger,
       );
       cleanups.push(() => store.close());

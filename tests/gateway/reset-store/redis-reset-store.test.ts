@@ -10,7 +10,7 @@ import type { RedisResetStore } from '../../../gateway/stores/redis/redis-reset-
 import { resetLinkParts } from '../../../core/reset-link';
 import { RedisResetFlow } from '../../../gateway/stores/redis/redis-reset-flow';
 import type { ResetRequest } from '../../../core/reset-flow';
-import { connectRedis } from '../../../gateway/stores/redis/connection';
+import { connectRedis, singleNode } from '../../../gateway/stores/redis/connection';
 import { createRedisStore } from '../../../gateway/stores/redis/redis-store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
 import { startRedisServer } from '../../../testing/redis-server';
@@ -23,7 +23,7 @@ describe('redis reset store', () => {
 
   function open(): RedisResetStore {
     const store = openRedisResetStore(
-      { url: testRedisUrl(), prefix, commandTimeoutMs: 2000 },
+      { topology: singleNode(testRedisUrl()), prefix, commandTimeoutMs: 2000 },
       createLogger('silent'),
     );
     opened.push(store);
@@ -133,7 +133,7 @@ describe('redis reset request script', () => {
   }
 
   it('runs the same commands for a name nobody has and a locked user as for a known user', async () => {
-    const options = { url: server.url, prefix: uniquePrefix(), commandTimeoutMs: 2000 };
+    const options = { topology: singleNode(server.url), prefix: uniquePrefix(), commandTimeoutMs: 2000 };
     const redis = connectRedis(options, 'test');
     const store = createRedisStore(options, createLogger('silent'), redis);
     const flow = new RedisResetFlow(redis, { prefix: options.prefix, auditMaxLen: 100, onQueued: () => {} });

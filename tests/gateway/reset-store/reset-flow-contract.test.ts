@@ -12,7 +12,7 @@ import { targetStem } from '../../../core/reset-flow';
 import type { AuditBase, PasswordChange, ResetFlow, ResetRequest, TargetHit } from '../../../core/reset-flow';
 import type { ResetStore } from '../../../core/ports/reset-store';
 import { createMemoryStore } from '../../../gateway/stores/memory/memory-store';
-import { connectRedis } from '../../../gateway/stores/redis/connection';
+import { connectRedis, singleNode } from '../../../gateway/stores/redis/connection';
 import { createRedisStore } from '../../../gateway/stores/redis/redis-store';
 import type { LimitHit, NewUser, Store, UserRecord } from '../../../core/ports/store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
@@ -662,7 +662,7 @@ describeResetFlow('memory', () => {
 
 describeResetFlow('redis', () => {
   // wired as openStores wires them (gateway/server/server.ts): one connection, owned and closed by the store
-  const options = { url: testRedisUrl(), prefix: uniquePrefix(), commandTimeoutMs: 2000 };
+  const options = { topology: singleNode(testRedisUrl()), prefix: uniquePrefix(), commandTimeoutMs: 2000 };
   const redis = connectRedis(options, 'test');
   const store = createRedisStore(options, createLogger('silent'), redis);
   const resets = new RedisResetStore(redis, { auditMaxLen: AUDIT_MAXLEN });
@@ -683,7 +683,7 @@ describe('on a 3-primary Redis Cluster', () => {
   describeResetFlow('redis cluster', () => {
     const prefix = uniquePrefix();
     const redis = cluster.connect(prefix);
-    const options = { url: '', prefix, commandTimeoutMs: 2000 };
+    const options = { topology: singleNode(''), prefix, commandTimeoutMs: 2000 };
     const store = createRedisStore(options, createLogger('silent'), redis, {
       subscriber: () => cluster.subscriber(),
     });
@@ -705,7 +705,7 @@ describe('on a 3-primary Redis Cluster', () => {
     const prefix = uniquePrefix();
     const redis = cluster.connect(prefix);
     const store = createRedisStore(
-      { url: '', prefix, commandTimeoutMs: 2000 },
+      { topology: singleNode(''), prefix, commandTimeoutMs: 2000 },
       createLogger('silent'),
       redis,
       {

@@ -1,4 +1,5 @@
 // One contract for both reset stores (embedded memory and Redis): pending codes, the mail queue, the audit stream.
+import { singleNode } from '../../../gateway/stores/redis/connection';
 import { ManualClock } from '../../../core/ports/clock';
 import type { MailJob } from '../../../core/mail-job';
 import { MemoryResetStore } from '../../../gateway/stores/memory/memory-reset-store';
@@ -318,7 +319,7 @@ describeResetStore('memory', () => {
 
 describeResetStore('redis', () => {
   const store = openRedisResetStore(
-    { url: testRedisUrl(), prefix: uniquePrefix(), commandTimeoutMs: 2000 },
+    { topology: singleNode(testRedisUrl()), prefix: uniquePrefix(), commandTimeoutMs: 2000 },
     createLogger('silent'),
     { auditMaxLen: AUDIT_MAXLEN },
   );
@@ -335,7 +336,7 @@ describe('on a 3-primary Redis Cluster', () => {
   describeResetStore('redis cluster', () => {
     const prefix = uniquePrefix();
     const store = openRedisResetStore(
-      { url: '', prefix, commandTimeoutMs: 2000 },
+      { topology: singleNode(''), prefix, commandTimeoutMs: 2000 },
       createLogger('silent'),
       { auditMaxLen: AUDIT_MAXLEN },
       cluster.connect(prefix),

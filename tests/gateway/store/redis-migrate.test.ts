@@ -1,4 +1,5 @@
 // `oms-gateway store migrate`: a deployment written in the layout before the cluster hash tags works after the copy.
+import { singleNode } from '../../../gateway/stores/redis/connection';
 import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { runCli } from '../../../gateway/cli/main';
@@ -69,7 +70,7 @@ describe('store migrate', () => {
         true,
       );
 
-      const options = { url: testRedisUrl(), prefix, commandTimeoutMs: 2000 };
+      const options = { topology: singleNode(testRedisUrl()), prefix, commandTimeoutMs: 2000 };
       const store = createRedisStore(options, createLogger('silent'));
       const resets = openRedisResetStore(options, createLogger('silent'));
       try {

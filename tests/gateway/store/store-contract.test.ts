@@ -1,4 +1,5 @@
 // One contract for both stores (Hono's runTest pattern): the same suite runs on the embedded store and on Redis.
+import { singleNode } from '../../../gateway/stores/redis/connection';
 import { ManualClock } from '../../../core/ports/clock';
 import { createLogger } from '../../../gateway/logger';
 import { createMemoryStore } from '../../../gateway/stores/memory/memory-store';
@@ -500,7 +501,7 @@ runStoreContract('memory', () => {
 
 runStoreContract('redis', () => ({
   store: createRedisStore(
-    { url: testRedisUrl(), prefix: uniquePrefix(), commandTimeoutMs: 2000 },
+    { topology: singleNode(testRedisUrl()), prefix: uniquePrefix(), commandTimeoutMs: 2000 },
     createLogger('silent'),
   ),
   // Redis TTLs run on its own clock: only real time passes them (the TTLs in this suite are short)
@@ -513,7 +514,7 @@ describe('on a 3-primary Redis Cluster', () => {
     const prefix = uniquePrefix();
     return {
       store: createRedisStore(
-        { url: '', prefix, commandTimeoutMs: 2000 },
+        { topology: singleNode(''), prefix, commandTimeoutMs: 2000 },
         createLogger('silent'),
         cluster.connect(prefix),
         { subscriber: () => cluster.subscriber() },
@@ -527,7 +528,7 @@ describe('redis store: users written before the Language field', () => {
   it('reads a user hash without a language, or with one no catalogue has, as none', async () => {
     const prefix = uniquePrefix();
     const store = createRedisStore(
-      { url: testRedisUrl(), prefix, commandTimeoutMs: 2000 },
+      { topology: singleNode(testRedisUrl()), prefix, commandTimeoutMs: 2000 },
       createLogger('silent'),
     );
     const redis = new Redis(testRedisUrl());
