@@ -2,8 +2,8 @@
 import { openClient } from '../support/ws-client';
 import type { TestClient } from '../support/ws-client';
 import { ManualClock } from '../../core/ports/clock';
+import { closedAfterAll, closedAfterEach, openedForAll } from '../support/lifecycle';
 import { startUserGateway } from './users-fixture';
-import type { UserGateway } from './users-fixture';
 
 const NOT_AUTHORIZED = {
   result: false,
@@ -14,23 +14,18 @@ const NOT_AUTHORIZED = {
 const NOT_LOGGED_IN = { ...NOT_AUTHORIZED, detail: 'Not logged in' };
 
 describe('GetUserInfo and GetUserPermissions', () => {
-  let gw: UserGateway;
+  const gw = openedForAll(() => startUserGateway(), 'the user gateway');
   const sockets: Record<string, TestClient> = {};
 
   beforeAll(async () => {
-    gw = await startUserGateway();
     for (const name of ['operator', 'trader1', 'trader3', 'viewer1', 'plain'])
-      sockets[name] = (await gw.login(name)).client;
-    sockets.none = await openClient(gw.wsUrl);
-  });
-  afterAll(async () => {
-    await sockets.none?.close();
-    await gw.close();
+      sockets[name] = (await gw().login(name)).client;
+    sockets.none = closedAfterAll(await openClient(gw().wsUrl));
   });
 
   it("answers the caller's own record in PascalCase, without any password hash", async () => {
-    const trader2 = gw.users.trader2!;
-    const { client } = await gw.login('trader2');
+    const trader2 = gw().users.trader2!;
+    const { client } = await gw().login('trader2');
     const reply = await client.call('GetUserInfo', {});
     expect(reply).toEqual({
       UserId: trader2.userId,
@@ -47,9 +42,9 @@ describe('GetUserInfo and GetUserPermissions', () => {
   });
 
   it("answers the caller's own permissions", async () => {
-    expect(await sockets.viewer1!.call('GetUserPermissions', { UserId: gw.users.viewer1!.userId })).toEqual([
-      'AccountReadOnly',
-    ]);
+    expect(await sockets.viewer1!.call('GetUserPermissions', { UserId: gw().users.viewer1!.userId })).toEqual(
+      ['AccountReadOnly'],
+    );
   });
 
   // trader2 belongs to accounts 1 and 3
@@ -62,8 +57,8 @@ describe('GetUserInfo and GetUserPermissions', () => {
   ];
 
   it.each(matrix)('GetUserInfo about trader2 by UserId: %s allowed=%s', async (caller, allowed) => {
-    const reply = await sockets[caller]!.call('GetUserInfo', { UserId: gw.users.trader2!.userId });
-    if (allowed) expect(reply).toMatchObject({ UserId: gw.users.trader2!.userId, UserName: 'trader2' });
+    const reply = await sockets[caller]!.call('GetUserInfo', { UserId: gw().users.trader2!.userId });
+    if (allowed) expect(reply).toMatchObject({ UserId: gw().users.trader2!.userId, UserName: 'trader2' });
     else expect(reply).toEqual(NOT_AUTHORIZED);
   });
 
@@ -75,7 +70,7 @@ describe('GetUserInfo and GetUserPermissions', () => {
 
   it.each(matrix)('GetUserPermissions of trader2: %s allowed=%s', async (caller, allowed) => {
     const reply = await sockets[caller]!.call('GetUserPermissions', {
-      UserId: String(gw.users.trader2!.userId),
+      UserId: String(gw().users.trader2!.userId),
     });
     expect(reply).toEqual(allowed ? ['Trading'] : NOT_AUTHORIZED);
   });
@@ -119,24 +114,20 @@ describe('GetUserInfo and GetUserPermissions', () => {
 
   it('sees a permission change once SESSION_RECHECK_MS has passed, without logging in again', async () => {
     const clock = new ManualClock();
-    const own = await startUserGateway({}, { clock });
-    try {
-      const { client } = await own.login('plain');
-      const plainId = own.users.plain!.userId;
-      const { store } = own.gateway.services;
-      // this call checks the session against the store; the socket reuses that answer within the window
-      expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
-      await store.users.grant(plainId, 'Trading');
-      expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
-      clock.advance(own.config.sessionRecheckMs);
-      expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toMatchObject({
-        UserName: 'trader2',
-      });
-      await store.users.revoke(plainId, 'Trading');
-      clock.advance(own.config.sessionRecheckMs);
-      expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
-    } finally {
-      await own.close();
-    }
+    const own = closedAfterEach(await startUserGateway({}, { clock }));
+    const { client } = await own.login('plain');
+    const plainId = own.users.plain!.userId;
+    const { store } = own.gateway.services;
+    // this call checks the session against the store; the socket reuses that answer within the window
+    expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
+    await store.users.grant(plainId, 'Trading');
+    expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
+    clock.advance(own.config.sessionRecheckMs);
+    expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toMatchObject({
+      UserName: 'trader2',
+    });
+    await store.users.revoke(plainId, 'Trading');
+    clock.advance(own.config.sessionRecheckMs);
+    expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
   });
 });
