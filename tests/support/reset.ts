@@ -1,6 +1,8 @@
 // Reset-flow fixtures: a gateway with known users, logins, and the mail the dev outbox or the SendGrid sink got.
 import { startGateway, testRedisUrl, uniquePrefix } from './gateway';
 import type { TestGateway } from './gateway';
+import { openedForEach } from './lifecycle';
+import type { Current } from './lifecycle';
 import { openClient } from './ws-client';
 import type { TestClient } from './ws-client';
 import { seedUsers } from '../../gateway/stores/seed-users';
@@ -70,6 +72,15 @@ export async function startResetGateway(
   const gw = await startGateway({ ...ARGON2_TEST_ENV, ...redisEnv, ...env }, deps);
   await seedUsers(gw.gateway.services.store, gw.gateway.services.hasher, RESET_USERS, gw.logs.logger);
   return gw;
+}
+
+/** A reset gateway (startResetGateway) for each test of the enclosing describe, closed after it. */
+export function useResetGateway(
+  env: Env = {},
+  deps: GatewayDeps = {},
+  options: { redis?: boolean } = {},
+): Current<TestGateway> {
+  return openedForEach(() => startResetGateway(env, deps, options), 'the reset gateway');
 }
 
 /** A socket logged in as `userName` (AuthenticateUser); throws if the login fails. */
