@@ -7,8 +7,8 @@ import { ManualClock } from '../../core/ports/clock';
 import { createPasswordHasher } from '../../gateway/password-hasher';
 import { createMemoryStore } from '../../gateway/stores/memory/memory-store';
 import { createRedisStore } from '../../gateway/stores/redis/redis-store';
-import type { Store } from '../../core/ports/store';
 import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
+import { closedAfterEach } from '../support/lifecycle';
 import { captureLogs } from '../support/logs';
 import { openClient } from '../support/ws-client';
 
@@ -16,18 +16,13 @@ const hasher = createPasswordHasher({ memoryKib: 64, iterations: 1, parallelism:
 
 describe('start-up users', () => {
   let dir: string;
-  let store: Store | undefined;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'oms-seed-'));
-  });
-  afterEach(async () => {
-    await store?.close();
-    store = undefined;
-    await rm(dir, { recursive: true, force: true });
+    closedAfterEach({ close: () => rm(dir, { recursive: true, force: true }) });
   });
 
   it('loads the documented demo users on the embedded store and prints how to log in', async () => {
-    const gw = await startGateway({ ARGON2_MEMORY_KIB: '64', ARGON2_ITERATIONS: '1' });
+    const gw = closedAfterEach(await startGateway({ ARGON2_MEMORY_KIB: '64', ARGON2_ITERATIONS: '1' }));
     const { services } = gw.gateway;
     await loadStartupUsers(services.store, services.hasher, gw.config, gw.logs.logger);
     const users = await services.store.users.list();
@@ -50,20 +45,21 @@ describe('start-up users', () => {
       });
       await client.close();
     }
-    await gw.close();
   });
 
   it('loads nothing on Redis without SEED_FILE', async () => {
-    store = createRedisStore(
-      { url: testRedisUrl(), prefix: uniquePrefix(), commandTimeoutMs: 2000 },
-      captureLogs().logger,
+    const store = closedAfterEach(
+      createRedisStore(
+        { url: testRedisUrl(), prefix: uniquePrefix(), commandTimeoutMs: 2000 },
+        captureLogs().logger,
+      ),
     );
     await loadStartupUsers(store, hasher, { seedFile: null, dev: true }, captureLogs().logger);
     expect(await store.users.list()).toEqual([]);
   });
 
   it('loads no demo users outside development mode, even on the embedded store', async () => {
-    store = createMemoryStore(new ManualClock());
+    const store = closedAfterEach(createMemoryStore(new ManualClock()));
     const logs = captureLogs();
     await loadStartupUsers(store, hasher, { seedFile: null, dev: false }, logs.logger);
     expect(await store.users.list()).toEqual([]);
@@ -87,7 +83,9 @@ describe('start-up users', () => {
       ]),
     );
     const prefix = uniquePrefix();
-    store = createRedisStore({ url: testRedisUrl(), prefix, commandTimeoutMs: 2000 }, captureLogs().logger);
+    const store = closedAfterEach(
+      createRedisStore({ url: testRedisUrl(), prefix, commandTimeoutMs: 2000 }, captureLogs().logger),
+    );
     const logs = captureLogs();
     await loadStartupUsers(store, hasher, { seedFile: file, dev: false }, logs.logger);
     await loadStartupUsers(store, hasher, { seedFile: file, dev: false }, logs.logger); // a second gateway starting with the same file
@@ -110,7 +108,7 @@ describe('start-up users', () => {
   it('refuses a seed user whose Language has no catalogue, naming the entry', async () => {
     const file = join(dir, 'language.json');
     await writeFile(file, JSON.stringify([{ UserName: 'x', Email: 'x@example.com', Language: 'ja' }]));
-    store = createMemoryStore(new ManualClock());
+    const store = closedAfterEach(createMemoryStore(new ManualClock()));
     const loading = loadStartupUsers(store, hasher, { seedFile: file, dev: false }, captureLogs().logger);
     await expect(loading).rejects.toThrow(`SEED_FILE ${file} is not a list of users: 0.Language:`);
     expect(await store.users.list()).toEqual([]);
@@ -122,7 +120,7 @@ describe('start-up users', () => {
       file,
       JSON.stringify([{ UserName: 'x', Email: 'not-an-email', Password: 'secret-in-file' }]),
     );
-    store = createMemoryStore(new ManualClock());
+    const store = closedAfterEach(createMemoryStore(new ManualClock()));
     const loading = loadStartupUsers(store, hasher, { seedFile: file, dev: false }, captureLogs().logger);
     await expect(loading).rejects.toBeInstanceOf(SeedFileError);
     await expect(loading).rejects.toThrow(`SEED_FILE ${file} is not a list of users: 0.Email:`);
