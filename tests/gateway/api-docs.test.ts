@@ -13,7 +13,7 @@ import { apiDocumentFiles } from '../../gateway/write-api-docs';
 import { StandardResponseSchema } from '../../handlers/replies';
 import { ROOT } from '../support/bundle';
 import { startGateway } from '../support/gateway';
-import type { TestGateway } from '../support/gateway';
+import { closedAfterEach } from '../support/lifecycle';
 import { clientAs, nextOutboxLink, startResetGateway, submitLink } from '../support/reset';
 import { openClient } from '../support/ws-client';
 
@@ -115,11 +115,8 @@ describe('the documents in docs/', () => {
 });
 
 describe('a running gateway', () => {
-  let gw: TestGateway | undefined;
-  afterEach(() => gw?.close());
-
   it('serves both documents', async () => {
-    gw = await startGateway();
+    const gw = closedAfterEach(await startGateway());
     expect(await (await fetch(`${gw.httpUrl}/asyncapi.json`)).json()).toEqual(asyncApi);
     expect(await (await fetch(`${gw.httpUrl}/openapi.json`)).json()).toEqual(openApi);
   });
@@ -127,7 +124,7 @@ describe('a running gateway', () => {
   it.each(WIRE_EXAMPLES.map((example) => [example.summary, example]))(
     'answers the documented example: %s',
     async (_summary, example) => {
-      gw = await startGateway();
+      const gw = closedAfterEach(await startGateway());
       const client = await openClient(gw.wsUrl);
       try {
         client.send(JSON.stringify(example.request));
@@ -139,8 +136,7 @@ describe('a running gateway', () => {
   );
 
   it('sends replies that match each function reply schema exactly (no undocumented field)', async () => {
-    const reset = await startResetGateway({}, {}, { redis: false });
-    gw = reset;
+    const reset = closedAfterEach(await startResetGateway({}, {}, { redis: false }));
     /** The reply, checked: the schema's parse (which drops unknown keys) must give it back unchanged. */
     const conforms = (name: string, reply: unknown) => {
       const handler = handlerNamed(name);

@@ -1,5 +1,4 @@
 // Start-up users: the demo set on the embedded store, nothing on Redis unless SEED_FILE names a file of users.
-import { singleNode } from '../../gateway/stores/redis/connection';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,9 +6,10 @@ import { DEMO_USERS, loadStartupUsers, SeedFileError } from '../../gateway/store
 import { ManualClock } from '../../core/ports/clock';
 import { createPasswordHasher } from '../../gateway/password-hasher';
 import { createMemoryStore } from '../../gateway/stores/memory/memory-store';
+import { singleNode } from '../../gateway/stores/redis/connection';
 import { createRedisStore } from '../../gateway/stores/redis/redis-store';
-import type { Store } from '../../core/ports/store';
 import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
+import { closedAfterEach } from '../support/lifecycle';
 import { captureLogs } from '../support/logs';
 import { openClient } from '../support/ws-client';
 
@@ -17,18 +17,13 @@ const hasher = createPasswordHasher({ memoryKib: 64, iterations: 1, parallelism:
 
 describe('start-up users', () => {
   let dir: string;
-  let store: Store | undefined;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'oms-seed-'));
-  });
-  afterEach(async () => {
-    await store?.close();
-    store = undefined;
-    await rm(dir, { recursive: true, force: true });
+    closedAfterEach({ close: () => rm(dir, { recursive: true, force: true }) });
   });
 
   it('loads the documented demo users on the embedded store and prints how to log in', async () => {
-    const gw = await startGateway({ ARGON2_MEMORY_KIB: '64', ARGON2_ITERATIONS: '1' });
+    const gw = closedAfterEach(await startGateway({ ARGON2_MEMORY_KIB: '64', ARGON2_ITERATIONS: '1' }));
     const { services } = gw.gateway;
     await loadStartupUsers(services.store, services.hasher, gw.config, gw.logs.logger);
     const users = await services.store.users.list();
@@ -51,20 +46,21 @@ describe('start-up users', () => {
       });
       await client.close();
     }
-    await gw.close();
   });
 
   it('loads nothing on Redis without SEED_FILE', async () => {
-    store = createRedisStore(
-      { topology: singleNode(testRedisUrl()), prefix: uniquePrefix(), commandTimeoutMs: 2000 },
-      captureLogs().logger,
+    const store = closedAfterEach(
+      createRedisStore(
+        { topology: singleNode(testRedisUrl()), prefix: uniquePrefix(), commandTimeoutMs: 2000 },
+        captureLogs().logger,
+      ),
     );
     await loadStartupUsers(store, hasher, { seedFile: null, dev: true }, captureLogs().logger);
     expect(await store.users.list()).toEqual([]);
   });
 
   it('loads no demo users outside development mode, even on the embedded store', async () => {
-    store = createMemoryStore(new ManualClock());
+    const store = closedAfterEach(createMemoryStore(new ManualClock()));
     const logs = captureLogs();
     await loadStartupUsers(store, hasher, { seedFile: null, dev: false }, logs.logger);
     expect(await store.users.list()).toEqual([]);
@@ -88,9 +84,11 @@ describe('start-up users', () => {
       ]),
     );
     const prefix = uniquePrefix();
-    store = createRedisStore(
-      { topology: singleNode(testRedisUrl()), prefix, commandTimeoutMs: 2000 },
-      captureLogs().logger,
+    const store = closedAfterEach(
+      createRedisStore(
+        { topology: singleNode(testRedisUrl()), prefix, commandTimeoutMs: 2000 },
+        captureLogs().logger,
+      ),
     );
     const logs = captureLogs();
     await loadStartupUsers(store, hasher, { seedFile: file, dev: false }, logs.logger);
@@ -114,7 +112,7 @@ describe('start-up users', () => {
   it('refuses a seed user whose Language has no catalogue, naming the entry', async () => {
     const file = join(dir, 'language.json');
     await writeFile(file, JSON.stringify([{ UserName: 'x', Email: 'x@example.com', Language: 'ja' }]));
-    store = createMemoryStore(new ManualClock());
+    const store = closedAfterEach(createMemoryStore(new ManualClock()));
     const loading = loadStartupUsers(store, hasher, { seedFile: file, dev: false }, captureLogs().logger);
     await expect(loading).rejects.toThrow(`SEED_FILE ${file} is not a list of users: 0.Language:`);
     expect(await store.users.list()).toEqual([]);
@@ -126,7 +124,7 @@ describe('start-up users', () => {
       file,
       JSON.stringify([{ UserName: 'x', Email: 'not-an-email', Password: 'secret-in-file' }]),
     );
-    store = createMemoryStore(new ManualClock());
+    const store = closedAfterEach(createMemoryStore(new ManualClock()));
     const loading = loadStartupUsers(store, hasher, { seedFile: file, dev: false }, captureLogs().logger);
     await expect(loading).rejects.toBeInstanceOf(SeedFileError);
     await expect(loading).rejects.toThrow(`SEED_FILE ${file} is not a list of users: 0.Email:`);

@@ -1,9 +1,8 @@
 // POST /AP/<FunctionName> over real HTTP against a real gateway on Redis: bodies, statuses, sessions, CORS.
 import { request as httpRequest } from 'node:http';
-import type { TestGateway } from '../support/gateway';
-import { nextOutboxLink, passwordOf, startResetGateway } from '../support/reset';
+import { closedAfterEach } from '../support/lifecycle';
+import { nextOutboxLink, passwordOf, useResetGateway } from '../support/reset';
 import { openClient } from '../support/ws-client';
-import type { TestClient } from '../support/ws-client';
 import { standardSuccess } from '../../protocol/standard-response';
 
 const APP_ORIGIN = 'https://app.example';
@@ -14,19 +13,10 @@ const NEW_PASSWORD = 'tangerine submarine orchestra';
 const bare = (value: unknown): Blob => new Blob([JSON.stringify(value)]);
 
 describe('POST /AP/<FunctionName>', () => {
-  let gw: TestGateway;
-  const clients: TestClient[] = [];
-
-  beforeEach(async () => {
-    gw = await startResetGateway({ ALLOWED_ORIGINS: APP_ORIGIN, MAX_FRAME_BYTES: '2048' });
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((client) => client.close()));
-    await gw.close();
-  });
+  const gw = useResetGateway({ ALLOWED_ORIGINS: APP_ORIGIN, MAX_FRAME_BYTES: '2048' });
 
   function post(name: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-    return fetch(`${gw.httpUrl}/AP/${name}`, {
+    return fetch(`${gw().httpUrl}/AP/${name}`, {
       method: 'POST',
       body: typeof body === 'string' ? body : bare(body),
       headers,
@@ -57,15 +47,14 @@ describe('POST /AP/<FunctionName>', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     const text = await response.text();
 
-    const client = await openClient(gw.wsUrl);
-    clients.push(client);
+    const client = closedAfterEach(await openClient(gw().wsUrl));
     client.send({ m: 0, i: 2, n: 'Ping', o: '{}' });
     expect((await client.next()).o).toBe(text);
     expect(JSON.parse(text)).toEqual({ msg: 'PONG' });
   });
 
   it('matches function names case-insensitively, as the socket does, and takes an empty body as no payload', async () => {
-    const response = await fetch(`${gw.httpUrl}/ap/ping`, { method: 'POST' });
+    const response = await fetch(`${gw().httpUrl}/ap/ping`, { method: 'POST' });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ msg: 'PONG' });
   });
@@ -93,7 +82,7 @@ describe('POST /AP/<FunctionName>', () => {
       detail: 'Request body is not valid JSON',
     });
     expect(text).not.toContain('hunter2');
-    expect(gw.logs.lines.join('\n')).not.toContain('hunter2');
+    expect(gw().logs.lines.join('\n')).not.toContain('hunter2');
   });
 
   it('answers 200 with the standard object for a call the handler refuses (a business error)', async () => {
@@ -114,7 +103,7 @@ describe('POST /AP/<FunctionName>', () => {
 
     // chunked: no Content-Length, so the limit is found while reading
     const streamed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(`${gw.httpUrl}/AP/Ping`, { method: 'POST' }, (res) => {
+      const req = httpRequest(`${gw().httpUrl}/AP/Ping`, { method: 'POST' }, (res) => {
         let body = '';
         res.on('data', (chunk: Buffer) => (body += chunk.toString()));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -129,7 +118,7 @@ describe('POST /AP/<FunctionName>', () => {
   });
 
   it('answers 405 to other methods on the route', async () => {
-    const response = await fetch(`${gw.httpUrl}/AP/Ping`);
+    const response = await fetch(`${gw().httpUrl}/AP/Ping`);
     expect(response.status).toBe(405);
   });
 
@@ -137,7 +126,7 @@ describe('POST /AP/<FunctionName>', () => {
     it('returns the SessionToken of a login, and the APToken header carries it into a permissioned call', async () => {
       const token = await login('op');
       expect(await call('ResetPassword', { UserName: 'alice' }, { APToken: token })).toEqual(OK);
-      await nextOutboxLink(gw, 'alice@test.invalid');
+      await nextOutboxLink(gw(), 'alice@test.invalid');
       expect(await call('GetUserInfo', {}, { APToken: token })).toMatchObject({ UserName: 'op' });
     });
 
@@ -167,8 +156,7 @@ describe('POST /AP/<FunctionName>', () => {
     });
 
     it('accepts a session made on the socket as APToken', async () => {
-      const client = await openClient(gw.wsUrl);
-      clients.push(client);
+      const client = closedAfterEach(await openClient(gw().wsUrl));
       const reply = (await client.call('AuthenticateUser', {
         UserName: 'bob',
         Password: passwordOf('bob'),
@@ -182,11 +170,11 @@ describe('POST /AP/<FunctionName>', () => {
   it("serves the OMS front end's reset page: ResetPassword2 with no Content-Type and UserId as a string", async () => {
     const op = await login('op');
     expect(await call('ResetPassword', { UserName: 'alice' }, { APToken: op })).toEqual(OK);
-    const link = await nextOutboxLink(gw, 'alice@test.invalid');
+    const link = await nextOutboxLink(gw(), 'alice@test.invalid');
     expect(typeof link.userId).toBe('string');
 
     // exactly what the page sends: {PendingCode, Password, UserId} from its own origin, no Content-Type
-    const response = await fetch(`${gw.httpUrl}/AP/ResetPassword2`, {
+    const response = await fetch(`${gw().httpUrl}/AP/ResetPassword2`, {
       method: 'POST',
       body: bare({ PendingCode: link.pendingCode, Password: NEW_PASSWORD, UserId: link.userId }),
       headers: { Origin: APP_ORIGIN },
@@ -199,7 +187,9 @@ describe('POST /AP/<FunctionName>', () => {
       Authenticated: boolean;
     };
     expect(relogin.Authenticated).toBe(true);
-    const logs = gw.logs.lines.filter((line) => !line.includes('dev outbox')).join('\n');
+    const logs = gw()
+      .logs.lines.filter((line) => !line.includes('dev outbox'))
+      .join('\n');
     expect(logs).not.toContain(link.pendingCode);
     expect(logs).not.toContain(NEW_PASSWORD);
     expect(logs).not.toContain(op);
@@ -207,7 +197,7 @@ describe('POST /AP/<FunctionName>', () => {
 
   describe('CORS', () => {
     it('answers a preflight from an allowed origin with the methods and headers a page may use', async () => {
-      const response = await fetch(`${gw.httpUrl}/AP/ResetPassword2`, {
+      const response = await fetch(`${gw().httpUrl}/AP/ResetPassword2`, {
         method: 'OPTIONS',
         headers: {
           Origin: APP_ORIGIN,
@@ -223,7 +213,7 @@ describe('POST /AP/<FunctionName>', () => {
     });
 
     it('refuses a preflight and a call from another origin, without CORS headers and without running the call', async () => {
-      const preflight = await fetch(`${gw.httpUrl}/AP/ResetPassword`, {
+      const preflight = await fetch(`${gw().httpUrl}/AP/ResetPassword`, {
         method: 'OPTIONS',
         headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' },
       });
@@ -248,7 +238,7 @@ describe('POST /AP/<FunctionName>', () => {
         detail: 'Origin not allowed',
       });
       // the call never ran: it left no audit record
-      const audit = await gw.gateway.services.resets.recentAudit(10);
+      const audit = await gw().gateway.services.resets.recentAudit(10);
       expect(audit.filter((event) => event.step === 'ResetPassword')).toEqual([]);
     });
 

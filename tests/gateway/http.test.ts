@@ -3,19 +3,13 @@ import { singleNode } from '../../gateway/stores/redis/connection';
 import { createRedisStore } from '../../gateway/stores/redis/redis-store';
 import { freePort } from '../../testing/redis-server';
 import { startGateway } from '../support/gateway';
-import type { TestGateway } from '../support/gateway';
+import { closedAfterEach } from '../support/lifecycle';
 import { captureLogs } from '../support/logs';
 import { openClient } from '../support/ws-client';
 
 describe('gateway HTTP routes', () => {
-  let gw: TestGateway | undefined;
-  afterEach(async () => {
-    await gw?.close();
-    gw = undefined;
-  });
-
   it('answers /healthz and /readyz with 200 on the embedded store', async () => {
-    gw = await startGateway();
+    const gw = closedAfterEach(await startGateway());
     const health = await fetch(`${gw.httpUrl}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
@@ -30,15 +24,16 @@ describe('gateway HTTP routes', () => {
       { topology: singleNode(`redis://127.0.0.1:${port}`), prefix: 'x:', commandTimeoutMs: 100 },
       captureLogs().logger,
     );
-    gw = await startGateway({}, { store });
+    // closed after the gateway, which does not own it
+    closedAfterEach(store);
+    const gw = closedAfterEach(await startGateway({}, { store }));
     const ready = await fetch(`${gw.httpUrl}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ status: 'store unreachable', store: 'redis' });
-    await store.close();
   });
 
   it('serves Prometheus metrics with connections, calls by function and outcome, latency and event-loop lag', async () => {
-    gw = await startGateway();
+    const gw = closedAfterEach(await startGateway());
     const client = await openClient(gw.wsUrl);
     await client.call('Ping');
     client.send('garbage');
@@ -56,7 +51,7 @@ describe('gateway HTTP routes', () => {
   });
 
   it('answers unknown paths with 404 and wrong methods with 405', async () => {
-    gw = await startGateway();
+    const gw = closedAfterEach(await startGateway());
     expect((await fetch(`${gw.httpUrl}/nope`)).status).toBe(404);
     expect((await fetch(`${gw.httpUrl}/healthz`, { method: 'POST' })).status).toBe(405);
   });

@@ -10,6 +10,7 @@ import { testRedisUrl } from '../support/gateway';
 import { pollUntil } from '../support/poll-until';
 import { startRedisServer } from '../../testing/redis-server';
 import type { RedisServer } from '../../testing/redis-server';
+import { closedAfterEach, openedForEach } from '../support/lifecycle';
 import { auditTrail, clientAs, nextOutboxLink, startResetGateway } from '../support/reset';
 
 const SUCCESS = { isSuccess: true, responseText: 'Success' };
@@ -28,22 +29,21 @@ beforeAll(() => {
 });
 
 describe('POST /api/User/authreset', () => {
-  let gw: TestGateway;
-
-  beforeEach(async () => {
-    gw = await startResetGateway({ ENTRYPOINTS_FILE: entryPointsFile });
-  });
-  afterEach(() => gw.close());
+  // a function: the entry points file is written in beforeAll
+  const gw = openedForEach(
+    () => startResetGateway({ ENTRYPOINTS_FILE: entryPointsFile }),
+    'the reset gateway',
+  );
 
   /** A token as `oms-gateway token create` makes it: only its hash reaches the store. */
   async function createToken(name: string, entries: string[] = []): Promise<string> {
     const token = newApiToken();
-    await gw.gateway.services.store.apiTokens.create(hashApiToken(token), { name, entries });
+    await gw().gateway.services.store.apiTokens.create(hashApiToken(token), { name, entries });
     return token;
   }
 
   function authReset(body: unknown, token?: string): Promise<Response> {
-    return fetch(`${gw.httpUrl}/api/User/authreset`, {
+    return fetch(`${gw().httpUrl}/api/User/authreset`, {
       method: 'POST',
       body: typeof body === 'string' ? body : JSON.stringify(body),
       headers: {
@@ -60,12 +60,12 @@ describe('POST /api/User/authreset', () => {
 
   /** The refusals of a step counted in the store's aggregated records. */
   async function refusalsOf(step = 'User/authreset'): Promise<number> {
-    const records = await gw.gateway.services.resets.recentRefusals(50);
+    const records = await gw().gateway.services.resets.recentRefusals(50);
     return records.filter((record) => record.first.step === step).reduce((sum, r) => sum + r.count, 0);
   }
 
   async function auditOf(step = 'User/authreset'): Promise<AuditEvent[]> {
-    return (await auditTrail(gw, 50)).filter((event) => event.step === step);
+    return (await auditTrail(gw(), 50)).filter((event) => event.step === step);
   }
 
   it('answers 401 without a requestToken and with one that is no token', async () => {
@@ -78,17 +78,17 @@ describe('POST /api/User/authreset', () => {
   it('starts the reset for the user with that e-mail: the mail links to RESET_PAGE_URL, audited as the token', async () => {
     const token = await createToken('backoffice');
     await expectReply(await authReset({ email: 'Alice@Test.Invalid' }, token), 200, SUCCESS);
-    const link = await nextOutboxLink(gw, 'alice@test.invalid');
-    expect(link.link.startsWith(`${gw.config.reset.pageUrl}#UserId=`)).toBe(true);
+    const link = await nextOutboxLink(gw(), 'alice@test.invalid');
+    expect(link.link.startsWith(`${gw().config.reset.pageUrl}#UserId=`)).toBe(true);
     expect(await auditOf()).toEqual([
       expect.objectContaining({
         caller: 'token:backoffice',
-        targetUserId: (await gw.gateway.services.store.users.findByName('alice'))!.userId,
+        targetUserId: (await gw().gateway.services.store.users.findByName('alice'))!.userId,
         outcome: 'ok',
         reason: 'mail queued',
       }),
     ]);
-    expect(gw.logs.lines.join('\n')).not.toContain(token);
+    expect(gw().logs.lines.join('\n')).not.toContain(token);
   });
 
   it('gives an unknown e-mail and a locked user the same answer as a known one, and mails neither', async () => {
@@ -117,7 +117,7 @@ describe('POST /api/User/authreset', () => {
       200,
       SUCCESS,
     );
-    const link = await nextOutboxLink(gw, 'carol@test.invalid');
+    const link = await nextOutboxLink(gw(), 'carol@test.invalid');
     expect(link.link.startsWith('https://pilgrim.example/account/reset#UserId=')).toBe(true);
   });
 
@@ -153,7 +153,7 @@ describe('POST /api/User/authreset', () => {
       200,
       SUCCESS,
     );
-    const link = await nextOutboxLink(gw, 'bob@test.invalid');
+    const link = await nextOutboxLink(gw(), 'bob@test.invalid');
     expect(link.link.startsWith('https://acme.example/reset#')).toBe(true);
   });
 
@@ -203,7 +203,7 @@ describe('POST /api/User/authreset', () => {
 
   it('shares the per-target mail limit with ResetPassword by name: one mail per interval for the user', async () => {
     const token = await createToken('backoffice');
-    const op = await clientAs(gw, 'op');
+    const op = await clientAs(gw(), 'op');
     try {
       const ok = { result: true, errormsg: null, errorcode: 0, detail: null };
       expect(await op.call('ResetPassword', { UserName: 'alice' })).toEqual(ok);
@@ -213,8 +213,8 @@ describe('POST /api/User/authreset', () => {
     } finally {
       await op.close();
     }
-    const alice = (await gw.gateway.services.store.users.findByName('alice'))!.userId;
-    const queued = (await gw.gateway.services.resets.recentAudit(50)).filter(
+    const alice = (await gw().gateway.services.store.users.findByName('alice'))!.userId;
+    const queued = (await gw().gateway.services.resets.recentAudit(50)).filter(
       (event) => event.targetUserId === alice && event.reason === 'mail queued',
     );
     expect(queued).toHaveLength(1);
@@ -225,56 +225,48 @@ describe('POST /api/User/authreset', () => {
 
 describe('POST /api/User/authreset limits and failures', () => {
   it('answers 429 with Retry-After once a token used up its requests, and other tokens go on', async () => {
-    const gw = await startResetGateway({ AUTHRESET_TOKEN_LIMIT: '2' });
-    try {
-      const store = gw.gateway.services.store;
-      const [busy, other] = [newApiToken(), newApiToken()];
-      await store.apiTokens.create(hashApiToken(busy), { name: 'busy' });
-      await store.apiTokens.create(hashApiToken(other), { name: 'other' });
-      const send = (token: string, email: string) =>
-        fetch(`${gw.httpUrl}/api/User/authreset`, {
-          method: 'POST',
-          body: JSON.stringify({ email }),
-          headers: { requestToken: token },
-        });
-      expect((await send(busy, 'a1@test.invalid')).status).toBe(200);
-      expect((await send(busy, 'a2@test.invalid')).status).toBe(200);
-      const limited = await send(busy, 'a3@test.invalid');
-      expect(limited.status).toBe(429);
-      const retryAfter = Number(limited.headers.get('retry-after'));
-      expect(retryAfter).toBeGreaterThanOrEqual(1);
-      expect(retryAfter).toBeLessThanOrEqual(600);
-      expect(await limited.json()).toEqual({
-        isSuccess: false,
-        responseText: `Too many requests; retry after ${retryAfter} seconds`,
+    const gw = closedAfterEach(await startResetGateway({ AUTHRESET_TOKEN_LIMIT: '2' }));
+    const store = gw.gateway.services.store;
+    const [busy, other] = [newApiToken(), newApiToken()];
+    await store.apiTokens.create(hashApiToken(busy), { name: 'busy' });
+    await store.apiTokens.create(hashApiToken(other), { name: 'other' });
+    const send = (token: string, email: string) =>
+      fetch(`${gw.httpUrl}/api/User/authreset`, {
+        method: 'POST',
+        body: JSON.stringify({ email }),
+        headers: { requestToken: token },
       });
-      expect((await send(other, 'a3@test.invalid')).status).toBe(200);
-    } finally {
-      await gw.close();
-    }
+    expect((await send(busy, 'a1@test.invalid')).status).toBe(200);
+    expect((await send(busy, 'a2@test.invalid')).status).toBe(200);
+    const limited = await send(busy, 'a3@test.invalid');
+    expect(limited.status).toBe(429);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(600);
+    expect(await limited.json()).toEqual({
+      isSuccess: false,
+      responseText: `Too many requests; retry after ${retryAfter} seconds`,
+    });
+    expect((await send(other, 'a3@test.invalid')).status).toBe(200);
   });
 
   it('answers 500 for an unexpected failure and logs it', async () => {
-    const gw = await startResetGateway();
+    const gw = closedAfterEach(await startResetGateway());
     const redis = new Redis(testRedisUrl());
-    try {
-      const token = newApiToken();
-      await gw.gateway.services.store.apiTokens.create(hashApiToken(token), { name: 'broken' });
-      // a key of the wrong type makes Redis refuse the limit's INCR: a bug, not an outage
-      const limitKey = `${gw.config.redis!.prefix}limit:{authreset:token:${hashApiToken(token)}}`;
-      await redis.hset(limitKey, 'field', 'value');
-      const response = await fetch(`${gw.httpUrl}/api/User/authreset`, {
-        method: 'POST',
-        body: JSON.stringify({ email: 'alice@test.invalid' }),
-        headers: { requestToken: token },
-      });
-      expect(response.status).toBe(500);
-      expect(await response.json()).toEqual({ isSuccess: false, responseText: 'Internal API Error' });
-      await gw.logs.waitFor((entry) => entry.msg === 'authreset failed');
-    } finally {
-      redis.disconnect();
-      await gw.close();
-    }
+    closedAfterEach({ close: () => redis.disconnect() });
+    const token = newApiToken();
+    await gw.gateway.services.store.apiTokens.create(hashApiToken(token), { name: 'broken' });
+    // a key of the wrong type makes Redis refuse the limit's INCR: a bug, not an outage
+    const limitKey = `${gw.config.redis!.prefix}limit:{authreset:token:${hashApiToken(token)}}`;
+    await redis.hset(limitKey, 'field', 'value');
+    const response = await fetch(`${gw.httpUrl}/api/User/authreset`, {
+      method: 'POST',
+      body: JSON.stringify({ email: 'alice@test.invalid' }),
+      headers: { requestToken: token },
+    });
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ isSuccess: false, responseText: 'Internal API Error' });
+    await gw.logs.waitFor((entry) => entry.msg === 'authreset failed');
   });
 
   describe('while Redis is down', () => {
@@ -283,11 +275,11 @@ describe('POST /api/User/authreset limits and failures', () => {
 
     beforeEach(async () => {
       redis = await startRedisServer();
-      gw = await startResetGateway({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '300' });
-    });
-    afterEach(async () => {
-      await gw.close();
-      await redis.stop();
+      // redis is the restarted server by the end of a test
+      closedAfterEach({ close: () => redis.stop() });
+      gw = closedAfterEach(
+        await startResetGateway({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '300' }),
+      );
     });
 
     it('answers 503 "Database connection error", and 200 again once Redis is back', async () => {

@@ -3,6 +3,7 @@ import { sessionKey } from '../../gateway/stores/redis/keys';
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { testRedisUrl, uniquePrefix } from '../support/gateway';
+import { closedAfterEach } from '../support/lifecycle';
 import { openClient } from '../support/ws-client';
 import { startUserGateway } from '../handlers/users-fixture';
 import type { UserGateway } from '../handlers/users-fixture';
@@ -15,15 +16,12 @@ describe('sessions on a shared Redis', () => {
 
   beforeEach(async () => {
     prefix = uniquePrefix();
-    first = await startUserGateway({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix });
+    first = closedAfterEach(await startUserGateway({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix }));
     // the second gateway shares the users the first one seeded (its own seeding finds them present)
-    second = await startUserGateway({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix });
+    second = closedAfterEach(await startUserGateway({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix }));
     await Promise.all([first, second].map((gw) => gw.gateway.services.store.sessions.whenListening()));
     redis = new Redis(testRedisUrl());
-  });
-  afterEach(async () => {
-    await Promise.all([first.close(), second.close()]);
-    redis.disconnect();
+    closedAfterEach({ close: () => redis.disconnect() });
   });
 
   /** Every key and value under the test's prefix, as one text. */
@@ -101,38 +99,32 @@ describe('sessions on a shared Redis', () => {
   });
 
   it('ends the least recently used session of a user past MAX_SESSIONS_PER_USER, on every gateway', async () => {
-    const capped = await startUserGateway({
-      REDIS_URL: testRedisUrl(),
-      REDIS_PREFIX: prefix,
-      MAX_SESSIONS_PER_USER: '2',
-    });
-    try {
-      await capped.gateway.services.store.sessions.whenListening();
-      const oldest = await capped.login('trader1');
-      const resumedElsewhere = await openClient(second.wsUrl);
-      await resumedElsewhere.call('WebAuthenticateUser', { SessionToken: oldest.sessionToken });
-      const middle = await capped.login('trader1');
-      // the oldest was last used (resumed) before the middle one began: the least recently used of the two
-      expect(await middle.client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
-      const newest = await capped.login('trader1');
-      await Promise.all(
-        [capped, second].map((gw) =>
-          gw.logs.waitFor((line) => line.msg === 'session revoked: connection de-authenticated'),
-        ),
-      );
-      for (const client of [oldest.client, resumedElsewhere]) {
-        expect(await client.call('GetUserInfo', {})).toMatchObject({
-          errorcode: 20,
-          detail: 'Not logged in',
-        });
-      }
-      for (const client of [middle.client, newest.client]) {
-        expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
-      }
-      await resumedElsewhere.close();
-    } finally {
-      await capped.close();
+    const capped = closedAfterEach(
+      await startUserGateway({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, MAX_SESSIONS_PER_USER: '2' }),
+    );
+    await capped.gateway.services.store.sessions.whenListening();
+    const oldest = await capped.login('trader1');
+    const resumedElsewhere = await openClient(second.wsUrl);
+    await resumedElsewhere.call('WebAuthenticateUser', { SessionToken: oldest.sessionToken });
+    const middle = await capped.login('trader1');
+    // the oldest was last used (resumed) before the middle one began: the least recently used of the two
+    expect(await middle.client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
+    const newest = await capped.login('trader1');
+    await Promise.all(
+      [capped, second].map((gw) =>
+        gw.logs.waitFor((line) => line.msg === 'session revoked: connection de-authenticated'),
+      ),
+    );
+    for (const client of [oldest.client, resumedElsewhere]) {
+      expect(await client.call('GetUserInfo', {})).toMatchObject({
+        errorcode: 20,
+        detail: 'Not logged in',
+      });
     }
+    for (const client of [middle.client, newest.client]) {
+      expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
+    }
+    await resumedElsewhere.close();
   });
 
   it('refuses calls from a user locked while logged in', async () => {

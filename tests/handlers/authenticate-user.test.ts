@@ -3,8 +3,8 @@ import { signApiLogin } from '../../core/login';
 import { createPasswordHasher } from '../../gateway/password-hasher';
 import type { PasswordHasher } from '../../gateway/password-hasher';
 import { openClient } from '../support/ws-client';
-import { startUserGateway, UUID_V4 } from './users-fixture';
-import type { UserGateway } from './users-fixture';
+import { closedAfterEach } from '../support/lifecycle';
+import { startUserGateway, UUID_V4, useUserGateway } from './users-fixture';
 
 const REFUSED = {
   Authenticated: false,
@@ -18,16 +18,11 @@ const REFUSED = {
 };
 
 describe('AuthenticateUser', () => {
-  let gw: UserGateway;
-  afterEach(() => gw.close());
-
   describe('with UserName and Password', () => {
-    beforeEach(async () => {
-      gw = await startUserGateway();
-    });
+    const gw = useUserGateway();
 
     it('answers the OMS shape with a v4 SessionToken and binds the session to the socket', async () => {
-      const client = await openClient(gw.wsUrl);
+      const client = await openClient(gw().wsUrl);
       const reply = (await client.call('AuthenticateUser', {
         UserName: 'trader2',
         Password: 'pw-trader2',
@@ -36,7 +31,7 @@ describe('AuthenticateUser', () => {
         Authenticated: true,
         SessionToken: expect.stringMatching(UUID_V4),
         User: {
-          UserId: gw.users.trader2!.userId,
+          UserId: gw().users.trader2!.userId,
           UserName: 'trader2',
           Email: 'trader2@example.com',
           EmailVerified: true,
@@ -65,7 +60,7 @@ describe('AuthenticateUser', () => {
     });
 
     it('matches the user name case-insensitively', async () => {
-      const client = await openClient(gw.wsUrl);
+      const client = await openClient(gw().wsUrl);
       expect(
         await client.call('AuthenticateUser', { username: 'TRADER1', password: 'pw-trader1' }),
       ).toMatchObject({
@@ -76,7 +71,7 @@ describe('AuthenticateUser', () => {
     });
 
     it('refuses a wrong password and an unknown user with the same reply, leaving the socket unauthenticated', async () => {
-      const client = await openClient(gw.wsUrl);
+      const client = await openClient(gw().wsUrl);
       const wrong = await client.call('AuthenticateUser', { UserName: 'trader1', Password: 'nope' });
       const unknown = await client.call('AuthenticateUser', { UserName: 'nobody', Password: 'nope' });
       expect(wrong).toEqual(REFUSED);
@@ -86,7 +81,7 @@ describe('AuthenticateUser', () => {
     });
 
     it('says Locked for a locked user with the right password, and no session', async () => {
-      const client = await openClient(gw.wsUrl);
+      const client = await openClient(gw().wsUrl);
       expect(await client.call('AuthenticateUser', { UserName: 'locked', Password: 'pw-locked' })).toEqual({
         ...REFUSED,
         Locked: true,
@@ -97,7 +92,7 @@ describe('AuthenticateUser', () => {
     });
 
     it('answers errorcode 100 when neither form is complete', async () => {
-      const client = await openClient(gw.wsUrl);
+      const client = await openClient(gw().wsUrl);
       expect(await client.call('AuthenticateUser', { UserName: 'trader1' })).toEqual({
         result: false,
         errormsg: 'Invalid Response',
@@ -112,7 +107,7 @@ describe('AuthenticateUser', () => {
     });
 
     it('never writes the password or the SessionToken to the log', async () => {
-      const client = await openClient(gw.wsUrl);
+      const client = await openClient(gw().wsUrl);
       const reply = (await client.call('AuthenticateUser', {
         UserName: 'trader1',
         Password: 'pw-trader1',
@@ -120,8 +115,8 @@ describe('AuthenticateUser', () => {
         SessionToken: string;
       };
       await client.call('AuthenticateUser', { UserName: 'trader1', Password: 'wrong-secret-pw' });
-      await gw.logs.waitFor((entry) => entry.msg === 'login failed');
-      const text = gw.logs.lines.join('\n');
+      await gw().logs.waitFor((entry) => entry.msg === 'login failed');
+      const text = gw().logs.lines.join('\n');
       expect(text).not.toContain(reply.SessionToken);
       expect(text).not.toContain('pw-trader1');
       expect(text).not.toContain('wrong-secret-pw');
@@ -145,7 +140,7 @@ describe('AuthenticateUser', () => {
           return real.queued;
         },
       };
-      gw = await startUserGateway({}, { hasher: counted });
+      const gw = closedAfterEach(await startUserGateway({}, { hasher: counted }));
       const client = await openClient(gw.wsUrl);
       await client.call('AuthenticateUser', { UserName: 'nobody', Password: 'x' });
       expect(counts).toEqual({ verify: 0, verifyNothing: 1 }); // argon2 against the dummy hash
@@ -159,10 +154,8 @@ describe('AuthenticateUser', () => {
     const apiKey = '0123456789abcdef0123456789abcdef';
     const secret = 'fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210';
 
-    beforeEach(async () => {
-      gw = await startUserGateway();
-      await gw.gateway.services.store.apiKeys.create(gw.users.trader1!.userId, apiKey, secret);
-    });
+    const gw = useUserGateway();
+    beforeEach(() => gw().gateway.services.store.apiKeys.create(gw().users.trader1!.userId, apiKey, secret));
 
     const request = (nonce: number | string, userId: number, key = apiKey, signingSecret = secret) => ({
       APIKey: key,
@@ -172,8 +165,8 @@ describe('AuthenticateUser', () => {
     });
 
     it('logs in with a valid signature over Nonce + UserId + APIKey', async () => {
-      const userId = gw.users.trader1!.userId;
-      const client = await openClient(gw.wsUrl);
+      const userId = gw().users.trader1!.userId;
+      const client = await openClient(gw().wsUrl);
       expect(await client.call('AuthenticateUser', request(1_700_000_000_000, userId))).toMatchObject({
         Authenticated: true,
         SessionToken: expect.stringMatching(UUID_V4),
@@ -185,9 +178,9 @@ describe('AuthenticateUser', () => {
     });
 
     it('takes UserId and Nonce as strings, as many clients send them, and a signature in upper case', async () => {
-      const userId = gw.users.trader1!.userId;
+      const userId = gw().users.trader1!.userId;
       const body = request('42', userId);
-      const client = await openClient(gw.wsUrl);
+      const client = await openClient(gw().wsUrl);
       const reply = await client.call('AuthenticateUser', {
         ...body,
         UserId: String(userId),
@@ -198,8 +191,8 @@ describe('AuthenticateUser', () => {
     });
 
     it('refuses a replayed or lower nonce', async () => {
-      const userId = gw.users.trader1!.userId;
-      const client = await openClient(gw.wsUrl);
+      const userId = gw().users.trader1!.userId;
+      const client = await openClient(gw().wsUrl);
       expect(await client.call('AuthenticateUser', request(100, userId))).toMatchObject({
         Authenticated: true,
       });
@@ -213,14 +206,14 @@ describe('AuthenticateUser', () => {
     });
 
     it('refuses a bad signature without using up the nonce, and an unknown key or user alike', async () => {
-      const userId = gw.users.trader1!.userId;
-      const client = await openClient(gw.wsUrl);
+      const userId = gw().users.trader1!.userId;
+      const client = await openClient(gw().wsUrl);
       const refused = { ...REFUSED, errormsg: 'Invalid API key, signature or nonce' };
       expect(await client.call('AuthenticateUser', request(5, userId, apiKey, 'wrong secret'))).toEqual(
         refused,
       );
       expect(await client.call('AuthenticateUser', request(6, userId, 'f'.repeat(32)))).toEqual(refused);
-      expect(await client.call('AuthenticateUser', request(7, gw.users.trader2!.userId))).toEqual(refused);
+      expect(await client.call('AuthenticateUser', request(7, gw().users.trader2!.userId))).toEqual(refused);
       expect(await client.call('AuthenticateUser', request(5, userId))).toMatchObject({
         Authenticated: true,
       });
@@ -228,7 +221,7 @@ describe('AuthenticateUser', () => {
     });
 
     it('answers errorcode 100 when a field of the API-key form is missing', async () => {
-      const client = await openClient(gw.wsUrl);
+      const client = await openClient(gw().wsUrl);
       expect(await client.call('AuthenticateUser', { APIKey: apiKey, Nonce: 1 })).toEqual({
         result: false,
         errormsg: 'Invalid Response',
@@ -240,19 +233,17 @@ describe('AuthenticateUser', () => {
   });
 
   describe('failed-login limits', () => {
-    beforeEach(async () => {
-      gw = await startUserGateway({
-        LOGIN_LIMIT_ATTEMPTS: '3',
-        LOGIN_LIMIT_WINDOW_SECONDS: '600',
-        TRUST_PROXY: 'loopback',
-        LOGIN_ADDRESS_LIMIT_ATTEMPTS: '5',
-        LOGIN_NAME_THROTTLE_ATTEMPTS: '6',
-        LOGIN_NAME_THROTTLE_SECONDS: '60',
-      });
+    const gw = useUserGateway({
+      LOGIN_LIMIT_ATTEMPTS: '3',
+      LOGIN_LIMIT_WINDOW_SECONDS: '600',
+      TRUST_PROXY: 'loopback',
+      LOGIN_ADDRESS_LIMIT_ATTEMPTS: '5',
+      LOGIN_NAME_THROTTLE_ATTEMPTS: '6',
+      LOGIN_NAME_THROTTLE_SECONDS: '60',
     });
 
     /** A socket from a loopback address of its own (127.0.0.0/8 is all loopback on Linux): no proxy header. */
-    const from = (address: string) => openClient(gw.wsUrl, { localAddress: address });
+    const from = (address: string) => openClient(gw().wsUrl, { localAddress: address });
     const attempt = async (address: string, login: object) => {
       const client = await from(address);
       const reply = await client.call('AuthenticateUser', login);
@@ -349,8 +340,8 @@ describe('AuthenticateUser', () => {
     it("counts wrong API keys against the key tried, so they do not lock out a bot's real key", async () => {
       const apiKey = '0123456789abcdef0123456789abcdef';
       const secret = 'fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210';
-      const userId = gw.users.trader1!.userId;
-      await gw.gateway.services.store.apiKeys.create(userId, apiKey, secret);
+      const userId = gw().users.trader1!.userId;
+      await gw().gateway.services.store.apiKeys.create(userId, apiKey, secret);
       const login = (nonce: number, key: string) => ({
         APIKey: key,
         Signature: signApiLogin(secret, String(nonce), userId, key),

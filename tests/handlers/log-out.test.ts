@@ -1,17 +1,12 @@
 // LogOut: ends the session (on every socket bound to it), keeps the socket open and unauthenticated.
 import { openClient } from '../support/ws-client';
-import { startUserGateway } from './users-fixture';
-import type { UserGateway } from './users-fixture';
+import { useUserGateway } from './users-fixture';
 
 describe('LogOut', () => {
-  let gw: UserGateway;
-  beforeEach(async () => {
-    gw = await startUserGateway();
-  });
-  afterEach(() => gw.close());
+  const gw = useUserGateway();
 
   it('answers the standard success object and leaves the socket open but unauthenticated', async () => {
-    const { client, sessionToken } = await gw.login('trader1');
+    const { client, sessionToken } = await gw().login('trader1');
     expect(await client.call('LogOut', {})).toEqual({
       result: true,
       errormsg: null,
@@ -37,24 +32,24 @@ describe('LogOut', () => {
   });
 
   it('de-authenticates another socket that resumed the same session', async () => {
-    const { client, sessionToken } = await gw.login('trader1');
-    const resumed = await openClient(gw.wsUrl);
+    const { client, sessionToken } = await gw().login('trader1');
+    const resumed = await openClient(gw().wsUrl);
     await resumed.call('WebAuthenticateUser', { SessionToken: sessionToken });
     await client.call('LogOut', {});
-    await gw.logs.waitFor((entry) => entry.msg === 'session revoked: connection de-authenticated');
+    await gw().logs.waitFor((entry) => entry.msg === 'session revoked: connection de-authenticated');
     expect(await resumed.call('GetUserInfo', {})).toMatchObject({ errorcode: 20 });
     await resumed.close();
   });
 
   it("leaves the user's other sessions alone", async () => {
-    const first = await gw.login('trader1');
-    const second = await gw.login('trader1');
+    const first = await gw().login('trader1');
+    const second = await gw().login('trader1');
     await first.client.call('LogOut', {});
     expect(await second.client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
   });
 
   it('answers errorcode 20 on a socket that is not logged in', async () => {
-    const client = await openClient(gw.wsUrl);
+    const client = await openClient(gw().wsUrl);
     expect(await client.call('LogOut', {})).toEqual({
       result: false,
       errormsg: 'Not Authorized',

@@ -1,9 +1,10 @@
-// GetUserInfo and GetUserPermissions: the replies field by field, and who may ask about whom (the scoping matrix).
-import { openClient } from '../support/ws-client';
-import type { TestClient } from '../support/ws-client';
+// GetUserInfo and GetUserPermissions: the replies field by field, and who may ask about whom (the scoping matrix),
+// called directly (the handler harness); a socket's reuse of its session check, on a gateway.
 import { ManualClock } from '../../core/ports/clock';
-import { startUserGateway } from './users-fixture';
-import type { UserGateway } from './users-fixture';
+import { createHandlerHarness } from '../support/handler-harness';
+import type { HarnessConnection } from '../support/handler-harness';
+import { closedAfterEach, openedForAll } from '../support/lifecycle';
+import { startUserGateway, TEST_USERS } from './users-fixture';
 
 const NOT_AUTHORIZED = {
   result: false,
@@ -14,23 +15,18 @@ const NOT_AUTHORIZED = {
 const NOT_LOGGED_IN = { ...NOT_AUTHORIZED, detail: 'Not logged in' };
 
 describe('GetUserInfo and GetUserPermissions', () => {
-  let gw: UserGateway;
-  const sockets: Record<string, TestClient> = {};
+  const h = openedForAll(() => createHandlerHarness({ users: TEST_USERS }), 'the handler harness');
+  const callers: Record<string, HarnessConnection> = {};
 
   beforeAll(async () => {
-    gw = await startUserGateway();
     for (const name of ['operator', 'trader1', 'trader3', 'viewer1', 'plain'])
-      sockets[name] = (await gw.login(name)).client;
-    sockets.none = await openClient(gw.wsUrl);
-  });
-  afterAll(async () => {
-    await sockets.none?.close();
-    await gw.close();
+      callers[name] = await h().loginAs(name);
+    callers.none = h().connect();
   });
 
   it("answers the caller's own record in PascalCase, without any password hash", async () => {
-    const trader2 = gw.users.trader2!;
-    const { client } = await gw.login('trader2');
+    const trader2 = h().users.trader2!;
+    const client = await h().loginAs('trader2');
     const reply = await client.call('GetUserInfo', {});
     expect(reply).toEqual({
       UserId: trader2.userId,
@@ -47,7 +43,7 @@ describe('GetUserInfo and GetUserPermissions', () => {
   });
 
   it("answers the caller's own permissions", async () => {
-    expect(await sockets.viewer1!.call('GetUserPermissions', { UserId: gw.users.viewer1!.userId })).toEqual([
+    expect(await callers.viewer1!.call('GetUserPermissions', { UserId: h().users.viewer1!.userId })).toEqual([
       'AccountReadOnly',
     ]);
   });
@@ -62,20 +58,20 @@ describe('GetUserInfo and GetUserPermissions', () => {
   ];
 
   it.each(matrix)('GetUserInfo about trader2 by UserId: %s allowed=%s', async (caller, allowed) => {
-    const reply = await sockets[caller]!.call('GetUserInfo', { UserId: gw.users.trader2!.userId });
-    if (allowed) expect(reply).toMatchObject({ UserId: gw.users.trader2!.userId, UserName: 'trader2' });
+    const reply = await callers[caller]!.call('GetUserInfo', { UserId: h().users.trader2!.userId });
+    if (allowed) expect(reply).toMatchObject({ UserId: h().users.trader2!.userId, UserName: 'trader2' });
     else expect(reply).toEqual(NOT_AUTHORIZED);
   });
 
   it.each(matrix)('GetUserInfo about trader2 by UserName: %s allowed=%s', async (caller, allowed) => {
-    const reply = await sockets[caller]!.call('GetUserInfo', { UserName: 'TRADER2' });
+    const reply = await callers[caller]!.call('GetUserInfo', { UserName: 'TRADER2' });
     if (allowed) expect(reply).toMatchObject({ UserName: 'trader2' });
     else expect(reply).toEqual(NOT_AUTHORIZED);
   });
 
   it.each(matrix)('GetUserPermissions of trader2: %s allowed=%s', async (caller, allowed) => {
-    const reply = await sockets[caller]!.call('GetUserPermissions', {
-      UserId: String(gw.users.trader2!.userId),
+    const reply = await callers[caller]!.call('GetUserPermissions', {
+      UserId: String(h().users.trader2!.userId),
     });
     expect(reply).toEqual(allowed ? ['Trading'] : NOT_AUTHORIZED);
   });
@@ -85,33 +81,32 @@ describe('GetUserInfo and GetUserPermissions', () => {
       ['GetUserInfo', {}],
       ['GetUserPermissions', { UserId: 1 }],
     ] as const) {
-      sockets.none!.send({ m: 0, i: 7, n: name, o: JSON.stringify(payload) });
-      const frame = await sockets.none!.next();
+      const frame = await callers.none!.request(name, payload, 7);
       expect(frame).toMatchObject({ m: 1, i: 7, n: name });
       expect(JSON.parse(frame.o)).toEqual(NOT_LOGGED_IN);
     }
   });
 
   it('answers 104 to an Operator asking for a user that does not exist, and 20 to everyone else', async () => {
-    expect(await sockets.operator!.call('GetUserInfo', { UserId: 999 })).toEqual({
+    expect(await callers.operator!.call('GetUserInfo', { UserId: 999 })).toEqual({
       result: false,
       errormsg: 'Resource Not Found',
       errorcode: 104,
       detail: 'User not found',
     });
-    expect(await sockets.operator!.call('GetUserInfo', { UserName: 'ghost' })).toMatchObject({
+    expect(await callers.operator!.call('GetUserInfo', { UserName: 'ghost' })).toMatchObject({
       errorcode: 104,
     });
-    expect(await sockets.trader1!.call('GetUserInfo', { UserId: 999 })).toEqual(NOT_AUTHORIZED);
-    expect(await sockets.trader1!.call('GetUserPermissions', { UserId: 999 })).toEqual(NOT_AUTHORIZED);
+    expect(await callers.trader1!.call('GetUserInfo', { UserId: 999 })).toEqual(NOT_AUTHORIZED);
+    expect(await callers.trader1!.call('GetUserPermissions', { UserId: 999 })).toEqual(NOT_AUTHORIZED);
   });
 
   it('answers errorcode 100 for a UserId that is not a positive integer, and for a missing one', async () => {
-    expect(await sockets.operator!.call('GetUserInfo', { UserId: 'abc' })).toMatchObject({
+    expect(await callers.operator!.call('GetUserInfo', { UserId: 'abc' })).toMatchObject({
       errorcode: 100,
       detail: expect.stringContaining('UserId'),
     });
-    expect(await sockets.operator!.call('GetUserPermissions', {})).toMatchObject({
+    expect(await callers.operator!.call('GetUserPermissions', {})).toMatchObject({
       errorcode: 100,
       detail: expect.stringContaining('UserId'),
     });
@@ -119,24 +114,20 @@ describe('GetUserInfo and GetUserPermissions', () => {
 
   it('sees a permission change once SESSION_RECHECK_MS has passed, without logging in again', async () => {
     const clock = new ManualClock();
-    const own = await startUserGateway({}, { clock });
-    try {
-      const { client } = await own.login('plain');
-      const plainId = own.users.plain!.userId;
-      const { store } = own.gateway.services;
-      // this call checks the session against the store; the socket reuses that answer within the window
-      expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
-      await store.users.grant(plainId, 'Trading');
-      expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
-      clock.advance(own.config.sessionRecheckMs);
-      expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toMatchObject({
-        UserName: 'trader2',
-      });
-      await store.users.revoke(plainId, 'Trading');
-      clock.advance(own.config.sessionRecheckMs);
-      expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
-    } finally {
-      await own.close();
-    }
+    const own = closedAfterEach(await startUserGateway({}, { clock }));
+    const { client } = await own.login('plain');
+    const plainId = own.users.plain!.userId;
+    const { store } = own.gateway.services;
+    // this call checks the session against the store; the socket reuses that answer within the window
+    expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
+    await store.users.grant(plainId, 'Trading');
+    expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
+    clock.advance(own.config.sessionRecheckMs);
+    expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toMatchObject({
+      UserName: 'trader2',
+    });
+    await store.users.revoke(plainId, 'Trading');
+    clock.advance(own.config.sessionRecheckMs);
+    expect(await client.call('GetUserInfo', { UserName: 'trader2' })).toEqual(NOT_AUTHORIZED);
   });
 });

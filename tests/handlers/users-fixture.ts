@@ -6,6 +6,8 @@ import type { GatewayDeps } from '../../gateway/create-gateway';
 import type { UserRecord } from '../../core/ports/store';
 import { startGateway } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
+import { openedForEach } from '../support/lifecycle';
+import type { Current } from '../support/lifecycle';
 import { openClient } from '../support/ws-client';
 import type { TestClient } from '../support/ws-client';
 
@@ -95,6 +97,11 @@ export async function startUserGateway(env: Env = {}, deps: GatewayDeps = {}): P
       await test.close();
     },
   };
+}
+
+/** A user gateway for each test of the enclosing describe, closed after it (tests/support/lifecycle.ts). */
+export function useUserGateway(env: Env = {}, deps: GatewayDeps = {}): Current<UserGateway> {
+  return openedForEach(() => startUserGateway(env, deps), 'the user gateway');
 }
 
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

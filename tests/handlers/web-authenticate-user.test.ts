@@ -5,21 +5,17 @@ import { ManualClock } from '../../core/ports/clock';
 import { testRedisUrl, uniquePrefix } from '../support/gateway';
 import { monitorRedis } from '../support/redis-monitor';
 import { openClient } from '../support/ws-client';
+import { closedAfterEach, openedForEach } from '../support/lifecycle';
 import { startUserGateway, UUID_V4 } from './users-fixture';
-import type { UserGateway } from './users-fixture';
 
 describe('WebAuthenticateUser', () => {
-  let gw: UserGateway;
   let clock: ManualClock;
-
-  beforeEach(async () => {
-    clock = new ManualClock();
-    gw = await startUserGateway({ SESSION_TTL_SECONDS: '60' }, { clock });
-  });
-  afterEach(() => gw.close());
+  const gw = openedForEach(() =>
+    startUserGateway({ SESSION_TTL_SECONDS: '60' }, { clock: (clock = new ManualClock()) }),
+  );
 
   it('logs in with UserName and Password and answers the web shape', async () => {
-    const client = await openClient(gw.wsUrl);
+    const client = await openClient(gw().wsUrl);
     const reply = (await client.call('WebAuthenticateUser', {
       UserName: 'viewer1',
       Password: 'pw-viewer1',
@@ -27,7 +23,7 @@ describe('WebAuthenticateUser', () => {
     expect(reply).toEqual({
       Authenticated: true,
       SessionToken: expect.stringMatching(UUID_V4),
-      UserId: gw.users.viewer1!.userId,
+      UserId: gw().users.viewer1!.userId,
       Requires2FA: false,
       errormsg: null,
     });
@@ -43,7 +39,7 @@ describe('WebAuthenticateUser', () => {
   });
 
   it('refuses a wrong password and an unknown user alike', async () => {
-    const client = await openClient(gw.wsUrl);
+    const client = await openClient(gw().wsUrl);
     const refused = { Authenticated: false, errormsg: 'Invalid username or password' };
     expect(await client.call('WebAuthenticateUser', { UserName: 'viewer1', Password: 'x' })).toEqual(refused);
     expect(await client.call('WebAuthenticateUser', { UserName: 'ghost', Password: 'x' })).toEqual(refused);
@@ -51,13 +47,13 @@ describe('WebAuthenticateUser', () => {
   });
 
   it('resumes a live session on another socket with its SessionToken', async () => {
-    const { sessionToken } = await gw.login('trader1');
-    const second = await openClient(gw.wsUrl);
+    const { sessionToken } = await gw().login('trader1');
+    const second = await openClient(gw().wsUrl);
     expect(await second.call('GetUserInfo', {})).toMatchObject({ errorcode: 20 });
     expect(await second.call('WebAuthenticateUser', { SessionToken: sessionToken })).toEqual({
       Authenticated: true,
       SessionToken: sessionToken,
-      UserId: gw.users.trader1!.userId,
+      UserId: gw().users.trader1!.userId,
       Requires2FA: false,
       errormsg: null,
     });
@@ -66,7 +62,7 @@ describe('WebAuthenticateUser', () => {
   });
 
   it('refuses an unknown SessionToken', async () => {
-    const client = await openClient(gw.wsUrl);
+    const client = await openClient(gw().wsUrl);
     expect(
       await client.call('WebAuthenticateUser', { SessionToken: '1b4e28ba-2fa1-41d2-883f-0016d3cca427' }),
     ).toEqual({ Authenticated: false, errormsg: 'Session expired or invalid' });
@@ -74,7 +70,7 @@ describe('WebAuthenticateUser', () => {
   });
 
   it('ends a session idle for longer than SESSION_TTL_SECONDS, and then it cannot be resumed', async () => {
-    const { client, sessionToken } = await gw.login('trader1');
+    const { client, sessionToken } = await gw().login('trader1');
     clock.advance(61_000);
     const frameReply = await (async () => {
       client.send({ m: 0, i: 10, n: 'GetUserInfo', o: '{}' });
@@ -87,7 +83,7 @@ describe('WebAuthenticateUser', () => {
       errorcode: 20,
       detail: 'Not logged in',
     });
-    const other = await openClient(gw.wsUrl);
+    const other = await openClient(gw().wsUrl);
     expect(await other.call('WebAuthenticateUser', { SessionToken: sessionToken })).toEqual({
       Authenticated: false,
       errormsg: 'Session expired or invalid',
@@ -96,13 +92,13 @@ describe('WebAuthenticateUser', () => {
   });
 
   it('keeps a session alive while it is used: each call refreshes the idle TTL', async () => {
-    const { client, sessionToken } = await gw.login('trader1');
+    const { client, sessionToken } = await gw().login('trader1');
     for (let minute = 0; minute < 3; minute++) {
       clock.advance(45_000);
       expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
     }
     clock.advance(45_000);
-    const other = await openClient(gw.wsUrl);
+    const other = await openClient(gw().wsUrl);
     expect(await other.call('WebAuthenticateUser', { SessionToken: sessionToken })).toMatchObject({
       Authenticated: true,
     });
@@ -112,12 +108,10 @@ describe('WebAuthenticateUser', () => {
   });
 
   it('ends a session at SESSION_MAX_LIFETIME_SECONDS even while it is used', async () => {
-    await gw.close();
-    gw = await startUserGateway(
-      { SESSION_TTL_SECONDS: '60', SESSION_MAX_LIFETIME_SECONDS: '120' },
-      { clock },
+    const own = closedAfterEach(
+      await startUserGateway({ SESSION_TTL_SECONDS: '60', SESSION_MAX_LIFETIME_SECONDS: '120' }, { clock }),
     );
-    const { client, sessionToken } = await gw.login('trader1');
+    const { client, sessionToken } = await own.login('trader1');
     clock.advance(45_000);
     expect(await client.call('GetUserInfo', {})).toMatchObject({ UserName: 'trader1' });
     clock.advance(45_000);
@@ -130,7 +124,7 @@ describe('WebAuthenticateUser', () => {
       errorcode: 20,
       detail: 'Not logged in',
     });
-    const other = await openClient(gw.wsUrl);
+    const other = await openClient(own.wsUrl);
     expect(await other.call('WebAuthenticateUser', { SessionToken: sessionToken })).toEqual({
       Authenticated: false,
       errormsg: 'Session expired or invalid',
@@ -145,7 +139,7 @@ describe('WebAuthenticateUser', () => {
   });
 
   it('answers errorcode 100 with neither a password nor a token', async () => {
-    const client = await openClient(gw.wsUrl);
+    const client = await openClient(gw().wsUrl);
     expect(await client.call('WebAuthenticateUser', { UserName: 'trader1' })).toEqual({
       result: false,
       errormsg: 'Invalid Response',
@@ -157,17 +151,12 @@ describe('WebAuthenticateUser', () => {
 });
 
 describe('WebAuthenticateUser resume on Redis (a reconnect storm)', () => {
-  let gw: UserGateway;
   const prefix = uniquePrefix();
-
-  beforeEach(async () => {
-    gw = await startUserGateway({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix });
-  });
-  afterEach(() => gw.close());
+  const gw = openedForEach(() => startUserGateway({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix }));
 
   it('costs the session touch and the user read, no password hash, and the next call reuses that check', async () => {
-    const { sessionToken } = await gw.login('trader1');
-    const hasher = gw.gateway.services.hasher;
+    const { sessionToken } = await gw().login('trader1');
+    const hasher = gw().gateway.services.hasher;
     const hashes = [
       jest.spyOn(hasher, 'verify'),
       jest.spyOn(hasher, 'verifyNothing'),
@@ -193,7 +182,7 @@ describe('WebAuthenticateUser resume on Redis (a reconnect storm)', () => {
     };
     try {
       await mark();
-      const client = await openClient(gw.wsUrl);
+      const client = await openClient(gw().wsUrl);
       expect(await client.call('WebAuthenticateUser', { SessionToken: sessionToken })).toMatchObject({
         Authenticated: true,
       });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { startGateway } from '../support/gateway';
+import { closedAfterEach } from '../support/lifecycle';
 import { startRedisServer } from '../../testing/redis-server';
 import type { TestGateway } from '../support/gateway';
 
@@ -133,11 +134,8 @@ describe('docs/operations.md on the dashboard and the alerts', () => {
 });
 
 describe('the metrics the dashboard and the alerts read', () => {
-  let gw: TestGateway | undefined;
-  afterEach(() => gw?.close());
-
   it('are all exported by a running gateway', async () => {
-    gw = await startGateway();
+    const gw = closedAfterEach(await startGateway());
     const exported = exportedNames(await scrape(gw));
     const expressions = [
       ...dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)),
@@ -150,7 +148,9 @@ describe('the metrics the dashboard and the alerts read', () => {
   it('report the store as down while Redis does not answer, and as up again once it does', async () => {
     const redis = await startRedisServer();
     try {
-      gw = await startGateway({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '200' });
+      const gw = closedAfterEach(
+        await startGateway({ REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '200' }),
+      );
       expect(await scrape(gw)).toMatch(/^oms_store_up 1$/m);
       redis.process.kill('SIGSTOP'); // Redis hangs: the scrape still answers, and says the store is down
       try {
@@ -159,8 +159,8 @@ describe('the metrics the dashboard and the alerts read', () => {
         redis.process.kill('SIGCONT');
       }
       expect(await scrape(gw)).toMatch(/^oms_store_up 1$/m);
+      // before Redis stops
       await gw.close();
-      gw = undefined;
     } finally {
       await redis.stop();
     }

@@ -1,13 +1,16 @@
 // Reset-flow fixtures: a gateway with known users, logins, and the mail the dev outbox or the SendGrid sink got.
 import { startGateway, testRedisUrl, uniquePrefix } from './gateway';
 import type { TestGateway } from './gateway';
+import { openedForEach } from './lifecycle';
+import type { Current } from './lifecycle';
 import { openClient } from './ws-client';
 import type { TestClient } from './ws-client';
 import { seedUsers } from '../../gateway/stores/seed-users';
 import type { SeedUser } from '../../gateway/stores/seed-users';
 import type { Env } from '../../gateway/config';
 import type { GatewayDeps } from '../../gateway/create-gateway';
-import type { AuditEvent } from '../../core/ports/reset-store';
+import type { AuditEvent, ResetStore } from '../../core/ports/reset-store';
+import type { HandlerHarness } from './handler-harness';
 
 /** Cheap argon2id for tests that are not about hashing (the parameters are still passed explicitly). */
 export const ARGON2_TEST_ENV = { ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1' } as const;
@@ -71,6 +74,15 @@ export async function startResetGateway(
   return gw;
 }
 
+/** A reset gateway (startResetGateway) for each test of the enclosing describe, closed after it. */
+export function useResetGateway(
+  env: Env = {},
+  deps: GatewayDeps = {},
+  options: { redis?: boolean } = {},
+): Current<TestGateway> {
+  return openedForEach(() => startResetGateway(env, deps, options), 'the reset gateway');
+}
+
 /** A socket logged in as `userName` (AuthenticateUser); throws if the login fails. */
 export async function clientAs(gw: TestGateway, userName: string): Promise<TestClient> {
   const client = await openClient(gw.wsUrl);
@@ -118,9 +130,19 @@ export async function nextOutboxLink(gw: TestGateway, to: string): Promise<Reset
   return parseResetLink(entry.link as string);
 }
 
+/**
+ * The link of the last reset mail to `to` among those the harness delivers now (each mail is delivered once);
+ * throws when there is none.
+ */
+export async function deliveredLink(harness: HandlerHarness, to: string): Promise<ResetLink> {
+  const mail = (await harness.deliverMails()).filter((m) => m.kind === 'reset' && m.to === to).at(-1);
+  if (!mail?.link) throw new Error(`no reset mail to ${to}`);
+  return parseResetLink(mail.link);
+}
+
 /** Calls ResetPassword2 with a link's UserId and its code (or another code), as the reset page does. */
 export function submitLink(
-  socket: TestClient,
+  socket: Pick<TestClient, 'call'>,
   link: Pick<ResetLink, 'userId' | 'pendingCode'>,
   password: string,
   code: string = link.pendingCode,
@@ -145,8 +167,11 @@ export async function loginWorks(gw: TestGateway, userName: string, password: st
  * What a gateway's reset store audited, newest first: its successes and the first refusal of each caller
  * and window (the store aggregates the rest of a window's refusals into a count).
  */
-export async function auditTrail(gw: TestGateway, count: number): Promise<AuditEvent[]> {
-  const { resets } = gw.gateway.services;
+export async function auditTrail(
+  from: TestGateway | { readonly services: { readonly resets: ResetStore } },
+  count: number,
+): Promise<AuditEvent[]> {
+  const { resets } = 'gateway' in from ? from.gateway.services : from.services;
   const [ok, refused] = await Promise.all([resets.recentAudit(count), resets.recentRefusals(count)]);
   return [...ok, ...refused.map((record) => record.first)].sort((a, b) => b.at - a.at).slice(0, count);
 }
