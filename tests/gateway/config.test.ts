@@ -186,7 +186,7 @@ describe('loadConfig', () => {
     });
 
     it("accepts a cluster or Sentinels as production's shared store", () => {
-      const { REDIS_URL: _url, ...rest } = PRODUCTION;
+      const rest = Object.fromEntries(Object.entries(PRODUCTION).filter(([name]) => name !== 'REDIS_URL'));
       expect(loadAnyConfig({ ...rest, REDIS_CLUSTER_NODES: 'a:7000' }).redis?.topology.kind).toBe('cluster');
       expect(
         loadAnyConfig({ ...rest, REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'oms' }).redis?.topology
