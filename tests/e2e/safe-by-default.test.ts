@@ -72,7 +72,8 @@ describe('the Docker image as built', () => {
 
   it.each([
     ['REDIS_ULR', 'did you mean REDIS_URL?'],
-    ['REDIS_CLUSTER_NODES', 'remove it'],
+    ['REDIS_CLUSTER_NODE', 'did you mean REDIS_CLUSTER_NODES?'],
+    ['REDIS_HOST', 'remove it'],
   ])('refuses to start on the embedded store when given %s, naming it', async (name, hint) => {
     // development mode too: an ignored Redis variable used to mean demo users on the network
     const gateway = await spawnGateway({ OMS_DEV: '1', PORT: '0', [name]: 'redis://10.0.0.5:6379' });

@@ -702,6 +702,11 @@ export const GATEWAY_ACL_COMMANDS: readonly string[] = [
   'client|setname',
   // the revocations' subscriber: a sharded channel (sessions.ts)
   'ssubscribe',
+  // a cluster: the client's slot map, and /readyz's cluster_state
+  'cluster|slots',
+  'cluster|info',
+  // REDIS_WAIT_REPLICAS: the replicas' acknowledgement of a reset's final writes (connection.ts)
+  'wait',
   // the scripts
   'evalsha',
   'eval',
