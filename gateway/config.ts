@@ -124,8 +124,8 @@ const EnvSchema = z.object({
       .string()
       .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
       .optional(),
-    '`redis://` or `rediss://` URL; unset (dev only) runs the embedded in-memory store',
-    'required (dev: unset)',
+    '`redis://` or `rediss://` URL of one node; with none of the three Redis variables (dev only), the embedded in-memory store',
+    'one of `REDIS_URL`, `REDIS_CLUSTER_NODES`, `REDIS_SENTINELS` required (dev: unset)',
   ),
   REDIS_CLUSTER_NODES: variable(
     addressList.optional(),
@@ -172,7 +172,7 @@ const EnvSchema = z.object({
   ),
   REDIS_TLS_CA_FILE: variable(
     z.string().min(1).optional(),
-    "PEM file of the CA(s) that signed Redis's certificate; needs a `rediss://` URL",
+    "PEM file of the CA(s) that signed Redis's certificate; needs a `rediss://` URL or `REDIS_TLS`",
     "(the system's CAs)",
   ),
   REDIS_TLS_CERT_FILE: variable(
@@ -328,7 +328,7 @@ const EnvSchema = z.object({
   ),
   MAIL_DELIVERY_CONCURRENCY: variable(
     integer(0, 64).default(2),
-    'mails this gateway sends at once; 0: it only queues (needs `REDIS_URL`)',
+    'mails this gateway sends at once; 0: it only queues (needs Redis)',
   ),
   MAIL_QUEUE_SHARDS: variable(
     integer(1, 1024).default(16),
@@ -362,7 +362,7 @@ const EnvSchema = z.object({
   // process scale and admission (issue 15)
   WORKERS: variable(
     integer(1, 256).optional(),
-    'worker processes sharing `PORT` (node:cluster, the primary supervises); more than 1 needs `REDIS_URL`',
+    'worker processes sharing `PORT` (node:cluster, the primary supervises); more than 1 needs Redis',
     'one per core on Redis outside dev, else 1',
   ),
   MAX_HANDSHAKES_PER_SECOND: variable(

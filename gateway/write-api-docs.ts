@@ -32,7 +32,7 @@ function configurationPage(): string {
     'code 2 and a message naming the variable and what it allows (never the value). So does any set variable',
     'starting with `REDIS_`, `SENDGRID_`, `RESET_`, `MAIL_`, `OMS_` or `METRICS_` that is not in this table (a',
     'typo such as `REDIS_ULR` is answered with "did you mean REDIS_URL?"). Outside development mode',
-    '`SENDGRID_API_KEY` (with `MAIL_FROM`), `REDIS_URL` and `RESET_PAGE_URL` are required.',
+    '`SENDGRID_API_KEY` (with `MAIL_FROM`), Redis (`REDIS_URL`, `REDIS_CLUSTER_NODES` or `REDIS_SENTINELS`) and `RESET_PAGE_URL` are required.',
     '',
     '| variable | default | meaning |',
     '| --- | --- | --- |',
