@@ -1,6 +1,7 @@
-// Jest global setup: one real redis-server for the run (or the one REDIS_URL names), shared as TEST_REDIS_URL; and,
-// only when TEST_REDIS_TOPOLOGIES asks (cluster, sentinel), those too, shared through TEST_REDIS_CLUSTER_NODES,
-// TEST_REDIS_SENTINELS and TEST_REDIS_SENTINEL_NAME (tests/support/redis-topology.ts).
+// Jest global setup: one real redis-server for the run (or the one REDIS_URL names), shared as TEST_REDIS_URL, and
+// one 3-primary cluster, shared as TEST_REDIS_CLUSTER_NODES, so the store suites' cluster runs start no cluster of
+// their own. TEST_REDIS_TOPOLOGIES picks other shared topologies (cluster, sentinel; '' for none): see
+// tests/support/redis-topology.ts. Tests that kill nodes start their own.
 import { startRedisServer } from '../../testing/redis-server';
 import type { RedisServer } from '../../testing/redis-server';
 import { startSharedTopologies } from './redis-topology';
@@ -11,7 +12,9 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
-  globalThis.__omsStopTopologies = await startSharedTopologies(process.env.TEST_REDIS_TOPOLOGIES);
+  globalThis.__omsStopTopologies = await startSharedTopologies(
+    process.env.TEST_REDIS_TOPOLOGIES ?? 'cluster',
+  );
   if (process.env.REDIS_URL) {
     process.env.TEST_REDIS_URL = process.env.REDIS_URL;
     return;

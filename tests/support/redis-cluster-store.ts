@@ -1,5 +1,5 @@
-// A 3-primary Redis Cluster for a test file's store suites: the run's shared one (TEST_REDIS_TOPOLOGIES=cluster
-// exports TEST_REDIS_CLUSTER_NODES), else one this file starts in beforeAll and stops in afterAll. The store's
+// A 3-primary Redis Cluster for a test file's store suites: the run's shared one (the global setup exports
+// TEST_REDIS_CLUSTER_NODES), else one this file starts in beforeAll and stops in afterAll. The store's
 // connections to it are ioredis Cluster clients with the options connectRedis gives a single node.
 import { Cluster } from 'ioredis';
 import { parseAddresses, startRedisCluster } from './redis-topology';

@@ -1,7 +1,7 @@
 // Real multi-node Redis for tests: a cluster (3 primaries, or 3 + 3 replicas), a Sentinel setup, a TLS node and an
 // ACL user; each on free loopback ports with its own temp dir, stopped by pid. A test file starts what it needs in
-// beforeAll and stops it in afterAll; the global setup starts a shared cluster or Sentinel setup once per run only
-// when TEST_REDIS_TOPOLOGIES asks (see sharedTopologies()), so the normal run pays for none of them.
+// beforeAll and stops it in afterAll; the global setup starts the shared ones once per run: a cluster by default,
+// and what TEST_REDIS_TOPOLOGIES names (see startSharedTopologies()).
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
