@@ -1,7 +1,7 @@
 // Jest global setup: one real redis-server for the run (or the one REDIS_URL names), shared as TEST_REDIS_URL, and
-// one 3-primary cluster, shared as TEST_REDIS_CLUSTER_NODES, so the store suites' cluster runs start no cluster of
-// their own. TEST_REDIS_TOPOLOGIES picks other shared topologies (cluster, sentinel; '' for none): see
-// tests/support/redis-topology.ts. Tests that kill nodes start their own.
+// one 3-primary cluster and one Sentinel setup, shared as TEST_REDIS_CLUSTER_NODES and TEST_REDIS_SENTINELS, so the
+// store suites' runs on them start none of their own (tests/support/redis-test-topologies.ts).
+// TEST_REDIS_TOPOLOGIES picks which (cluster, sentinel; '' for none). Tests that kill nodes start their own.
 import { startRedisServer } from '../../testing/redis-server';
 import type { RedisServer } from '../../testing/redis-server';
 import { startSharedTopologies } from './redis-topology';
@@ -13,7 +13,7 @@ declare global {
 
 export default async function globalSetup(): Promise<void> {
   globalThis.__omsStopTopologies = await startSharedTopologies(
-    process.env.TEST_REDIS_TOPOLOGIES ?? 'cluster',
+    process.env.TEST_REDIS_TOPOLOGIES ?? 'cluster,sentinel',
   );
   if (process.env.REDIS_URL) {
     process.env.TEST_REDIS_URL = process.env.REDIS_URL;

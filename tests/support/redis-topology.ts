@@ -1,7 +1,7 @@
 // Real multi-node Redis for tests: a cluster (3 primaries, or 3 + 3 replicas), a Sentinel setup, a TLS node and an
 // ACL user; each on free loopback ports with its own temp dir, stopped by pid. A test file starts what it needs in
-// beforeAll and stops it in afterAll; the global setup starts the shared ones once per run: a cluster by default,
-// and what TEST_REDIS_TOPOLOGIES names (see startSharedTopologies()).
+// beforeAll and stops it in afterAll; the global setup starts the shared ones once per run: a cluster and a
+// Sentinel setup by default, or what TEST_REDIS_TOPOLOGIES names (see startSharedTopologies()).
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -827,21 +827,26 @@ export async function startSharedTopologies(
   const stopAll = async (): Promise<void> => {
     await Promise.all(stops.map((stop) => stop()));
   };
-  try {
-    if (wanted.has('cluster')) {
-      const cluster = await startRedisCluster();
-      stops.push(() => cluster.stop());
-      env.TEST_REDIS_CLUSTER_NODES = cluster.nodesEnv;
-    }
-    if (wanted.has('sentinel')) {
-      const sentinel = await startRedisSentinel();
-      stops.push(() => sentinel.stop());
-      env.TEST_REDIS_SENTINELS = sentinel.sentinelsEnv;
-      env.TEST_REDIS_SENTINEL_NAME = sentinel.name;
-    }
-  } catch (error) {
+  // both at once: each takes seconds of mostly waiting (the cluster's join, the Sentinels' discovery)
+  const started = await Promise.allSettled([
+    wanted.has('cluster')
+      ? startRedisCluster().then((cluster) => {
+          stops.push(() => cluster.stop());
+          env.TEST_REDIS_CLUSTER_NODES = cluster.nodesEnv;
+        })
+      : undefined,
+    wanted.has('sentinel')
+      ? startRedisSentinel().then((sentinel) => {
+          stops.push(() => sentinel.stop());
+          env.TEST_REDIS_SENTINELS = sentinel.sentinelsEnv;
+          env.TEST_REDIS_SENTINEL_NAME = sentinel.name;
+        })
+      : undefined,
+  ]);
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
     await stopAll();
-    throw error;
+    throw failed.reason;
   }
   return stopAll;
 }

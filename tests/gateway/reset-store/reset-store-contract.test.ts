@@ -8,7 +8,7 @@ import { openRedisResetStore } from '../../../gateway/stores/redis/redis-reset-s
 import type { AuditEvent, ResetStore } from '../../../core/ports/reset-store';
 import { createLogger } from '../../../gateway/logger';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
-import { useTestCluster } from '../../support/redis-cluster-store';
+import { useTestCluster, useTestSentinel } from '../../support/redis-test-topologies';
 import { pollUntil } from '../../support/poll-until';
 
 interface Harness {
@@ -331,20 +331,21 @@ describeResetStore('redis', () => {
   };
 });
 
-describe('on a 3-primary Redis Cluster', () => {
-  const cluster = useTestCluster();
-  describeResetStore('redis cluster', () => {
-    const prefix = uniquePrefix();
-    const store = openRedisResetStore(
-      { topology: singleNode(''), prefix, commandTimeoutMs: 2000 },
-      createLogger('silent'),
-      { auditMaxLen: AUDIT_MAXLEN },
-      cluster.connect(prefix),
-    );
-    return {
-      store,
-      elapse: (ms, settled) => pollUntil(settled, ms + 3000, 20, 'the store to see the time pass'),
-      close: () => store.close(),
-    };
+for (const [name, useTopology] of [
+  ['redis cluster (3 primaries)', useTestCluster],
+  ['redis with sentinels', useTestSentinel],
+] as const) {
+  describe(name, () => {
+    const topology = useTopology();
+    describeResetStore(name, () => {
+      const store = openRedisResetStore(topology.options(uniquePrefix()), createLogger('silent'), {
+        auditMaxLen: AUDIT_MAXLEN,
+      });
+      return {
+        store,
+        elapse: (ms, settled) => pollUntil(settled, ms + 3000, 20, 'the store to see the time pass'),
+        close: () => store.close(),
+      };
+    });
   });
-});
+}

@@ -7,7 +7,7 @@ import { startRedisServer } from '../../../testing/redis-server';
 import type { RedisServer } from '../../../testing/redis-server';
 import { startGateway, uniquePrefix } from '../../support/gateway';
 import { closedAfterEach } from '../../support/lifecycle';
-import { CLUSTER_START_MS } from '../../support/redis-cluster-store';
+import { TOPOLOGY_START_MS } from '../../support/redis-test-topologies';
 import { startRedisCluster } from '../../support/redis-topology';
 import type { RedisCluster } from '../../support/redis-topology';
 import {
@@ -31,7 +31,7 @@ describe('a single node moved into a cluster with redis-cli --cluster import', (
     node = await startRedisServer();
     cluster = await startRedisCluster();
     await cluster.waitHealthy();
-  }, CLUSTER_START_MS);
+  }, TOPOLOGY_START_MS);
   afterAll(async () => {
     await cluster?.stop();
     await node?.stop();

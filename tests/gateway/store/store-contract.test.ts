@@ -8,7 +8,7 @@ import { createRedisStore } from '../../../gateway/stores/redis/redis-store';
 import { DuplicateUserError } from '../../../core/ports/store';
 import type { SessionRevocation, Store } from '../../../core/ports/store';
 import { testRedisUrl, uniquePrefix } from '../../support/gateway';
-import { useTestCluster } from '../../support/redis-cluster-store';
+import { useTestCluster, useTestSentinel } from '../../support/redis-test-topologies';
 
 interface StoreUnderTest {
   readonly store: Store;
@@ -508,21 +508,18 @@ runStoreContract('redis', () => ({
   letTimePass: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 }));
 
-describe('on a 3-primary Redis Cluster', () => {
-  const cluster = useTestCluster();
-  runStoreContract('redis cluster', () => {
-    const prefix = uniquePrefix();
-    return {
-      store: createRedisStore(
-        { topology: singleNode(''), prefix, commandTimeoutMs: 2000 },
-        createLogger('silent'),
-        cluster.connect(prefix),
-        { subscriber: () => cluster.subscriber() },
-      ),
+for (const [name, useTopology] of [
+  ['redis cluster (3 primaries)', useTestCluster],
+  ['redis with sentinels', useTestSentinel],
+] as const) {
+  describe(name, () => {
+    const topology = useTopology();
+    runStoreContract(name, () => ({
+      store: createRedisStore(topology.options(uniquePrefix()), createLogger('silent')),
       letTimePass: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    };
+    }));
   });
-});
+}
 
 describe('redis store: users written before the Language field', () => {
   it('reads a user hash without a language, or with one no catalogue has, as none', async () => {
