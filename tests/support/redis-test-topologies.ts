@@ -1,10 +1,12 @@
-// The multi-node Redis a test file's store suites run on: a 3-primary cluster and a Sentinel setup (a primary, a
-// replica, three Sentinels). Each is the run's shared one when the global setup exported it
+// The Redis a test file's store suites run on in each topology: the run's single node, a 3-primary cluster and a
+// Sentinel setup (a primary, a replica, three Sentinels). Each is the run's shared one when the global setup exported it
 // (TEST_REDIS_CLUSTER_NODES, TEST_REDIS_SENTINELS), else one this file starts in beforeAll and stops in afterAll.
 // The suites connect through the gateway's own connection code (connectRedis with the topology), as a gateway does.
 import { Redis } from 'ioredis';
 import type { RedisTopology } from '../../gateway/config';
+import { singleNode } from '../../gateway/stores/redis/connection';
 import type { RedisOptions } from '../../gateway/stores/redis/connection';
+import { testRedisUrl } from './gateway';
 import { parseAddresses, startRedisCluster, startRedisSentinel } from './redis-topology';
 import type { HostPort } from './redis-topology';
 
@@ -53,6 +55,18 @@ function useTopology(
     options: (prefix) => ({ topology: current(), prefix, commandTimeoutMs: 2000 }),
     dataNodes: () => dataNodes(current(), admin),
   };
+}
+
+/** The run's single node (TEST_REDIS_URL), for suites that run on each topology. */
+export function useTestSingleNode(): TestTopology {
+  return useTopology(
+    () => Promise.reject(new Error('the global setup starts the single node')),
+    () => singleNode(testRedisUrl()),
+    (_topology, admin) => {
+      const url = new URL(testRedisUrl());
+      return Promise.resolve([admin({ host: url.hostname, port: Number(url.port) })]);
+    },
+  );
 }
 
 /** A 3-primary cluster for the enclosing file. */
@@ -111,3 +125,10 @@ export function useTestSentinel(): TestTopology {
     },
   );
 }
+
+/** Each topology, with its describe's name, for suites that run on all of them. */
+export const EACH_TOPOLOGY = [
+  ['on one node', useTestSingleNode],
+  ['on a 3-primary cluster', useTestCluster],
+  ['on Sentinels', useTestSentinel],
+] as const;

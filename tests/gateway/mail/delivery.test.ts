@@ -12,7 +12,9 @@ import { MemoryResetStore } from '../../../gateway/stores/memory/memory-reset-st
 import { hashPendingCode, newPendingCode } from '../../../core/pending-code';
 import { openRedisResetStore } from '../../../gateway/stores/redis/redis-reset-store';
 import type { ClaimedMail, ResetStore } from '../../../core/ports/reset-store';
-import { testRedisUrl, uniquePrefix } from '../../support/gateway';
+import { uniquePrefix } from '../../support/gateway';
+import { EACH_TOPOLOGY, useTestSingleNode } from '../../support/redis-test-topologies';
+import type { TestTopology } from '../../support/redis-test-topologies';
 import { captureLogs } from '../../support/logs';
 import { pollUntil } from '../../support/poll-until';
 import { startRedisServer } from '../../../testing/redis-server';
@@ -69,11 +71,8 @@ describe('mail delivery', () => {
     return store;
   }
 
-  function redisStore(prefix: string): ResetStore {
-    const store = openRedisResetStore(
-      { topology: singleNode(testRedisUrl()), prefix, commandTimeoutMs: 2000 },
-      logs.logger,
-    );
+  function redisStore(prefix: string, topology: TestTopology): ResetStore {
+    const store = openRedisResetStore(topology.options(prefix), logs.logger);
     cleanups.push(() => store.close());
     return store;
   }
@@ -232,46 +231,52 @@ describe('mail delivery', () => {
     }
   });
 
+  for (const [where, useTopology] of EACH_TOPOLOGY) {
+    describe(where, () => {
+      const topology = useTopology();
+      it('delivers mail queued while no gateway was running once one starts', async () => {
+        const prefix = uniquePrefix();
+        const before = redisStore(prefix, topology);
+        const code = newPendingCode();
+        await before.issueCode(20, hashPendingCode(code), 60_000, resetJob(20, code));
+        await before.close(); // the gateway that queued it is gone
+        const after = redisStore(prefix, topology);
+        started(after);
+        const [message] = await server.waitForMessages(1);
+        expect(resetLinkOf(message!).pendingCode).toBe(code);
+        await logged(logs, 'mail sent');
+        expect(await after.queuedMailCount()).toBe(0);
+      });
+
+      it('sends a mail again after the lease of a gateway that died while sending it', async () => {
+        const prefix = uniquePrefix();
+        const crashed = redisStore(prefix, topology);
+        await crashed.enqueueMail(resetJob(21, newPendingCode()));
+        const claim = await crashed.claimMail(200); // claimed, and then the gateway died: never completed
+        expect(claim.mail).not.toBeNull();
+        started(redisStore(prefix, topology));
+        await server.waitForMessages(1);
+        const delivered = await logs.waitFor((e) => e.msg === 'mail sent');
+        expect(delivered).toMatchObject({ mailId: claim.mail!.id, attempt: 2 });
+      });
+
+      it('delivers each mail once with two gateways on one Redis', async () => {
+        const prefix = uniquePrefix();
+        const [a, b] = [redisStore(prefix, topology), redisStore(prefix, topology)];
+        started(a);
+        started(b);
+        const jobs = Array.from({ length: 20 }, (_, i) => resetJob(100 + i, newPendingCode()));
+        await Promise.all(jobs.map((job, i) => (i % 2 === 0 ? a : b).enqueueMail(job)));
+        await logged(logs, 'mail sent', 20);
+        const sentTo = server.messages.map((m) => m.personalizations[0]!.to[0]!.email);
+        expect(sentTo.sort()).toEqual(jobs.map((job) => job.to).sort());
+        expect(await a.queuedMailCount()).toBe(0);
+      });
+    });
+  }
+
   describe('on Redis', () => {
-    it('delivers mail queued while no gateway was running once one starts', async () => {
-      const prefix = uniquePrefix();
-      const before = redisStore(prefix);
-      const code = newPendingCode();
-      await before.issueCode(20, hashPendingCode(code), 60_000, resetJob(20, code));
-      await before.close(); // the gateway that queued it is gone
-      const after = redisStore(prefix);
-      started(after);
-      const [message] = await server.waitForMessages(1);
-      expect(resetLinkOf(message!).pendingCode).toBe(code);
-      await logged(logs, 'mail sent');
-      expect(await after.queuedMailCount()).toBe(0);
-    });
-
-    it('sends a mail again after the lease of a gateway that died while sending it', async () => {
-      const prefix = uniquePrefix();
-      const crashed = redisStore(prefix);
-      await crashed.enqueueMail(resetJob(21, newPendingCode()));
-      const claim = await crashed.claimMail(200); // claimed, and then the gateway died: never completed
-      expect(claim.mail).not.toBeNull();
-      started(redisStore(prefix));
-      await server.waitForMessages(1);
-      const delivered = await logs.waitFor((e) => e.msg === 'mail sent');
-      expect(delivered).toMatchObject({ mailId: claim.mail!.id, attempt: 2 });
-    });
-
-    it('delivers each mail once with two gateways on one Redis', async () => {
-      const prefix = uniquePrefix();
-      const [a, b] = [redisStore(prefix), redisStore(prefix)];
-      started(a);
-      started(b);
-      const jobs = Array.from({ length: 20 }, (_, i) => resetJob(100 + i, newPendingCode()));
-      await Promise.all(jobs.map((job, i) => (i % 2 === 0 ? a : b).enqueueMail(job)));
-      await logged(logs, 'mail sent', 20);
-      const sentTo = server.messages.map((m) => m.personalizations[0]!.to[0]!.email);
-      expect(sentTo.sort()).toEqual(jobs.map((job) => job.to).sort());
-      expect(await a.queuedMailCount()).toBe(0);
-    });
-
+    const single = useTestSingleNode();
     /** A store on its own redis-server behind a proxy the test cuts, so what is sent meanwhile is lost. */
     async function storeBehindProxy(): Promise<{ store: ResetStore; proxy: TcpProxy }> {
       const redis = await startRedisServer();
@@ -332,8 +337,8 @@ describe('mail delivery', () => {
 
     it('neither completes nor resends a mail whose lease another gateway took over', async () => {
       const prefix = uniquePrefix();
-      const slow = redisStore(prefix);
-      const other = redisStore(prefix);
+      const slow = redisStore(prefix, single);
+      const other = redisStore(prefix, single);
       let taken: ClaimedMail | null = null;
       // the send outlives the slow gateway's lease, and the other gateway claims the job meanwhile
       server.respondWith({
