@@ -179,7 +179,10 @@ export function connectSubscriber(options: RedisOptions, name: string): RedisCli
 
 /** Closes a connection politely when Redis answers, at once when it does not. */
 export async function closeRedis(redis: RedisClient): Promise<void> {
-  await redis.quit().catch(() => redis.disconnect());
+  await redis.quit().catch(() => undefined);
+  // after QUIT, since ioredis's quit() leaves the Sentinel failover detector's subscriptions open (ioredis#1362),
+  // which would keep a stopped gateway's process alive; on a closed connection it only ends those
+  redis.disconnect();
 }
 
 /**
