@@ -1,5 +1,5 @@
 // The OMS standard response object and the one mapper from any thrown value to it.
-import { OmsError } from './codes';
+import { ErrorCodes, OmsError } from './codes';
 
 export interface StandardResponse {
   result: boolean;
@@ -25,5 +25,6 @@ export function toStandardResponse(
     return { result: false, errormsg: error.errormsg, errorcode: error.code, detail: error.detail };
   }
   onUnexpected?.(error);
-  return { result: false, errormsg: 'Server Error', errorcode: 102, detail: 'Internal error' };
+  const { code, message } = ErrorCodes.ServerError;
+  return { result: false, errormsg: message, errorcode: code, detail: 'Internal error' };
 }
