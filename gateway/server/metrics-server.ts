@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sameHash, sha256Hex } from '../../core/digest';
 import type { Config } from '../config';
-import { sendJson } from './http-routes';
+import { answerFromRoutes, sendJson } from './http-routes';
 import type { Route } from './http-routes';
 import type { Logger } from '../logger';
 import { isLoopbackAddress, isLoopbackHostHeader } from './loopback';
@@ -76,15 +76,9 @@ export function createMetricsServer(
   if (settings.token === null && isLoopbackAddress(settings.host)) route = loopbackHostOnly(route);
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://metrics.invalid');
-    if (url.pathname !== '/metrics') return sendJson(response, 404, { error: 'Not Found' });
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      return sendJson(response, 405, { error: 'Method Not Allowed' });
-    }
-    Promise.resolve(route.handle(request, response, url)).catch((error: unknown) => {
-      logger.error({ err: error }, 'metrics route failed');
-      if (!response.headersSent) sendJson(response, 500, { error: 'Internal Server Error' });
-      else response.destroy();
-    });
+    answerFromRoutes([route], request, response, url, (error) =>
+      logger.error({ err: error }, 'metrics route failed'),
+    );
   });
   server.on('clientError', (_error, socket) => socket.destroy());
 
