@@ -68,7 +68,7 @@ describe('WORKERS=2', () => {
   it('refuses more than one worker on the embedded store at start-up', async () => {
     const gateway = await spawnGateway({ OMS_DEV: '1', WORKERS: '2' });
     expect(await gateway.exited).toBe(2);
-    expect(gateway.stderr()).toContain('WORKERS: more than 1 needs REDIS_URL');
+    expect(gateway.stderr()).toContain('WORKERS: more than 1 needs Redis');
   });
 
   it('spreads sockets over both workers, sums /metrics over them, and revokes a session on the other worker', async () => {
