@@ -11,7 +11,7 @@ import { freePort } from '../../testing/redis-server';
 import { ARGON2_TEST_ENV } from '../support/reset';
 import { closedAfterEach } from '../support/lifecycle';
 
-/** Limits raised as docs/performance.md says a load test must: every user once, the operator many times. */
+/** Limits raised as docs/client-and-load.md says a load test must: every user once, the operator many times. */
 const LOAD_LIMITS_ENV = {
   ...ARGON2_TEST_ENV,
   LOG_LEVEL: 'warn',
