@@ -1,5 +1,5 @@
 // The OMS standard response object and the one mapper from any thrown value to it.
-import { ErrorCodes, OmsError } from './codes';
+import { OmsError } from './codes';
 
 export interface StandardResponse {
   result: boolean;
@@ -25,6 +25,10 @@ export function toStandardResponse(
     return { result: false, errormsg: error.errormsg, errorcode: error.code, detail: error.detail };
   }
   onUnexpected?.(error);
-  const { code, message } = ErrorCodes.ServerError;
-  return { result: false, errormsg: message, errorcode: code, detail: 'Internal error' };
+  return toStandardResponse(internalError());
+}
+
+/** What the caller is told of an error it did not cause: 102, and nothing of the original. */
+export function internalError(): OmsError {
+  return new OmsError('ServerError', 'Internal error');
 }
