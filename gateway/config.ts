@@ -28,7 +28,7 @@ const addressList = z.string().transform((list, context) => {
   return Object.freeze(addresses);
 });
 
-/** What the configuration table (docs/operations.md) shows of a variable, besides its name. */
+/** What the configuration table (docs/configuration.md) shows of a variable, besides its name. */
 interface VariableDoc {
   /** what it does */
   readonly meaning: string;

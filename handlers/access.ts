@@ -52,8 +52,15 @@ export function authorizeTarget(
   scopedPermissions: readonly string[] = ACCOUNT_SCOPED_PERMISSIONS,
 ): UserRecord {
   if (target && canActOn(caller, target, scopedPermissions)) return target;
-  if (!target && caller.permissions.includes('Operator')) {
-    throw new OmsError('ResourceNotFound', 'User not found');
-  }
-  throw new OmsError('NotAuthorized', 'Permission denied');
+  throw targetRefusal(caller, target === null);
+}
+
+/**
+ * The refusal of a target the caller may not act on: an Operator learns that a name is nobody's (104); anyone
+ * else gets the same 20 for an unknown user as for one out of reach.
+ */
+export function targetRefusal(caller: Caller, unknown: boolean): OmsError {
+  return unknown && caller.permissions.includes('Operator')
+    ? new OmsError('ResourceNotFound', 'User not found')
+    : new OmsError('NotAuthorized', 'Permission denied');
 }

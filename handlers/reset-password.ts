@@ -4,6 +4,7 @@ import { defineHandler } from './context';
 import { StandardResponseSchema } from './replies';
 import type { CallContext } from './context';
 import { wireUserName } from './user-wire';
+import { targetRefusal } from './access';
 import { refusalReason } from '../core/audit';
 import type { ResetRequestResult } from '../core/reset-flow';
 import { audit, callerLabel, callerLimit, targetLimits, tooManyResets } from '../core/reset-limits';
@@ -52,10 +53,7 @@ function answer(result: ResetRequestResult, caller: Caller | null): void {
     case 'unknown':
     case 'out of reach':
       if (caller === null) return;
-      // an Operator learns that a name is nobody's; a Trading caller gets the same 20 as for one out of reach
-      if (caller.permissions.includes('Operator') && result.outcome === 'unknown')
-        throw new OmsError('ResourceNotFound', 'User not found');
-      throw new OmsError('NotAuthorized', 'Permission denied');
+      throw targetRefusal(caller, result.outcome === 'unknown');
   }
 }
 

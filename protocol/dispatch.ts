@@ -44,7 +44,10 @@ export interface Dispatcher {
   has(name: string): boolean;
 }
 
-const ENDPOINT_NOT_FOUND = 'Endpoint Not Found';
+/** The refusal of a function name no handler has, on every transport (an `m: 5` frame, an HTTP 404). */
+export function endpointNotFound(): OmsError {
+  return new OmsError('OperationNotSupported', 'Endpoint Not Found');
+}
 
 /** An `m: 5` frame: the gateway could not take the request. */
 export function errorReply(sequence: number, name: string, error: OmsError): DispatchReply {
@@ -88,7 +91,7 @@ export function createDispatcher<Services>(
 
   function findHandler(name: string): HandlerDefinition<Services> {
     const handler = byName.get(name.toLowerCase());
-    if (!handler) throw new OmsError('OperationNotSupported', ENDPOINT_NOT_FOUND);
+    if (!handler) throw endpointNotFound();
     return handler;
   }
 
@@ -177,8 +180,7 @@ export function createDispatcher<Services>(
         frameError,
       );
     }
-    const notSupported = (): DispatchReply =>
-      refuse(frame.n, frame.i, frame.n, new OmsError('OperationNotSupported', ENDPOINT_NOT_FOUND));
+    const notSupported = (): DispatchReply => refuse(frame.n, frame.i, frame.n, endpointNotFound());
     // the gateway serves no subscriptions: subscribe and unsubscribe of anything is "not supported"
     if (frame.m === MessageType.Subscribe || frame.m === MessageType.Unsubscribe) return notSupported();
     if (frame.m !== MessageType.Request) {

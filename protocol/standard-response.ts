@@ -25,5 +25,10 @@ export function toStandardResponse(
     return { result: false, errormsg: error.errormsg, errorcode: error.code, detail: error.detail };
   }
   onUnexpected?.(error);
-  return { result: false, errormsg: 'Server Error', errorcode: 102, detail: 'Internal error' };
+  return toStandardResponse(internalError());
+}
+
+/** What the caller is told of an error it did not cause: 102, and nothing of the original. */
+export function internalError(): OmsError {
+  return new OmsError('ServerError', 'Internal error');
 }

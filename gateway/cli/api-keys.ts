@@ -5,9 +5,17 @@ import { requireUser, withStore } from './admin-store';
 import type { Admin } from './admin-store';
 import { check, CliError, expectArgs, parseWords, printLine, UsageError } from './command';
 import type { CliCommand, CliIo } from './command';
+import type { UserRecord } from '../../core/ports/store';
+import { toUserInfo } from '../../handlers/user-wire';
 
 // the login's own bound on an APIKey (handlers/authenticate-user.ts), and no spaces
 const ApiKeySchema = z.string().regex(/^\S{1,256}$/, 'an API key is 1 to 256 characters, no spaces');
+
+/** Whose key a line is about, in the wire's words (toUserInfo). */
+function ownerOf(user: UserRecord): { UserId: number; UserName: string } {
+  const { UserId, UserName } = toUserInfo(user);
+  return { UserId, UserName };
+}
 
 async function run(positionals: readonly string[], io: CliIo, { store }: Admin): Promise<void> {
   const [action, name, apiKeyArg] = positionals;
@@ -19,7 +27,7 @@ async function run(positionals: readonly string[], io: CliIo, { store }: Admin):
       const apiKey = randomBytes(16).toString('hex');
       const apiSecret = randomBytes(32).toString('hex');
       await store.apiKeys.create(user.userId, apiKey, apiSecret);
-      printLine(io, { UserId: user.userId, UserName: user.userName, APIKey: apiKey, APISecret: apiSecret });
+      printLine(io, { ...ownerOf(user), APIKey: apiKey, APISecret: apiSecret });
       io.stderr.write('oms-gateway: keep the APISecret now; it is not shown again\n');
       return;
     }
@@ -27,7 +35,7 @@ async function run(positionals: readonly string[], io: CliIo, { store }: Admin):
       args(1);
       const user = await requireUser(store, name);
       for (const apiKey of await store.apiKeys.list(user.userId)) {
-        printLine(io, { UserId: user.userId, UserName: user.userName, APIKey: apiKey });
+        printLine(io, { ...ownerOf(user), APIKey: apiKey });
       }
       return;
     }
@@ -43,7 +51,7 @@ async function run(positionals: readonly string[], io: CliIo, { store }: Admin):
       // be ended with all of the user's: every gateway de-authenticates those sockets at once
       const ended = await store.sessions.revokeAllForUser(user.userId);
       if (ended > 0) io.stderr.write(`oms-gateway: ended ${ended} session(s) of ${user.userName}\n`);
-      return printLine(io, { UserId: user.userId, UserName: user.userName, APIKey: apiKey, Revoked: true });
+      return printLine(io, { ...ownerOf(user), APIKey: apiKey, Revoked: true });
     }
     default:
       throw new UsageError(`unknown apikey command: ${action ?? '(none)'}`);

@@ -330,6 +330,7 @@ class SocketConnection implements Connection, LiveConnection {
         '',
         new OmsError('ServerError', 'Gateway is shutting down; reconnect'),
       );
+      // an m: 5 frame, but not counted towards MAX_BAD_FRAMES: the client did nothing wrong
       this.send(reply.text, MessageType.Reply);
       return;
     }

@@ -1,6 +1,7 @@
 // The one map from an error to an HTTP answer, for POST /AP/<FunctionName> and POST /api/User/authreset alike:
 // a status, the OMS error whose words the body carries, and the headers. Each front door only renders the body.
 import { OmsError } from '../../protocol/codes';
+import { internalError } from '../../protocol/standard-response';
 import { StoreUnavailableError } from '../../core/ports/store';
 import { BodyAbortedError, BodyNotJsonError, BodyTooLargeError } from './http-body';
 
@@ -43,5 +44,5 @@ export function httpFailureOf(error: unknown): HttpFailure | null {
     return failure(413, new OmsError('InvalidRequest', error.message), { connection: 'close' });
   if (error instanceof BodyNotJsonError) return failure(400, new OmsError('InvalidRequest', error.message));
   if (error instanceof StoreUnavailableError) return failure(503, error);
-  return { status: 500, error: new OmsError('ServerError', 'Internal error'), headers: {}, unexpected: true };
+  return { status: 500, error: internalError(), headers: {}, unexpected: true };
 }

@@ -1,6 +1,7 @@
 // POST /AP/<FunctionName>: the OMS HTTP gateway style, on the same dispatcher as the socket; CORS for browser pages.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OmsError } from '../../protocol/codes';
+import { endpointNotFound } from '../../protocol/dispatch';
 import type { Dispatcher } from '../../protocol/dispatch';
 import type { Connection } from '../../protocol/handler';
 import { toStandardResponse } from '../../protocol/standard-response';
@@ -109,7 +110,7 @@ export function createHttpGateway(env: HttpGatewayEnv): HttpGateway {
       throw new HttpRefusal(503, error, { connection: 'close' });
     }
     if (!dispatcher.has(name)) {
-      throw new HttpRefusal(404, new OmsError('OperationNotSupported', 'Endpoint Not Found'));
+      throw new HttpRefusal(404, endpointNotFound());
     }
     return readJsonBody(request, config.maxFrameBytes);
   }

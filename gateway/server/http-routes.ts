@@ -1,4 +1,4 @@
-// Plain HTTP routes on the gateway's port: health, readiness (metrics have their own listener). Front doors add their own routes.
+// Plain HTTP routes (health, readiness; front doors add their own) and the one way a listener answers from routes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface Route {
@@ -38,4 +38,26 @@ export function findRoute(
     pathMatched = true;
   }
   return pathMatched ? 'method' : undefined;
+}
+
+/**
+ * Answers a request from `routes`, the one way both listeners (the gateway's port and METRICS_PORT) do it: 404
+ * for an unknown path, 405 for another method, and 500 when a route throws (`onFailure` logs it; a reply already
+ * begun is cut off instead).
+ */
+export function answerFromRoutes(
+  routes: readonly Route[],
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  onFailure: (error: unknown) => void,
+): void {
+  const route = findRoute(routes, request.method ?? 'GET', url.pathname);
+  if (route === undefined) return sendJson(response, 404, { error: 'Not Found' });
+  if (route === 'method') return sendJson(response, 405, { error: 'Method Not Allowed' });
+  Promise.resolve(route.handle(request, response, url)).catch((error: unknown) => {
+    onFailure(error);
+    if (!response.headersSent) sendJson(response, 500, { error: 'Internal Server Error' });
+    else response.destroy();
+  });
 }

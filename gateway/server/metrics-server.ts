@@ -1,11 +1,11 @@
 // GET /metrics for Prometheus on its own listener (METRICS_PORT, loopback by default, optionally a bearer token):
 // its counters move only for real users (mail deliveries, queue depth), so they are never on the public port.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sameHash, sha256Hex } from '../../core/digest';
 import type { Config } from '../config';
-import { sendJson } from './http-routes';
+import { answerFromRoutes, sendJson } from './http-routes';
 import type { Route } from './http-routes';
 import type { Logger } from '../logger';
 import { isLoopbackAddress, isLoopbackHostHeader } from './loopback';
@@ -16,12 +16,13 @@ export interface MetricsSource {
   readonly contentType: string;
 }
 
-const sha256 = (text: string): Buffer => createHash('sha256').update(text).digest();
-
-/** Whether the request carries `Authorization: Bearer <token>`; compared in constant time. */
+/**
+ * Whether the request carries `Authorization: Bearer <token>`. Both sides are hashed first, so the constant-time
+ * comparison is of equal lengths and does not tell the token's length either.
+ */
 function hasBearer(request: IncomingMessage, token: string): boolean {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  return match?.[1] !== undefined && timingSafeEqual(sha256(match[1]), sha256(token));
+  return match?.[1] !== undefined && sameHash(sha256Hex(match[1]), sha256Hex(token));
 }
 
 /**
@@ -75,15 +76,9 @@ export function createMetricsServer(
   if (settings.token === null && isLoopbackAddress(settings.host)) route = loopbackHostOnly(route);
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://metrics.invalid');
-    if (url.pathname !== '/metrics') return sendJson(response, 404, { error: 'Not Found' });
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      return sendJson(response, 405, { error: 'Method Not Allowed' });
-    }
-    Promise.resolve(route.handle(request, response, url)).catch((error: unknown) => {
-      logger.error({ err: error }, 'metrics route failed');
-      if (!response.headersSent) sendJson(response, 500, { error: 'Internal Server Error' });
-      else response.destroy();
-    });
+    answerFromRoutes([route], request, response, url, (error) =>
+      logger.error({ err: error }, 'metrics route failed'),
+    );
   });
   server.on('clientError', (_error, socket) => socket.destroy());
 

@@ -27,7 +27,7 @@ import { createHttpGateway } from './http-gateway';
 import { startHeartbeat } from './heartbeat';
 import { guardFileBudget } from './file-limit';
 import type { FileGuard } from './file-limit';
-import { findRoute, sendJson } from './http-routes';
+import { answerFromRoutes, sendJson } from './http-routes';
 import type { Route } from './http-routes';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
@@ -172,14 +172,9 @@ export function serveGateway(parts: GatewayParts): Gateway {
   function handleRequest(request: IncomingMessage, response: ServerResponse): void {
     if (hsts) response.setHeader('strict-transport-security', HSTS);
     const url = new URL(request.url ?? '/', 'http://gateway.invalid');
-    const route = findRoute(routes, request.method ?? 'GET', url.pathname);
-    if (route === undefined) return sendJson(response, 404, { error: 'Not Found' });
-    if (route === 'method') return sendJson(response, 405, { error: 'Method Not Allowed' });
-    Promise.resolve(route.handle(request, response, url)).catch((error: unknown) => {
-      logger.error({ err: error, path: url.pathname }, 'http route failed');
-      if (!response.headersSent) sendJson(response, 500, { error: 'Internal Server Error' });
-      else response.destroy();
-    });
+    answerFromRoutes(routes, request, response, url, (error) =>
+      logger.error({ err: error, path: url.pathname }, 'http route failed'),
+    );
   }
 
   // bounds on a slow client: Node's defaults hold a request whose body never ends for 300 s. The timeouts are

@@ -7,11 +7,12 @@ import type { PasswordHasher } from '../password-hasher';
 import { DuplicateUserError } from '../../core/ports/store';
 import type { Store } from '../../core/ports/store';
 import { LANGUAGES } from '../../core/languages';
+import { wireUserName } from '../../handlers/user-wire';
 
 /** One user of a seed file (PascalCase, like the wire). Password is hashed on load; PasswordHash is kept as is. */
 export const SeedUserSchema = z
   .object({
-    UserName: z.string().min(1).max(128),
+    UserName: wireUserName,
     Email: z.email(),
     Password: z.string().min(1).max(1024).optional(),
     PasswordHash: z.string().startsWith('$argon2').optional(),

@@ -8,6 +8,7 @@ import { startUserGateway } from '../handlers/users-fixture';
 import { deferred } from '../support/deferred';
 import { startGateway } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
+import { closedAfterEach } from '../support/lifecycle';
 import { openClient } from '../support/ws-client';
 import type { TestClient } from '../support/ws-client';
 
@@ -34,14 +35,8 @@ async function refusedCount(gw: TestGateway, reason: string): Promise<number> {
 }
 
 describe('admission control', () => {
-  let gw: TestGateway;
-
-  afterEach(async () => {
-    await gw?.close();
-  });
-
   it('refuses the 4th socket from one address with 503 and Retry-After, accepts another address, and keeps the first three', async () => {
-    gw = await startGateway({ MAX_CONNECTIONS_PER_ADDRESS: '3' });
+    const gw = closedAfterEach(await startGateway({ MAX_CONNECTIONS_PER_ADDRESS: '3' }));
     const first: TestClient[] = [];
     for (let index = 0; index < 3; index++) first.push(await openClient(gw.wsUrl));
     const flood = await Promise.all([1, 2, 3].map(() => refusedUpgrade(gw.wsUrl)));
@@ -64,7 +59,7 @@ describe('admission control', () => {
   });
 
   it('refuses past MAX_CONNECTIONS whatever the address', async () => {
-    gw = await startGateway({ MAX_CONNECTIONS: '2' });
+    const gw = closedAfterEach(await startGateway({ MAX_CONNECTIONS: '2' }));
     const a = await openClient(gw.wsUrl);
     const b = await openClient(gw.wsUrl, { localAddress: '127.0.0.2' });
     expect(await refusedUpgrade(gw.wsUrl, { localAddress: '127.0.0.3' })).toEqual({
@@ -78,7 +73,9 @@ describe('admission control', () => {
   });
 
   it('counts one /64 as one address: sockets from two addresses of it share the cap', async () => {
-    gw = await startGateway({ MAX_CONNECTIONS_PER_ADDRESS: '1', TRUST_PROXY: 'loopback' });
+    const gw = closedAfterEach(
+      await startGateway({ MAX_CONNECTIONS_PER_ADDRESS: '1', TRUST_PROXY: 'loopback' }),
+    );
     const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
     const first = await openClient(gw.wsUrl, from('2001:db8:5:5::1'));
     expect((await refusedUpgrade(gw.wsUrl, from('2001:db8:5:5:ffff::2'))).status).toBe(503);
@@ -88,7 +85,7 @@ describe('admission control', () => {
   });
 
   it('refuses a burst of upgrades past MAX_HANDSHAKES_PER_SECOND with 503 and Retry-After: 1, and the socket already connected keeps answering', async () => {
-    gw = await startGateway({ MAX_HANDSHAKES_PER_SECOND: '1' });
+    const gw = closedAfterEach(await startGateway({ MAX_HANDSHAKES_PER_SECOND: '1' }));
     // takes the bucket's one token; the burst below comes well within the second it takes to refill
     const connected = await openClient(gw.wsUrl);
     const burst = await Promise.all(
@@ -119,14 +116,8 @@ describe('admission control', () => {
 });
 
 describe('UNAUTHENTICATED_IDLE_MS', () => {
-  let gw: TestGateway;
-
-  afterEach(async () => {
-    await gw?.close();
-  });
-
   it('closes a socket that never logs in with 1008 and a reason, Pings or not', async () => {
-    gw = await startGateway({ UNAUTHENTICATED_IDLE_MS: '200' });
+    const gw = closedAfterEach(await startGateway({ UNAUTHENTICATED_IDLE_MS: '200' }));
     const silent = await openClient(gw.wsUrl);
     const pinging = await openClient(gw.wsUrl);
     expect(await pinging.call('Ping')).toEqual({ msg: 'PONG' });
@@ -135,7 +126,7 @@ describe('UNAUTHENTICATED_IDLE_MS', () => {
   });
 
   it('keeps a socket that logged in before the deadline', async () => {
-    gw = await startUserGateway({ UNAUTHENTICATED_IDLE_MS: '300' });
+    const gw = closedAfterEach(await startUserGateway({ UNAUTHENTICATED_IDLE_MS: '300' }));
     const user = await openClient(gw.wsUrl);
     const anonymous = await openClient(gw.wsUrl);
     expect(
@@ -161,7 +152,9 @@ describe('UNAUTHENTICATED_IDLE_MS', () => {
         return { held: true };
       },
     });
-    gw = await startGateway({ UNAUTHENTICATED_IDLE_MS: '200' }, { handlers: [...productHandlers, hold] });
+    const gw = closedAfterEach(
+      await startGateway({ UNAUTHENTICATED_IDLE_MS: '200' }, { handlers: [...productHandlers, hold] }),
+    );
     const client = await openClient(gw.wsUrl);
     const reply = client.call('Hold');
     await started.promise;
@@ -176,14 +169,10 @@ describe('UNAUTHENTICATED_IDLE_MS', () => {
 });
 
 describe('HTTP timeouts', () => {
-  let gw: TestGateway;
-
-  afterEach(async () => {
-    await gw?.close();
-  });
-
   it('ends a request whose body never finishes (a slow-body attack) at HTTP_REQUEST_TIMEOUT_MS', async () => {
-    gw = await startGateway({ HTTP_HEADERS_TIMEOUT_MS: '100', HTTP_REQUEST_TIMEOUT_MS: '300' });
+    const gw = closedAfterEach(
+      await startGateway({ HTTP_HEADERS_TIMEOUT_MS: '100', HTTP_REQUEST_TIMEOUT_MS: '300' }),
+    );
     const port = gw.gateway.address().port;
     const socket = connect(port, '127.0.0.1');
     let answer = '';
@@ -197,7 +186,9 @@ describe('HTTP timeouts', () => {
   });
 
   it('ends a request whose headers never finish at HTTP_HEADERS_TIMEOUT_MS', async () => {
-    gw = await startGateway({ HTTP_HEADERS_TIMEOUT_MS: '100', HTTP_REQUEST_TIMEOUT_MS: '60000' });
+    const gw = closedAfterEach(
+      await startGateway({ HTTP_HEADERS_TIMEOUT_MS: '100', HTTP_REQUEST_TIMEOUT_MS: '60000' }),
+    );
     const socket = connect(gw.gateway.address().port, '127.0.0.1');
     socket.on('data', () => undefined);
     const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -213,14 +204,8 @@ describe('HTTP timeouts', () => {
 });
 
 describe('HSTS', () => {
-  let gw: TestGateway;
-
-  afterEach(async () => {
-    await gw?.close();
-  });
-
   it('is sent on the page, /AP and authreset when RESET_PAGE_URL is https', async () => {
-    gw = await startGateway({ RESET_PAGE_URL: 'https://oms.example.com/reset' });
+    const gw = closedAfterEach(await startGateway({ RESET_PAGE_URL: 'https://oms.example.com/reset' }));
     for (const [path, method] of [
       ['/reset', 'GET'],
       ['/AP/Ping', 'POST'],
@@ -236,7 +221,7 @@ describe('HSTS', () => {
   });
 
   it('is not sent when RESET_PAGE_URL is http', async () => {
-    gw = await startGateway({});
+    const gw = closedAfterEach(await startGateway({}));
     const response = await fetch(`${gw.httpUrl}/AP/Ping`, { method: 'POST', body: '{}' });
     expect(response.status).toBe(200);
     expect(response.headers.get('strict-transport-security')).toBeNull();

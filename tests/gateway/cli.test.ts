@@ -7,8 +7,8 @@ import type { ProgramRun } from '../support/bundle';
 import { hashApiToken } from '../../core/api-tokens';
 import { signApiLogin } from '../../core/login';
 import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
-import type { TestGateway } from '../support/gateway';
 import { openClient } from '../support/ws-client';
+import { closedAfterEach } from '../support/lifecycle';
 
 type Run = ProgramRun;
 
@@ -20,7 +20,6 @@ function runCli(args: string[], env: Record<string, string>, input?: string): Pr
 
 describe('oms-gateway CLI', () => {
   let env: Record<string, string>;
-  let gw: TestGateway | undefined;
   const cli = (args: string[], input?: string) => runCli(args, env, input);
   const jsonLines = (run: Run) =>
     run.stdout
@@ -37,12 +36,8 @@ describe('oms-gateway CLI', () => {
       ARGON2_ITERATIONS: '1',
     };
   });
-  afterEach(async () => {
-    await gw?.close();
-    gw = undefined;
-  });
 
-  const gatewayOnSameRedis = async () => (gw = await startGateway(env));
+  const gatewayOnSameRedis = async () => closedAfterEach(await startGateway(env));
 
   it('adds a user, printing it as one JSON line, and the gateway logs it in', async () => {
     const run = await cli([

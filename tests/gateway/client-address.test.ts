@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from '../../gateway/config';
 import type { IncomingMessage } from 'node:http';
 import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
+import { closedAfterEach } from '../support/lifecycle';
 import { openClient } from '../support/ws-client';
 
 /** A request as the resolver sees it: the socket's peer and the headers. */
@@ -119,14 +120,8 @@ describe('addressKey', () => {
 });
 
 describe('per-address limits count by the grouped address', () => {
-  let gw: TestGateway;
-
-  afterEach(async () => {
-    await gw?.close();
-  });
-
   /** Two failed logins from `first`, then one from `second`: refused with 101 when both share a bucket. */
-  async function thirdFailureFrom(first: string, second: string): Promise<unknown> {
+  async function thirdFailureFrom(gw: TestGateway, first: string, second: string): Promise<unknown> {
     const tag = `${first}-${second}`;
     for (const name of [`a-${tag}`, `b-${tag}`]) {
       const client = await openClient(gw.wsUrl, { headers: { 'x-forwarded-for': first } });
@@ -140,39 +135,47 @@ describe('per-address limits count by the grouped address', () => {
   }
 
   it('makes two addresses of one /64 share a failed-login bucket, and another /64 not', async () => {
-    gw = await startGateway({ TRUST_PROXY: 'loopback', LOGIN_ADDRESS_LIMIT_ATTEMPTS: '2' });
-    expect(await thirdFailureFrom('2001:db8:1:2::1', '2001:db8:1:2:ffff::9')).toMatchObject({
+    const gw = closedAfterEach(
+      await startGateway({ TRUST_PROXY: 'loopback', LOGIN_ADDRESS_LIMIT_ATTEMPTS: '2' }),
+    );
+    expect(await thirdFailureFrom(gw, '2001:db8:1:2::1', '2001:db8:1:2:ffff::9')).toMatchObject({
       errorcode: 101,
     });
-    expect(await thirdFailureFrom('2001:db8:7:7::1', '2001:db8:7:8::1')).toMatchObject({
+    expect(await thirdFailureFrom(gw, '2001:db8:7:7::1', '2001:db8:7:8::1')).toMatchObject({
       Authenticated: false,
       errormsg: 'Invalid username or password',
     });
   });
 
   it('makes ::ffff:1.2.3.4 and 1.2.3.4 share a failed-login bucket', async () => {
-    gw = await startGateway({ TRUST_PROXY: 'loopback', LOGIN_ADDRESS_LIMIT_ATTEMPTS: '2' });
-    expect(await thirdFailureFrom('::ffff:198.51.100.7', '198.51.100.7')).toMatchObject({ errorcode: 101 });
+    const gw = closedAfterEach(
+      await startGateway({ TRUST_PROXY: 'loopback', LOGIN_ADDRESS_LIMIT_ATTEMPTS: '2' }),
+    );
+    expect(await thirdFailureFrom(gw, '::ffff:198.51.100.7', '198.51.100.7')).toMatchObject({
+      errorcode: 101,
+    });
   });
 
   it('warns at start-up when bound publicly with no TRUST_PROXY, and not on loopback', async () => {
     // a public bind is production only: the settings it requires, on the test's own Redis
-    gw = await startGateway({
-      OMS_DEV: '',
-      HOST: '0.0.0.0',
-      REDIS_URL: testRedisUrl(),
-      REDIS_PREFIX: uniquePrefix(),
-      SENDGRID_API_KEY: 'SG.never-used',
-      MAIL_FROM: 'security@oms.example',
-      RESET_PAGE_URL: 'https://oms.example/reset',
-    });
+    const gw = closedAfterEach(
+      await startGateway({
+        OMS_DEV: '',
+        HOST: '0.0.0.0',
+        REDIS_URL: testRedisUrl(),
+        REDIS_PREFIX: uniquePrefix(),
+        SENDGRID_API_KEY: 'SG.never-used',
+        MAIL_FROM: 'security@oms.example',
+        RESET_PAGE_URL: 'https://oms.example/reset',
+      }),
+    );
     expect(gw.logs.entries().some((entry) => String(entry.msg).startsWith('TRUST_PROXY is unset'))).toBe(
       true,
     );
     await gw.close();
-    gw = await startGateway({});
-    expect(gw.logs.entries().some((entry) => String(entry.msg).startsWith('TRUST_PROXY is unset'))).toBe(
-      false,
-    );
+    const loopback = closedAfterEach(await startGateway({}));
+    expect(
+      loopback.logs.entries().some((entry) => String(entry.msg).startsWith('TRUST_PROXY is unset')),
+    ).toBe(false);
   });
 });

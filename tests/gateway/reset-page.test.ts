@@ -6,6 +6,7 @@ import type { BuiltPage } from '../support/browser';
 import { startGateway } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
 import { openClient } from '../support/ws-client';
+import { closedAfterEach } from '../support/lifecycle';
 
 /** GET with exact headers (fetch would not let a test set Host). */
 function rawGet(
@@ -46,19 +47,14 @@ function csp(connectSrc: string): string {
 
 describe('reset page routes', () => {
   let page: BuiltPage;
-  let gw: TestGateway | undefined;
 
   beforeAll(async () => {
     page = await buildTestPage();
   });
   afterAll(() => page.remove());
-  afterEach(async () => {
-    await gw?.close();
-    gw = undefined;
-  });
 
   const start = async (env: Record<string, string> = {}, pageDir?: string): Promise<TestGateway> =>
-    (gw = await startGateway(env, { pageDir: pageDir ?? page.dir }));
+    closedAfterEach(await startGateway(env, { pageDir: pageDir ?? page.dir }));
 
   it('serves the page as HTML with the configured password rules written in and no inline script', async () => {
     const { httpUrl } = await start({ PASSWORD_MIN_LENGTH: '12' });
@@ -159,14 +155,8 @@ describe('reset page routes', () => {
 });
 
 describe('WebSocket Origin check', () => {
-  let gw: TestGateway | undefined;
-  afterEach(async () => {
-    await gw?.close();
-    gw = undefined;
-  });
-
   it('refuses an upgrade from a foreign Origin with 403 before upgrading, and logs only the origin', async () => {
-    gw = await startGateway();
+    const gw = closedAfterEach(await startGateway());
     await expect(openClient(gw.wsUrl, { origin: 'https://evil.example' })).rejects.toThrow(
       'upgrade refused: 403',
     );
@@ -179,30 +169,32 @@ describe('WebSocket Origin check', () => {
   });
 
   it('accepts an upgrade without Origin, as trading clients and scripts send it', async () => {
-    gw = await startGateway();
+    const gw = closedAfterEach(await startGateway());
     const client = await openClient(gw.wsUrl);
     expect(await client.call('Ping')).toEqual({ msg: 'PONG' });
     await client.close();
   });
 
   it('accepts the origin of RESET_PAGE_URL by default and the origins in ALLOWED_ORIGINS when set', async () => {
-    gw = await startGateway({ RESET_PAGE_URL: 'https://oms.example.com/reset' });
+    const gw = closedAfterEach(await startGateway({ RESET_PAGE_URL: 'https://oms.example.com/reset' }));
     const fromPage = await openClient(gw.wsUrl, { origin: 'https://oms.example.com' });
     await fromPage.close();
     await expect(openClient(gw.wsUrl, { origin: 'https://app.example.com' })).rejects.toThrow('403');
     await gw.close();
 
-    gw = await startGateway({ ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com' });
+    const listed = closedAfterEach(
+      await startGateway({ ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com' }),
+    );
     for (const origin of ['https://app.example.com', 'https://admin.example.com']) {
-      const client = await openClient(gw.wsUrl, { origin });
+      const client = await openClient(listed.wsUrl, { origin });
       expect(await client.call('Ping')).toEqual({ msg: 'PONG' });
       await client.close();
     }
-    await expect(openClient(gw.wsUrl, { origin: 'https://oms.example.com' })).rejects.toThrow('403');
+    await expect(openClient(listed.wsUrl, { origin: 'https://oms.example.com' })).rejects.toThrow('403');
   });
 
   it('accepts the gateway’s own page (Origin host equals Host) and refuses another port of the same machine', async () => {
-    gw = await startGateway({ RESET_PAGE_URL: 'https://oms.example.com/reset' });
+    const gw = closedAfterEach(await startGateway({ RESET_PAGE_URL: 'https://oms.example.com/reset' }));
     const port = gw.gateway.address().port;
     const client = await openClient(gw.wsUrl, { origin: `http://127.0.0.1:${port}` });
     await client.close();
@@ -211,7 +203,9 @@ describe('WebSocket Origin check', () => {
   });
 
   it('refuses the own host under the other scheme: an https page on a plain http request, and back', async () => {
-    gw = await startGateway({ RESET_PAGE_URL: 'https://oms.example.com/reset', TRUST_PROXY: 'loopback' });
+    const gw = closedAfterEach(
+      await startGateway({ RESET_PAGE_URL: 'https://oms.example.com/reset', TRUST_PROXY: 'loopback' }),
+    );
     const own = `127.0.0.1:${gw.gateway.address().port}`;
     await expect(openClient(gw.wsUrl, { origin: `https://${own}` })).rejects.toThrow('403');
     // behind a trusted TLS terminator the request is https: the https page is the gateway's own, http is not

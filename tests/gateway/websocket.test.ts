@@ -8,6 +8,7 @@ import { deferred } from '../support/deferred';
 import type { Deferred } from '../support/deferred';
 import { startGateway } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
+import { closedAfterEach } from '../support/lifecycle';
 import { openClient } from '../support/ws-client';
 
 /** Test-only functions injected beside the product's: held until the test releases them, or large replies. */
@@ -34,31 +35,25 @@ function testHandlers(held: Map<string, Deferred<void>>, started: (key: string) 
 }
 
 describe('gateway WebSocket', () => {
-  let gw: TestGateway;
   let held: Map<string, Deferred<void>>;
   let startedKeys: Map<string, Deferred<void>>;
 
+  /** A gateway with the test functions, closed after the test. */
   async function start(env: Record<string, string> = {}): Promise<TestGateway> {
     held = new Map();
     startedKeys = new Map();
-    const hold = (key: string) => {
-      held.set(key, deferred());
-      startedKeys.set(key, deferred());
-    };
-    gw = await startGateway(env, {
-      handlers: testHandlers(held, (key) => startedKeys.get(key)?.resolve()),
-    });
-    (gw as TestGateway & { hold: typeof hold }).hold = hold;
-    return gw;
+    return closedAfterEach(
+      await startGateway(env, { handlers: testHandlers(held, (key) => startedKeys.get(key)?.resolve()) }),
+    );
   }
-  const hold = (key: string) => (gw as TestGateway & { hold: (key: string) => void }).hold(key);
-
-  afterEach(async () => {
-    await gw?.close();
-  });
+  /** Makes the test's calls of Hold with this key wait until the test resolves `held.get(key)`. */
+  const hold = (key: string) => {
+    held.set(key, deferred());
+    startedKeys.set(key, deferred());
+  };
 
   it.each(['/WSGateway', '/wsgateway/', '/WSGATEWAY', '/'])('answers Ping with PONG at %s', async (path) => {
-    await start();
+    const gw = await start();
     const client = await openClient(gw.httpUrl.replace('http', 'ws') + path);
     client.send('{"m":0,"i":2,"n":"Ping","o":"{}"}');
     const reply = await client.next();
@@ -67,7 +62,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('refuses an upgrade on any other path with 404', async () => {
-    await start();
+    const gw = await start();
     await expect(openClient(gw.httpUrl.replace('http', 'ws') + '/other')).rejects.toThrow(
       'upgrade refused: 404',
     );
@@ -80,7 +75,7 @@ describe('gateway WebSocket', () => {
     ['o an object', '{"m":0,"i":3,"n":"Ping","o":{"extra":1}}'],
     ['a lower-case name', '{"m":0,"i":3,"n":"ping","o":"{}"}'],
   ])('tolerates %s', async (_label, text) => {
-    await start();
+    const gw = await start();
     const client = await openClient(gw.wsUrl);
     client.send(text);
     const reply = await client.next();
@@ -91,7 +86,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('answers exact error frames for garbage, a non-frame and an unknown function, and stays open', async () => {
-    await start();
+    const gw = await start();
     const client = await openClient(gw.wsUrl);
     client.send('not json at all');
     expect(await client.next()).toEqual({
@@ -121,7 +116,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('answers a binary frame with an error frame, errorcode 100', async () => {
-    await start();
+    const gw = await start();
     const client = await openClient(gw.wsUrl);
     client.ws.send(Buffer.from('{"m":0,"i":2,"n":"Ping"}'), { binary: true });
     const reply = await client.next();
@@ -134,7 +129,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('pipelines calls: a fast reply overtakes a slow one, each matched by its i', async () => {
-    await start();
+    const gw = await start();
     const client = await openClient(gw.wsUrl);
     hold('slow');
     client.send({ m: 0, i: 2, n: 'Hold', o: '{"Key":"slow"}' });
@@ -147,7 +142,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('echoes reused sequence numbers', async () => {
-    await start();
+    const gw = await start();
     const client = await openClient(gw.wsUrl);
     client.send({ m: 0, i: 1, n: 'Ping' });
     client.send({ m: 0, i: 1, n: 'Ping' });
@@ -157,7 +152,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('runs at most MAX_INFLIGHT_PER_CONNECTION calls at once and answers every one', async () => {
-    await start({ MAX_INFLIGHT_PER_CONNECTION: '2' });
+    const gw = await start({ MAX_INFLIGHT_PER_CONNECTION: '2' });
     const client = await openClient(gw.wsUrl);
     for (const key of ['a', 'b', 'c', 'd']) hold(key);
     for (const [index, key] of ['a', 'b', 'c', 'd'].entries()) {
@@ -180,7 +175,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('closes with 1008 after MAX_BAD_FRAMES bad frames in a row, answering each one first', async () => {
-    await start({ MAX_BAD_FRAMES: '5' });
+    const gw = await start({ MAX_BAD_FRAMES: '5' });
     const client = await openClient(gw.wsUrl);
     for (let n = 0; n < 4; n++) client.send('garbage');
     client.send({ m: 0, i: 2, n: 'Ping' }); // a good frame resets the count
@@ -192,7 +187,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('closes with 1009 when a frame is over MAX_FRAME_BYTES', async () => {
-    await start({ MAX_FRAME_BYTES: '1024', CLOSE_TIMEOUT_MS: '50' });
+    const gw = await start({ MAX_FRAME_BYTES: '1024', CLOSE_TIMEOUT_MS: '50' });
     const client = await openClient(gw.wsUrl);
     client.send({ m: 0, i: 2, n: 'Ping', o: JSON.stringify({ pad: 'x'.repeat(2000) }) });
     expect((await client.closed).code).toBe(1009);
@@ -200,7 +195,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('closes with 1008 a client that stops reading once MAX_BUFFERED_BYTES are queued', async () => {
-    await start({ MAX_BUFFERED_BYTES: '65536', MAX_INFLIGHT_PER_CONNECTION: '1000' });
+    const gw = await start({ MAX_BUFFERED_BYTES: '65536', MAX_INFLIGHT_PER_CONNECTION: '1000' });
     const client = await openClient(gw.wsUrl);
     client.ws.pause();
     for (let n = 0; n < 600; n++) client.send({ m: 0, i: n, n: 'Blob' });
@@ -210,7 +205,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('keeps a peer that answers pings, and terminates one that stops', async () => {
-    await start({ HEARTBEAT_INTERVAL_MS: '30' });
+    const gw = await start({ HEARTBEAT_INTERVAL_MS: '30' });
     const healthy = await openClient(gw.wsUrl);
     let pings = 0;
     const threePings = new Promise<void>((resolve) =>
@@ -227,7 +222,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('shuts down gracefully: a call in flight finishes, then sockets close with 1001', async () => {
-    await start();
+    const gw = await start();
     const client = await openClient(gw.wsUrl);
     hold('inflight');
     client.send({ m: 0, i: 2, n: 'Hold', o: { Key: 'inflight' } });
@@ -242,7 +237,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('shuts down within SHUTDOWN_TIMEOUT_MS even when a call never finishes', async () => {
-    await start({ SHUTDOWN_TIMEOUT_MS: '50' });
+    const gw = await start({ SHUTDOWN_TIMEOUT_MS: '50' });
     const client = await openClient(gw.wsUrl);
     hold('forever');
     client.send({ m: 0, i: 2, n: 'Hold', o: { Key: 'forever' } });
@@ -253,7 +248,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('never writes a secret sent in a frame to the log', async () => {
-    await start();
+    const gw = await start();
     const client = await openClient(gw.wsUrl);
     const secrets = ['Pw-9f8e7d6c', '6f1c3e0a-1111-4aaa-8bbb-123456789abc', 'sess-5c4b3a29', 'key-a1b2c3'];
     const payload = {
@@ -275,7 +270,7 @@ describe('gateway WebSocket', () => {
   });
 
   it('logs one line per connection open and close, and one per failed call', async () => {
-    await start();
+    const gw = await start();
     const client = await openClient(gw.wsUrl);
     await client.call('Ping');
     client.send('garbage');

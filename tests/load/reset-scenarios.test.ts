@@ -9,8 +9,9 @@ import { startGateway, testRedisUrl, uniquePrefix } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
 import { freePort } from '../../testing/redis-server';
 import { ARGON2_TEST_ENV } from '../support/reset';
+import { closedAfterEach } from '../support/lifecycle';
 
-/** Limits raised as docs/performance.md says a load test must: every user once, the operator many times. */
+/** Limits raised as docs/client-and-load.md says a load test must: every user once, the operator many times. */
 const LOAD_LIMITS_ENV = {
   ...ARGON2_TEST_ENV,
   LOG_LEVEL: 'warn',
@@ -44,15 +45,8 @@ async function okTargets(gw: TestGateway, step: string): Promise<(number | null)
 }
 
 describe('reset scenarios', () => {
-  let gw: TestGateway | undefined;
-
-  afterEach(async () => {
-    await gw?.close();
-    gw = undefined;
-  });
-
   it('reset-request asks ResetPassword for each seeded user once, round robin over every connection', async () => {
-    gw = await startLoadGateway();
+    const gw = closedAfterEach(await startLoadGateway());
     const report = await runLoad({
       url: gw.wsUrl,
       scenario: loadScenario('reset-request', builtInScenarios, params),
@@ -70,7 +64,7 @@ describe('reset scenarios', () => {
   });
 
   it('reset-request counts the target limit as errors 101 when users are asked again within the interval', async () => {
-    gw = await startLoadGateway();
+    const gw = closedAfterEach(await startLoadGateway());
     const report = await runLoad({
       url: gw.wsUrl,
       scenario: loadScenario('reset-request', builtInScenarios, { ...params, count: '2' }),
@@ -85,7 +79,7 @@ describe('reset scenarios', () => {
   });
 
   it('reset-complete runs whole cycles with the codes read from the dev outbox', async () => {
-    gw = await startLoadGateway();
+    const gw = closedAfterEach(await startLoadGateway());
     const report = await runLoad({
       url: gw.wsUrl,
       scenario: loadScenario('reset-complete', builtInScenarios, params),
@@ -101,13 +95,15 @@ describe('reset scenarios', () => {
 
   it('reset-complete reads the codes from its own SendGrid-compatible sink, against a gateway on Redis', async () => {
     const port = await freePort();
-    gw = await startLoadGateway({
-      REDIS_URL: testRedisUrl(),
-      REDIS_PREFIX: uniquePrefix(),
-      SENDGRID_API_KEY: 'SG.load-test',
-      SENDGRID_BASE_URL: `http://127.0.0.1:${port}`,
-      MAIL_FROM: 'no-reply@load.invalid',
-    });
+    const gw = closedAfterEach(
+      await startLoadGateway({
+        REDIS_URL: testRedisUrl(),
+        REDIS_PREFIX: uniquePrefix(),
+        SENDGRID_API_KEY: 'SG.load-test',
+        SENDGRID_BASE_URL: `http://127.0.0.1:${port}`,
+        MAIL_FROM: 'no-reply@load.invalid',
+      }),
+    );
     const sinkParams = { ...params, sink: String(port) };
     const report = await runLoad({
       url: gw.wsUrl,
