@@ -180,6 +180,9 @@ export function connectSubscriber(options: RedisOptions, name: string): RedisCli
 /** Closes a connection politely when Redis answers, at once when it does not. */
 export async function closeRedis(redis: RedisClient): Promise<void> {
   await redis.quit().catch(() => redis.disconnect());
+  // QUIT ends only the primary's socket: a Sentinel client's failover detector stays subscribed on every
+  // Sentinel (ioredis cleans it up in disconnect() alone), and those sockets kept the CLI from ever exiting
+  if (!isCluster(redis) && redis.options.sentinels) redis.disconnect();
 }
 
 /**
