@@ -185,9 +185,12 @@ export async function closeRedis(redis: RedisClient): Promise<void> {
   if (!isCluster(redis) && redis.options.sentinels) redis.disconnect();
 }
 
+/** Redis Cluster's slot count: every key hashes to one of them. */
+const CLUSTER_SLOTS = 16384;
+
 /**
- * Whether the store can serve every user: on one node, PING; on a cluster, every slot has a primary
- * (cluster_state:ok) and every primary the client knows answers PING. Throws StoreUnavailableError when not.
+ * Whether the store can serve every user: on one node, PING; on a cluster, the cluster says cluster_state:ok and
+ * the primary of every slot, as the client's slot map names it, answers PING. Throws StoreUnavailableError when not.
  */
 export function checkReady(redis: RedisClient): Promise<void> {
   return guarded(async () => {
@@ -195,14 +198,32 @@ export function checkReady(redis: RedisClient): Promise<void> {
       await redis.ping();
       return;
     }
-    const primaries = redis.nodes('master');
-    if (primaries.length === 0) throw new Error('no primary known');
+    // from the slot map, not from the connected primaries alone: ioredis drops a node's connection once the node
+    // is gone and adds it back at the next slot refresh, so the connected ones alone would answer ready for most
+    // of the node timeout while a dead primary's slots have nobody to serve them
+    const owners = new Set<string>();
+    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+      const primary = redis.slots[slot]?.[0];
+      if (primary === undefined) throw new Error(`slot ${slot} has no primary in the slot map`);
+      owners.add(primary);
+    }
+    const connected = new Map(redis.nodes('master').map((node) => [nodeKey(node), node]));
+    const primaries = [...owners].map((key) => {
+      const node = connected.get(key);
+      if (node === undefined) throw new Error(`no connection to the primary at ${key}`);
+      return node;
+    });
     const [info] = await Promise.all([
       primaries[0]!.cluster('INFO'),
       ...primaries.map((node) => node.ping()),
     ]);
     if (!/^cluster_state:ok\b/m.test(info)) throw new Error('cluster_state is not ok');
   });
+}
+
+/** "host:port", as ioredis keys a cluster's nodes in its slot map. */
+function nodeKey(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
 }
 
 /** WAIT gave fewer acknowledgements than REDIS_WAIT_REPLICAS asks: the write may not survive a failover. */
