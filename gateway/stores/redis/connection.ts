@@ -94,31 +94,35 @@ class BoundedCluster extends Cluster {
   }
 }
 
-/** A cluster client: the startup nodes, every node with the same per-node options. */
+/**
+ * A cluster client: the startup nodes, every node with the same per-node options. A refresh of the slot map is
+ * bounded by `timeoutMs`, each command by `commandTimeoutMs` from the moment it is issued (null: not bounded).
+ */
 function connectCluster(
   topology: Extract<RedisTopology, { kind: 'cluster' }>,
   nodeOptions: NodeOptions,
   extra: ClusterOptions,
   timeoutMs: number,
+  commandTimeoutMs: number | null = timeoutMs,
 ): Cluster {
-  return new BoundedCluster(
-    topology.nodes.map(({ host, port }) => ({ host, port })),
-    {
-      // reads go to the primaries too: a replica may lag behind a write this gateway just made
-      scaleReads: 'master',
-      // the slot map is refreshed every second: after a failover it names the promoted replica within about that
-      slotsRefreshInterval: 1000,
-      slotsRefreshTimeout: timeoutMs,
-      retryDelayOnFailover: 100,
-      retryDelayOnClusterDown: 100,
-      clusterRetryStrategy: retryStrategy,
-      // the nodes' addresses as the cluster announces them (a TLS certificate names those, not a resolved IP)
-      dnsLookup: (address, callback) => callback(null, address),
-      redisOptions: nodeOptions,
-      ...extra,
-    },
-    timeoutMs,
-  );
+  const nodes = topology.nodes.map(({ host, port }) => ({ host, port }));
+  const options: ClusterOptions = {
+    // reads go to the primaries too: a replica may lag behind a write this gateway just made
+    scaleReads: 'master',
+    // the slot map is refreshed every second: after a failover it names the promoted replica within about that
+    slotsRefreshInterval: 1000,
+    slotsRefreshTimeout: timeoutMs,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    clusterRetryStrategy: retryStrategy,
+    // the nodes' addresses as the cluster announces them (a TLS certificate names those, not a resolved IP)
+    dnsLookup: (address, callback) => callback(null, address),
+    redisOptions: nodeOptions,
+    ...extra,
+  };
+  return commandTimeoutMs === null
+    ? new Cluster(nodes, options)
+    : new BoundedCluster(nodes, options, commandTimeoutMs);
 }
 
 /** A connection that fails commands quickly while Redis is away and reconnects by itself. */
@@ -169,7 +173,9 @@ export function connectSubscriber(options: RedisOptions, name: string): RedisCli
     maxRetriesPerRequest: null,
   };
   if (topology.kind === 'cluster') {
-    return connectCluster(topology, perNode, { shardedSubscribers: true }, 2 ** 31 - 1);
+    // no bound on its commands: a pending SSUBSCRIBE's timer (it would have to outlast any outage) kept a closed
+    // gateway's process alive when the cluster never answered
+    return connectCluster(topology, perNode, { shardedSubscribers: true }, options.commandTimeoutMs, null);
   }
   const common: ConnectionOptions = { ...perNode, retryStrategy };
   return topology.kind === 'single'
