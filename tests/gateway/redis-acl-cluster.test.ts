@@ -1,6 +1,7 @@
-// The gateway and its CLI on a 3-primary Redis Cluster as an ACL user that may run only GATEWAY_ACL_COMMANDS on its
-// own prefix (REDIS_USERNAME, REDIS_PASSWORD on every node): the reset flow, /readyz, the revocations' sharded
-// channel, the replicas' WAIT and the CLI run with nothing denied on any node, so the minimal ACL holds on a cluster.
+// The gateway and its CLI on a Redis Cluster as an ACL user that may run only GATEWAY_ACL_COMMANDS on its own prefix
+// (REDIS_USERNAME, REDIS_PASSWORD on every node): the reset flow, /readyz, the revocations' sharded channel, the
+// replicas' WAIT and the CLI on 3 primaries, and a failover on 3 + 3, run with nothing denied on any node, so the
+// minimal ACL holds on a cluster.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { runProgram } from '../support/bundle';
@@ -12,6 +13,7 @@ import { gatewayAclRules, startRedisCluster } from '../support/redis-topology';
 import type { RedisCluster } from '../support/redis-topology';
 import {
   ARGON2_TEST_ENV,
+  RESET_USERS,
   clientAs,
   loginWorks,
   nextOutboxLink,
@@ -148,5 +150,71 @@ describe('a Redis Cluster as an ACL user with only the commands the gateway need
 
     const gw = closedAfterEach(await startGateway({ ...ARGON2_TEST_ENV, ...env }));
     expect(await loginWorks(gw, 'yan', 'yan-pw-1')).toBe(true);
+  });
+});
+
+describe('a 3 + 3 Redis Cluster as that ACL user, through a failover', () => {
+  let cluster: RedisCluster;
+  const user = {
+    name: `gw-${randomBytes(4).toString('hex')}`,
+    password: `acl-pw-${randomBytes(12).toString('hex')}`,
+    prefix: uniquePrefix(),
+  };
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ replicas: 1 });
+    closedAfterAll({ close: () => cluster.stop() });
+    for (const node of cluster.nodes) {
+      await cluster
+        .admin(node)
+        .call('ACL', 'SETUSER', user.name, ...gatewayAclRules(user.password, user.prefix));
+    }
+  }, CLUSTER_START_MS);
+
+  it('waits for the replicas, follows a SIGKILLed primary to its replica and logs every user in, with nothing denied', async () => {
+    const gw = closedAfterEach(
+      await startResetGateway(
+        {
+          REDIS_CLUSTER_NODES: cluster.nodesEnv,
+          REDIS_USERNAME: user.name,
+          REDIS_PASSWORD: user.password,
+          REDIS_PREFIX: user.prefix,
+          REDIS_WAIT_REPLICAS: '1',
+          REDIS_WAIT_TIMEOUT_MS: '1500',
+        },
+        {},
+        { redis: false },
+      ),
+    );
+    const op = closedAfterEach(await clientAs(gw, 'op'));
+    expect(await op.call('ResetPassword', { UserName: 'alice' })).toEqual(OK);
+
+    const [primary] = await cluster.primaries();
+    await primary!.kill('SIGKILL');
+    await cluster.waitHealthy(60_000);
+    const users = RESET_USERS.filter((seeded) => !seeded.Locked).map((seeded) => seeded.UserName);
+    await pollUntil(
+      async () => {
+        for (const name of users) if (!(await loginWorks(gw, name, passwordOf(name)))) return false;
+        return true;
+      },
+      30_000,
+      100,
+      'every user logging in after the failover',
+    );
+    await gw.gateway.services.store.sessions.whenListening();
+
+    const refusals: string[] = [];
+    for (const node of cluster.nodes.filter((each) => each.alive())) {
+      const entries = (await cluster.admin(node).call('ACL', 'LOG', '128')) as string[][];
+      for (const flat of entries) {
+        const entry = Object.fromEntries(
+          flat.flatMap((item, i) => (i % 2 === 0 ? [[item, flat[i + 1]]] : [])),
+        );
+        if (entry.username === user.name)
+          refusals.push(`${node.port} ${String(entry.reason)} ${String(entry.object)}`);
+      }
+    }
+    expect(refusals).toEqual([]);
   });
 });
