@@ -690,23 +690,29 @@ export async function startRedisTls(): Promise<RedisTlsNode> {
 // ACL
 
 /**
- * Every command the gateway sends, found by reading the code and confirmed by the ACL test (the whole reset
- * flow and the CLI as this user, with an empty ACL LOG): ioredis's handshake (CLIENT SETNAME, the INFO of its
- * ready check; HELLO, AUTH and QUIT need no permission), the commands called from TypeScript, the scripts (EVALSHA, EVAL when the script cache
- * is cold, SCRIPT LOAD) and every redis.call inside them. docs/operations.md shows the same list.
+ * Every command the gateway sends, found by reading the code and confirmed by the ACL tests (the whole reset
+ * flow and the CLI as this user, with an empty ACL LOG, on one node and on every node of a cluster, also through
+ * a failover): ioredis's handshake (CLIENT SETNAME, the INFO of its ready check; HELLO, AUTH and QUIT need no
+ * permission), on a cluster its CLUSTER INFO, CLUSTER SLOTS, READONLY and READWRITE, the commands called from
+ * TypeScript (WAIT with REDIS_WAIT_REPLICAS), the scripts (EVALSHA, EVAL when the script cache is cold, SCRIPT
+ * LOAD) and every redis.call inside them. docs/operations.md shows the same list.
  */
 export const GATEWAY_ACL_COMMANDS: readonly string[] = [
   // the connection: ioredis's handshake and ready check, /readyz, the revocation subscriber
   'ping',
   'info',
   'client|setname',
+  // a cluster: ioredis's ready check and /readyz (CLUSTER INFO), its slot map (CLUSTER SLOTS); READONLY on the
+  // connections it opens to replicas (the slot-map refresher picks any node), READWRITE on one whose node a
+  // failover promoted
+  'cluster|info',
+  'cluster|slots',
+  'readonly',
+  'readwrite',
+  // REDIS_WAIT_REPLICAS: the replicas' acknowledgement of a reset's final writes
+  'wait',
   // the revocations' subscriber: a sharded channel (sessions.ts)
   'ssubscribe',
-  // a cluster: the client's slot map, and /readyz's cluster_state
-  'cluster|slots',
-  'cluster|info',
-  // REDIS_WAIT_REPLICAS: the replicas' acknowledgement of a reset's final writes (connection.ts)
-  'wait',
   // the scripts
   'evalsha',
   'eval',

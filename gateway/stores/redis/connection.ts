@@ -94,31 +94,35 @@ class BoundedCluster extends Cluster {
   }
 }
 
-/** A cluster client: the startup nodes, every node with the same per-node options. */
+/**
+ * A cluster client: the startup nodes, every node with the same per-node options. A refresh of the slot map is
+ * bounded by `timeoutMs`, each command by `commandTimeoutMs` from the moment it is issued (null: not bounded).
+ */
 function connectCluster(
   topology: Extract<RedisTopology, { kind: 'cluster' }>,
   nodeOptions: NodeOptions,
   extra: ClusterOptions,
   timeoutMs: number,
+  commandTimeoutMs: number | null = timeoutMs,
 ): Cluster {
-  return new BoundedCluster(
-    topology.nodes.map(({ host, port }) => ({ host, port })),
-    {
-      // reads go to the primaries too: a replica may lag behind a write this gateway just made
-      scaleReads: 'master',
-      // the slot map is refreshed every second: after a failover it names the promoted replica within about that
-      slotsRefreshInterval: 1000,
-      slotsRefreshTimeout: timeoutMs,
-      retryDelayOnFailover: 100,
-      retryDelayOnClusterDown: 100,
-      clusterRetryStrategy: retryStrategy,
-      // the nodes' addresses as the cluster announces them (a TLS certificate names those, not a resolved IP)
-      dnsLookup: (address, callback) => callback(null, address),
-      redisOptions: nodeOptions,
-      ...extra,
-    },
-    timeoutMs,
-  );
+  const nodes = topology.nodes.map(({ host, port }) => ({ host, port }));
+  const options: ClusterOptions = {
+    // reads go to the primaries too: a replica may lag behind a write this gateway just made
+    scaleReads: 'master',
+    // the slot map is refreshed every second: after a failover it names the promoted replica within about that
+    slotsRefreshInterval: 1000,
+    slotsRefreshTimeout: timeoutMs,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    clusterRetryStrategy: retryStrategy,
+    // the nodes' addresses as the cluster announces them (a TLS certificate names those, not a resolved IP)
+    dnsLookup: (address, callback) => callback(null, address),
+    redisOptions: nodeOptions,
+    ...extra,
+  };
+  return commandTimeoutMs === null
+    ? new Cluster(nodes, options)
+    : new BoundedCluster(nodes, options, commandTimeoutMs);
 }
 
 /** A connection that fails commands quickly while Redis is away and reconnects by itself. */
@@ -169,7 +173,9 @@ export function connectSubscriber(options: RedisOptions, name: string): RedisCli
     maxRetriesPerRequest: null,
   };
   if (topology.kind === 'cluster') {
-    return connectCluster(topology, perNode, { shardedSubscribers: true }, 2 ** 31 - 1);
+    // no bound on its commands: a pending SSUBSCRIBE's timer (it would have to outlast any outage) kept a closed
+    // gateway's process alive when the cluster never answered
+    return connectCluster(topology, perNode, { shardedSubscribers: true }, options.commandTimeoutMs, null);
   }
   const common: ConnectionOptions = { ...perNode, retryStrategy };
   return topology.kind === 'single'
@@ -185,9 +191,12 @@ export async function closeRedis(redis: RedisClient): Promise<void> {
   redis.disconnect();
 }
 
+/** Redis Cluster's slot count: every key hashes to one of them. */
+const CLUSTER_SLOTS = 16384;
+
 /**
- * Whether the store can serve every user: on one node, PING; on a cluster, every slot has a primary
- * (cluster_state:ok) and every primary the client knows answers PING. Throws StoreUnavailableError when not.
+ * Whether the store can serve every user: on one node, PING; on a cluster, the cluster says cluster_state:ok and
+ * the primary of every slot, as the client's slot map names it, answers PING. Throws StoreUnavailableError when not.
  */
 export function checkReady(redis: RedisClient): Promise<void> {
   return guarded(async () => {
@@ -195,14 +204,32 @@ export function checkReady(redis: RedisClient): Promise<void> {
       await redis.ping();
       return;
     }
-    const primaries = redis.nodes('master');
-    if (primaries.length === 0) throw new Error('no primary known');
+    // from the slot map, not from the connected primaries alone: ioredis drops a node's connection once the node
+    // is gone and adds it back at the next slot refresh, so the connected ones alone would answer ready for most
+    // of the node timeout while a dead primary's slots have nobody to serve them
+    const owners = new Set<string>();
+    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+      const primary = redis.slots[slot]?.[0];
+      if (primary === undefined) throw new Error(`slot ${slot} has no primary in the slot map`);
+      owners.add(primary);
+    }
+    const connected = new Map(redis.nodes('master').map((node) => [nodeKey(node), node]));
+    const primaries = [...owners].map((key) => {
+      const node = connected.get(key);
+      if (node === undefined) throw new Error(`no connection to the primary at ${key}`);
+      return node;
+    });
     const [info] = await Promise.all([
       primaries[0]!.cluster('INFO'),
       ...primaries.map((node) => node.ping()),
     ]);
     if (!/^cluster_state:ok\b/m.test(info)) throw new Error('cluster_state is not ok');
   });
+}
+
+/** "host:port", as ioredis keys a cluster's nodes in its slot map. */
+function nodeKey(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
 }
 
 /** WAIT gave fewer acknowledgements than REDIS_WAIT_REPLICAS asks: the write may not survive a failover. */
