@@ -180,6 +180,9 @@ export function connectSubscriber(options: RedisOptions, name: string): RedisCli
 /** Closes a connection politely when Redis answers, at once when it does not. */
 export async function closeRedis(redis: RedisClient): Promise<void> {
   await redis.quit().catch(() => redis.disconnect());
+  // QUIT ends the connection to the primary but not the Sentinel subscriptions of ioredis's failover detector,
+  // which only disconnect() closes: left open, they would keep the process alive after close()
+  if (!isCluster(redis)) redis.disconnect();
 }
 
 /**
