@@ -1,7 +1,7 @@
 // The connection to Redis (ioredis) in each topology (one node, a Cluster, a Sentinel-watched primary): options, TLS,
 // the ACL user, the outage handling every call shares, the replicas' acknowledgement (WAIT), and its logging.
 import { Cluster, Redis } from 'ioredis';
-import type { RedisOptions as ConnectionOptions } from 'ioredis';
+import type { Command, RedisOptions as ConnectionOptions } from 'ioredis';
 import type { RedisAuth, RedisTls, RedisTopology, ReplicaWait } from '../../config';
 import type { Logger } from '../../logger';
 import { isCluster } from './scripts';
@@ -87,9 +87,19 @@ class BoundedCluster extends Cluster {
     super(nodes, options);
   }
 
+  /** When each command was first issued. */
+  private readonly issuedAt = new WeakMap<Command, number>();
+
   override sendCommand(...args: Parameters<Cluster['sendCommand']>): ReturnType<Cluster['sendCommand']> {
-    // a command's first timer wins: the node's own commandTimeout then no longer restarts it
-    args[0].setTimeout(this.timeoutMs);
+    const [command] = args;
+    const now = Date.now();
+    const issuedAt = this.issuedAt.get(command) ?? now;
+    this.issuedAt.set(command, issuedAt);
+    // A pipeline (every auto-pipelined command) whose node closed its connection, as a killed primary's does,
+    // sends the same commands again up to 16 times, 100 ms apart, each time with its timer cleared: each resend
+    // gets what is left of the bound, or a call would wait seconds, not the bound, before its 102. A command's
+    // first timer wins: the node's own commandTimeout then no longer restarts it.
+    command.setTimeout(Math.max(1, issuedAt + this.timeoutMs - now));
     return super.sendCommand(...args);
   }
 }
