@@ -2,6 +2,7 @@
 // paced streams of calls that record every answer and when it came, and a ResetPassword flood whose accepted
 // requests are matched against the mails the SendGrid server received. No jest here: the bench runs it too.
 import { startGateway } from './gateway';
+import { pollUntil } from './poll-until';
 import type { TestGateway } from './gateway';
 import { openClient } from './ws-client';
 import type { TestClient } from './ws-client';
@@ -192,6 +193,17 @@ export async function startFailoverGateway(env: Env, floodUsers: number): Promis
   const gw = await startGateway(env);
   try {
     const { store, hasher } = gw.gateway.services;
+    // the client has found every node (a cluster's slot map) before the first write
+    await pollUntil(
+      () =>
+        store.ping().then(
+          () => true,
+          () => false,
+        ),
+      20_000,
+      50,
+      'the store answering',
+    );
     const PasswordHash = await hasher.hash('flood-password-1');
     await seedUsers(store, hasher, [OPERATOR], gw.logs.logger);
     const users: SeedUser[] = Array.from({ length: floodUsers }, (_, i) => ({
@@ -201,16 +213,19 @@ export async function startFailoverGateway(env: Env, floodUsers: number): Promis
       Permissions: ['Trading'],
       AccountIds: [1],
     }));
-    const chunks = 8;
+    const chunks = 4;
+    // a loaded machine can take longer than a short REDIS_COMMAND_TIMEOUT_MS for a write: seeding a chunk again
+    // skips the users already there
+    const seedChunk = async (chunk: SeedUser[], tries = 3): Promise<void> => {
+      try {
+        await seedUsers(store, hasher, chunk, gw.logs.logger);
+      } catch (error) {
+        if (tries <= 1) throw error;
+        await seedChunk(chunk, tries - 1);
+      }
+    };
     await Promise.all(
-      Array.from({ length: chunks }, (_, c) =>
-        seedUsers(
-          store,
-          hasher,
-          users.filter((_, i) => i % chunks === c),
-          gw.logs.logger,
-        ),
-      ),
+      Array.from({ length: chunks }, (_, c) => seedChunk(users.filter((_, i) => i % chunks === c))),
     );
     return gw;
   } catch (error) {
