@@ -747,6 +747,8 @@ export const GATEWAY_ACL_COMMANDS: readonly string[] = [
   'xrevrange',
   // session revocations, published on a sharded channel
   'spublish',
+  // the replicas' acknowledgement of a reset's final writes (REDIS_WAIT_REPLICAS)
+  'wait',
 ];
 
 /** The `ACL SETUSER` arguments for the gateway's user: its key prefix and channels, nothing else. */
