@@ -278,7 +278,7 @@ describe('a gateway on Redis whose primary is SIGKILLed during traffic', () => {
       await cluster.waitHealthy(RECOVERY_BOUND_MS);
       const healthyAt = Date.now();
       await pollUntil(
-        () => okCount(sentAfter(answers(), healthyAt)) >= 20,
+        () => okCount(sentAfter(answers(), healthyAt)) >= OK_IN_A_ROW,
         RECOVERY_BOUND_MS,
         5,
         'resets accepted after the failover',
