@@ -1,7 +1,7 @@
 // The connection to Redis (ioredis) in each topology (one node, a Cluster, a Sentinel-watched primary): options, TLS,
 // the ACL user, the outage handling every call shares, the replicas' acknowledgement (WAIT), and its logging.
 import { Cluster, Redis } from 'ioredis';
-import type { RedisOptions as ConnectionOptions } from 'ioredis';
+import type { Command, RedisOptions as ConnectionOptions } from 'ioredis';
 import type { RedisAuth, RedisTls, RedisTopology, ReplicaWait } from '../../config';
 import type { Logger } from '../../logger';
 import { isCluster } from './scripts';
@@ -67,17 +67,17 @@ function sentinelOptions(
   };
 }
 
-/**
- * A Cluster client that bounds every command by `timeoutMs` from the moment it is issued. ioredis bounds a
- * command only once a node's socket takes it; while the whole cluster is away, commands would wait in the
- * cluster's offline queue for as long as the outage lasts, and the caller would hang instead of getting a 102.
- */
 /** ioredis's cluster options, as its constructor takes them. */
 type ClusterOptions = NonNullable<ConstructorParameters<typeof Cluster<'legacy'>>[1]>;
 
 /** The options every node of a cluster gets (ioredis's single-node options less the cluster's own). */
 type NodeOptions = NonNullable<ClusterOptions['redisOptions']>;
 
+/**
+ * A Cluster client that bounds every command by `timeoutMs` from the moment it is issued. ioredis bounds a
+ * command only once a node's socket takes it; while the whole cluster is away, commands would wait in the
+ * cluster's offline queue for as long as the outage lasts, and the caller would hang instead of getting a 102.
+ */
 class BoundedCluster extends Cluster {
   constructor(
     nodes: ConstructorParameters<typeof Cluster>[0],
@@ -87,9 +87,19 @@ class BoundedCluster extends Cluster {
     super(nodes, options);
   }
 
+  /** When each command was first issued. */
+  private readonly issuedAt = new WeakMap<Command, number>();
+
   override sendCommand(...args: Parameters<Cluster['sendCommand']>): ReturnType<Cluster['sendCommand']> {
-    // a command's first timer wins: the node's own commandTimeout then no longer restarts it
-    args[0].setTimeout(this.timeoutMs);
+    const [command] = args;
+    const now = Date.now();
+    const issuedAt = this.issuedAt.get(command) ?? now;
+    this.issuedAt.set(command, issuedAt);
+    // A pipeline (every auto-pipelined command) whose node closed its connection, as a killed primary's does,
+    // sends the same commands again up to 16 times, 100 ms apart, each time with its timer cleared: each resend
+    // gets what is left of the bound, or a call would wait seconds, not the bound, before its 102. A command's
+    // first timer wins: the node's own commandTimeout then no longer restarts it.
+    command.setTimeout(Math.max(1, issuedAt + this.timeoutMs - now));
     return super.sendCommand(...args);
   }
 }
