@@ -130,9 +130,44 @@ function connectCluster(
     redisOptions: nodeOptions,
     ...extra,
   };
-  return commandTimeoutMs === null
-    ? new Cluster(nodes, options)
-    : new BoundedCluster(nodes, options, commandTimeoutMs);
+  const cluster =
+    commandTimeoutMs === null
+      ? new Cluster(nodes, options)
+      : new BoundedCluster(nodes, options, commandTimeoutMs);
+  // the pool makes each node's client lazily, so this comes before its first socket
+  cluster.on('+node', (node: Redis) => guardSockets(node));
+  return cluster;
+}
+
+/** What a guarded socket's extra 'error' listener does: nothing; ioredis's own listener hears the first error. */
+const ignore = (): void => undefined;
+
+/**
+ * ioredis listens for its socket's 'error' once (Redis.connect, the connectors): a TLS socket that fails twice
+ * (the certificate refused, then the server's alert about it) threw the second error and ended the process. Every
+ * socket this client opens gets a listener of its own; the first error still reaches ioredis, which reconnects.
+ * Wraps the connector, which opens a socket on each connect, so the client must not have connected yet.
+ */
+function guardSockets<T extends Redis>(redis: T): T {
+  const { connector } = redis as unknown as {
+    connector: { connect(...args: unknown[]): Promise<NodeJS.EventEmitter> };
+  };
+  const connect = connector.connect.bind(connector);
+  connector.connect = async (...args) => {
+    const stream = await connect(...args);
+    stream.on('error', ignore);
+    return stream;
+  };
+  return redis;
+}
+
+/** A Redis client on one node or a Sentinel-watched primary, its sockets guarded, connecting at once. */
+function connectNode(url: string | null, options: ConnectionOptions): Redis {
+  const lazy = { ...options, lazyConnect: true };
+  const redis = guardSockets(url === null ? new Redis(lazy) : new Redis(url, lazy));
+  // a failed first connect is an outage like any other: the client retries, and commands answer 102 meanwhile
+  redis.connect().catch(ignore);
+  return redis;
 }
 
 /** A connection that fails commands quickly while Redis is away and reconnects by itself. */
@@ -159,14 +194,13 @@ export function connectRedis(options: RedisOptions, name: string): RedisClient {
     ...perNode,
     keyPrefix: options.prefix,
     retryStrategy,
-    lazyConnect: false,
     // commands issued in one event-loop turn (one call's independent reads, many connections' calls) leave
     // in one write: one round trip instead of one each
     enableAutoPipelining: true,
   };
   return topology.kind === 'single'
-    ? new Redis(topology.url, common)
-    : new Redis({ ...common, ...sentinelOptions(topology, options) });
+    ? connectNode(topology.url, common)
+    : connectNode(null, { ...common, ...sentinelOptions(topology, options) });
 }
 
 /**
@@ -189,8 +223,8 @@ export function connectSubscriber(options: RedisOptions, name: string): RedisCli
   }
   const common: ConnectionOptions = { ...perNode, retryStrategy };
   return topology.kind === 'single'
-    ? new Redis(topology.url, common)
-    : new Redis({ ...common, ...sentinelOptions(topology, options) });
+    ? connectNode(topology.url, common)
+    : connectNode(null, { ...common, ...sentinelOptions(topology, options) });
 }
 
 /** Closes a connection politely when Redis answers, at once when it does not. */
