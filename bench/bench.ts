@@ -9,7 +9,7 @@ import { formatLoginFlood, measureLoginFlood } from './login-flood-bench';
 import type { LoginFloodResult } from './login-flood-bench';
 import { runPingRows } from './ping-rows';
 import type { CaseResult } from './ping-rows';
-import { resetBenchEnv, writeSeedFile } from './reset-bench';
+import { RESET_BENCH_USERS, resetBenchEnv, resetSizes, writeSeedFile } from './reset-bench';
 import { parseTopologies, startTopology, TOPOLOGIES, TOPOLOGY_LABELS } from './redis-topologies';
 import type { BenchTopology } from './redis-topologies';
 import { ARGON2_PARAMS, runResetRows } from './reset-rows';
@@ -33,6 +33,7 @@ const QUICK = {
   idle: '200',
   'idle-rounds': '1',
   'reset-duration': '0.5',
+  'reset-users': '3000',
   scale: '300,600',
   'scale-heartbeat': '300',
   storm: '300',
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
       'no-reset': { type: 'boolean', default: false },
       'reset-on': { type: 'string', default: TOPOLOGIES.join(',') },
       'reset-duration': { type: 'string', default: '3' },
+      'reset-users': { type: 'string', default: String(RESET_BENCH_USERS) },
       json: { type: 'boolean', default: false },
       'no-login-flood': { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
   if (values.quick) Object.assign(values, QUICK);
   const resetRows = !values['no-reset'];
   const resetOn = parseTopologies(values['reset-on']);
+  const sizes = resetSizes(Number(values['reset-users']));
   const resetDurationS = Number(values['reset-duration']);
   const durationS = Number(values.duration);
   const warmupS = Number(values.warmup);
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
   const redis = await startRedisServer();
-  const seedFile = resetRows ? writeSeedFile() : null;
+  const seedFile = resetRows ? writeSeedFile(sizes) : null;
   const results: CaseResult[] = [];
   let memory: MemoryResult[] = [];
   const running: ServerProcess[] = [];
@@ -142,6 +145,7 @@ async function main(): Promise<void> {
         warmupS,
         roundCount,
         resetDurationS,
+        sizes,
         log,
       });
       results.push(...measured.rows);

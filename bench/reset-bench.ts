@@ -33,6 +33,21 @@ export const RESET_BENCH_USERS = 20_000;
 /** Codes seeded for ResetPassword2: more than the flood can use in its seconds (argon2: ~100/s on 2 cores). */
 export const RESET2_CODES = 1500;
 
+/** How many seed users the reset rows load (--reset-users), and how many of them get a code for ResetPassword2. */
+export interface ResetSizes {
+  readonly users: number;
+  readonly codes: number;
+}
+
+/**
+ * RESET_BENCH_USERS and RESET2_CODES, or for fewer users (--quick: loading 20,000 takes each gateway seconds)
+ * a tenth of them as codes, which leaves the timing row its users below the codes
+ */
+export function resetSizes(users = RESET_BENCH_USERS): ResetSizes {
+  if (!Number.isInteger(users) || users < 1000) throw new Error('--reset-users: a whole number from 1000');
+  return { users, codes: Math.min(RESET2_CODES, Math.floor(users / 10)) };
+}
+
 /** The Redis gateway's extra settings for the reset rows (the rest as deployed, argon2 at its defaults). */
 export function resetBenchEnv(seedFile: string): Record<string, string> {
   return {
@@ -51,23 +66,21 @@ export function resetBenchEnv(seedFile: string): Record<string, string> {
 }
 
 /** Writes the seed file in a fresh temporary folder; `remove` deletes it. */
-export function writeSeedFile(): { path: string; remove(): void } {
+export function writeSeedFile(sizes: ResetSizes): { path: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'oms-bench-'));
   const path = join(dir, 'seed-users.json');
-  writeFileSync(path, JSON.stringify(loadSeedUsers(RESET_BENCH_USERS)));
+  writeFileSync(path, JSON.stringify(loadSeedUsers(sizes.users)));
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export const resetParams: Readonly<Record<string, string>> = {
-  operator: LOAD_SEED_DEFAULTS.operator,
-  operatorPassword: LOAD_SEED_DEFAULTS.operatorPassword,
-  users: LOAD_SEED_DEFAULTS.pattern,
-  count: String(RESET_BENCH_USERS),
-};
-
-/** One scenario for every ResetPassword run of the bench, so its round robin goes on across rounds. */
-export function benchResetRequestScenario(): Scenario {
-  return resetRequestScenario(resetParams);
+/** One scenario for every ResetPassword run on a gateway, so its round robin goes on across rounds. */
+export function benchResetRequestScenario(sizes: ResetSizes): Scenario {
+  return resetRequestScenario({
+    operator: LOAD_SEED_DEFAULTS.operator,
+    operatorPassword: LOAD_SEED_DEFAULTS.operatorPassword,
+    users: LOAD_SEED_DEFAULTS.pattern,
+    count: String(sizes.users),
+  });
 }
 
 /** Mails the bench's delivery loop sends at once while draining. */
@@ -260,16 +273,19 @@ export function measureArgon2(config: Config, seconds: number, slots: number): P
 }
 
 /**
- * Live codes for the last RESET2_CODES seeded users, issued straight through the reset store (as ResetPassword
+ * Live codes for the last `sizes.codes` seeded users, issued straight through the reset store (as ResetPassword
  * would, known codes instead of mailed ones), so each ResetPassword2 call of the flood hashes exactly once.
  */
-export async function seedCodes(redis: BenchRedis): Promise<{ userId: number; code: string }[]> {
+export async function seedCodes(
+  redis: BenchRedis,
+  sizes: ResetSizes,
+): Promise<{ userId: number; code: string }[]> {
   const logger = createLogger('warn');
   const store = createRedisStore(redis.config.redis!, logger);
   const resets = openRedisResetStore(redis.config.redis!, logger);
   try {
     const codes: { userId: number; code: string }[] = [];
-    for (let n = RESET_BENCH_USERS; n > RESET_BENCH_USERS - RESET2_CODES; n--) {
+    for (let n = sizes.users; n > sizes.users - sizes.codes; n--) {
       const user = await store.users.findByName(LOAD_SEED_DEFAULTS.pattern.replace('{n}', String(n)));
       if (user === null) throw new Error(`seed user ${n} missing`);
       const code = randomUUID();

@@ -16,8 +16,6 @@ import {
   openBenchRedis,
   resetPassword2Scenario,
   seedCodes,
-  RESET2_CODES,
-  RESET_BENCH_USERS,
   TIMING_CALLS,
 } from './reset-bench';
 import type {
@@ -26,6 +24,7 @@ import type {
   Drained,
   FloodResult,
   KnownVsUnknown,
+  ResetSizes,
   RoundTrips,
 } from './reset-bench';
 import type { Scenario } from '../load/scenario';
@@ -116,6 +115,8 @@ export interface ResetRowOptions {
   readonly warmupS: number;
   readonly roundCount: number;
   readonly resetDurationS: number;
+  /** the seed users each gateway loaded, and the codes seeded among them */
+  readonly sizes: ResetSizes;
   readonly log: (line: string) => void;
 }
 
@@ -154,7 +155,7 @@ export async function runResetRows(
   const runs: TopologyRun[] = targets.map((target) => ({
     target,
     redis: openBenchRedis(target.topology),
-    scenario: benchResetRequestScenario(),
+    scenario: benchResetRequestScenario(options.sizes),
     label: `gateway-redis (${TOPOLOGY_LABELS[target.topology.name]})`,
     rounds: [],
     split: { calls: 0, gateway: 0, generator: 0, nodes: target.topology.nodes.map(() => 0) },
@@ -243,9 +244,9 @@ async function measureTopology(run: TopologyRun, options: ResetRowOptions): Prom
   const roundTrips = await measureRoundTrips(server.url, benchRedis, run.scenario, redisWrites, 200);
   log(`${label}: public ResetPassword, known against unknown names, ${TIMING_CALLS} each…`);
   // users below the ones seedCodes takes, each asked once
-  const timing = await measureKnownVsUnknown(server.url, RESET_BENCH_USERS - RESET2_CODES);
+  const timing = await measureKnownVsUnknown(server.url, options.sizes.users - options.sizes.codes);
   await benchRedis.drainMail();
-  const seeded = await seedCodes(benchRedis);
+  const seeded = await seedCodes(benchRedis, options.sizes);
   // the last codes stay for ResetPassword2's round trips, after the flood
   const codes = seeded.slice(0, -RESET2_ROUND_TRIP_CALLS);
   await benchRedis.drainMail();
