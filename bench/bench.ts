@@ -33,7 +33,7 @@ const QUICK = {
   idle: '200',
   'idle-rounds': '1',
   'reset-duration': '0.5',
-  'reset-users': '3000',
+  'reset-users': '6000',
   scale: '300,600',
   'scale-heartbeat': '300',
   storm: '300',

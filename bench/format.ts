@@ -24,8 +24,8 @@ function formatRoundTrips(name: string, trips: RoundTrips): string {
     .map(([command, n]) => `${command} ${n.toFixed(2)}`)
     .join(', ');
   return [
-    `Redis round trips per ${name} call (1×1, ${trips.calls} calls, its mail sent by another process): ` +
-      `${total.toFixed(2)} = ${byConnection}`,
+    `Redis round trips per ${name} call (1×1, ${trips.calls} calls, its mail sent by another process; p50 ` +
+      `${trips.p50Ms.toFixed(2)} ms): ${total.toFixed(2)} = ${byConnection}`,
     `Redis commands per ${name} call (INFO commandstats, commands inside scripts counted too): ${commands}`,
   ].join('\n');
 }
@@ -122,11 +122,13 @@ export function formatResets(
       'p99 ms',
       'round trips',
       'commands',
+      '1×1 p50 ms',
       'ResetPassword2 20×10/s',
       'p50 ms',
       'p99 ms',
       'round trips',
       'commands',
+      '1×1 p50 ms',
       'busiest Redis node',
     ],
     ...resets.map((reset) => {
@@ -141,11 +143,13 @@ export function formatResets(
         row ? row.p99Ms.toFixed(3) : '',
         sum(reset.roundTrips.perCallByConnection).toFixed(2),
         sum(reset.roundTrips.commandsPerCall).toFixed(1),
+        reset.roundTrips.p50Ms.toFixed(2),
         rateOf(reset.flood.reset2).toFixed(1),
         flood ? flood.p50Ms.toFixed(1) : '',
         flood ? flood.p99Ms.toFixed(1) : '',
         sum(reset.reset2RoundTrips.perCallByConnection).toFixed(2),
         sum(reset.reset2RoundTrips.commandsPerCall).toFixed(1),
+        reset.reset2RoundTrips.p50Ms.toFixed(2),
         reset.requestNodes.length > 1 ? `${(busiest.share * 100).toFixed(0)}% (:${busiest.port})` : '',
       ];
     }),
@@ -159,8 +163,9 @@ export function formatResets(
     ].join('\n'),
   );
   return [
-    'Reset rows by Redis topology (round trips: socket writes per call, one at a time; commands: INFO commandstats ' +
-      "over the primaries, inside scripts too; the busiest node's share of the redis-server CPU at 50×10)",
+    "Reset rows by Redis topology (round trips: socket writes per call, one call at a time, and that call's p50; " +
+      "commands: INFO commandstats over the primaries, inside scripts too; the busiest node's share of the " +
+      'redis-server CPU at 50×10)',
     formatColumns(table),
     ...blocks,
   ].join('\n\n');
