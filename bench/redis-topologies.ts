@@ -63,6 +63,8 @@ async function startPrimaryWithReplica(): Promise<BenchTopology> {
   const [primary, replica] = await Promise.all([startRedisServer(), startRedisServer()]);
   const admin = new Redis(replica.url, { maxRetriesPerRequest: 0 });
   try {
+    // the initial sync straight into memory: loaded from disk it would leave a dump.rdb in the bench's folder
+    await admin.config('SET', 'repl-diskless-load', 'on-empty-db');
     await admin.replicaof('127.0.0.1', primary.port);
     await waitFor('the replica linked to its primary', 20_000, async () =>
       /^master_link_status:up\r?$/m.test(await admin.info('replication')),
