@@ -95,7 +95,18 @@ async function startCluster(name: 'cluster' | 'cluster-wait'): Promise<BenchTopo
     nodeTimeoutMs: CLUSTER_NODE_TIMEOUT_MS,
   });
   try {
-    const roles = new Map((await cluster.view()).map((entry) => [entry.port, entry.role]));
+    // the harness is healthy once the slots are served; a replica may still be turning from an empty primary, and
+    // summing its INFO commandstats as a primary's would count what replication sends it
+    const replicas = name === 'cluster' ? 0 : 3;
+    const roles = new Map<number, BenchNode['role']>();
+    await waitFor(`${replicas} replicas linked to their primaries`, 30_000, async () => {
+      for (const node of cluster.nodes) {
+        const info = await cluster.admin(node).info('replication');
+        const replica = /^role:slave\r?$/m.test(info) && /^master_link_status:up\r?$/m.test(info);
+        roles.set(node.port, replica ? 'replica' : 'primary');
+      }
+      return [...roles.values()].filter((role) => role === 'replica').length === replicas;
+    });
     return {
       name,
       // every node, so the gateway's write counter (bench/server-child.ts) knows every port
