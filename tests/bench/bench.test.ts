@@ -88,6 +88,11 @@ describe('npm run bench --quick', () => {
     expect(Object.keys(resetOn('cluster').roundTrips.perCallByConnection)).toContainEqual(
       expect.stringMatching(/^oms-gateway→:\d+$/),
     );
+    // a target's limits share its user's slot: one script on the cluster too, so as many scripts as on one node
+    expect(resetOn('cluster').roundTrips.commandsPerCall.evalsha).toBeCloseTo(
+      resetOn('single').roundTrips.commandsPerCall.evalsha!,
+      1,
+    );
     // REDIS_WAIT_REPLICAS=1: a WAIT behind each ResetPassword's final writes, none without it
     expect(resetOn('single').roundTrips.commandsPerCall.wait).toBeUndefined();
     expect(resetOn('single-wait').roundTrips.commandsPerCall.wait).toBeGreaterThan(0);
