@@ -2,16 +2,18 @@
 // same load; one table of ratios to the baseline, and the issue's targets checked against it.
 import { parseArgs } from 'node:util';
 import { startRedisServer } from '../testing/redis-server';
-import { formatReset, formatStorm, formatTable, machine } from './format';
+import { formatResets, formatStorm, formatTable, machine } from './format';
 import { runIdleMemoryRows } from './idle-memory';
 import type { MemoryResult } from './idle-memory';
 import { formatLoginFlood, measureLoginFlood } from './login-flood-bench';
 import type { LoginFloodResult } from './login-flood-bench';
 import { runPingRows } from './ping-rows';
 import type { CaseResult } from './ping-rows';
-import { resetBenchEnv, writeSeedFile } from './reset-bench';
+import { RESET_BENCH_USERS, resetBenchEnv, resetSizes, writeSeedFile } from './reset-bench';
+import { parseTopologies, startTopology, TOPOLOGIES, TOPOLOGY_LABELS } from './redis-topologies';
+import type { BenchTopology } from './redis-topologies';
 import { ARGON2_PARAMS, runResetRows } from './reset-rows';
-import type { ResetMeasures } from './reset-rows';
+import type { ResetMeasures, ResetTarget } from './reset-rows';
 import { runScaleRows, SCALE_COUNTS, SCALE_HEARTBEAT_MS } from './scale-rows';
 import type { ScaleRow } from './scale-rows';
 import { startServer } from './server-process';
@@ -31,6 +33,7 @@ const QUICK = {
   idle: '200',
   'idle-rounds': '1',
   'reset-duration': '0.5',
+  'reset-users': '6000',
   scale: '300,600',
   'scale-heartbeat': '300',
   storm: '300',
@@ -47,7 +50,9 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       profile: { type: 'string' },
       'no-reset': { type: 'boolean', default: false },
+      'reset-on': { type: 'string', default: TOPOLOGIES.join(',') },
       'reset-duration': { type: 'string', default: '3' },
+      'reset-users': { type: 'string', default: String(RESET_BENCH_USERS) },
       json: { type: 'boolean', default: false },
       'no-login-flood': { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
@@ -61,6 +66,8 @@ async function main(): Promise<void> {
   // --quick: every row once, briefly, for a smoke run of the bench itself (tests/bench); its figures mean nothing
   if (values.quick) Object.assign(values, QUICK);
   const resetRows = !values['no-reset'];
+  const resetOn = parseTopologies(values['reset-on']);
+  const sizes = resetSizes(Number(values['reset-users']));
   const resetDurationS = Number(values['reset-duration']);
   const durationS = Number(values.duration);
   const warmupS = Number(values.warmup);
@@ -71,11 +78,12 @@ async function main(): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
   const redis = await startRedisServer();
-  const seedFile = resetRows ? writeSeedFile() : null;
+  const seedFile = resetRows ? writeSeedFile(sizes) : null;
   const results: CaseResult[] = [];
   let memory: MemoryResult[] = [];
   const running: ServerProcess[] = [];
-  let reset: ResetMeasures | null = null;
+  const topologies: BenchTopology[] = [];
+  let resets: ResetMeasures[] = [];
   let scale: ScaleRow[] = [];
   let storm: StormResult | null = null;
   try {
@@ -113,17 +121,39 @@ async function main(): Promise<void> {
     }
     results.push(...(await runPingRows(running, { durationS, warmupS, roundCount, log })));
     const redisGateway = running.find((server) => server.kind === 'gateway-redis');
-    if (resetRows && redisGateway) {
-      const measured = await runResetRows(
-        redisGateway,
-        { url: redis.url, pid: redis.process.pid! },
-        { durationS, warmupS, roundCount, resetDurationS, log },
+    if (resetRows && redisGateway && seedFile) {
+      // each topology but the bench's own node gets a gateway of its own, up beside the others so that the
+      // ResetPassword rounds can alternate between them; started together, since loading the seed users is
+      // mostly waiting on Redis
+      const started = await Promise.allSettled(
+        resetOn.map(async (name): Promise<ResetTarget> => {
+          const topology = await startTopology(name, redis);
+          topologies.push(topology);
+          if (name === 'single') return { topology, server: redisGateway };
+          log(`gateway-redis (${TOPOLOGY_LABELS[name]}): loading the seed users…`);
+          const env = { ...resetBenchEnv(seedFile.path), ...topology.redisEnv, ...topology.gatewayEnv };
+          const server = await startServer('gateway-redis', redis.url, values.profile, env);
+          running.push(server);
+          return { topology, server };
+        }),
       );
-      results.push(measured.row);
-      reset = measured.reset;
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      const targets = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      const measured = await runResetRows(targets, {
+        durationS,
+        warmupS,
+        roundCount,
+        resetDurationS,
+        sizes,
+        log,
+      });
+      results.push(...measured.rows);
+      resets = measured.resets;
     }
   } finally {
     await Promise.all(running.map((server) => server.stop()));
+    await Promise.all(topologies.map((topology) => topology.stop()));
     await redis.stop();
     seedFile?.remove();
   }
@@ -135,15 +165,15 @@ async function main(): Promise<void> {
   }
   const loginFloodText = loginFlood ? `\n${formatLoginFlood(loginFlood)}\n` : '';
 
-  const checks = checkTargets({ results, memory, reset, scale, storm });
+  const checks = checkTargets({ results, memory, resets, scale, storm });
   if (values.json) {
     const plain = results.map(({ scenario, ...rest }) => ({ ...rest, scenario: scenario.name }));
     process.stdout.write(
-      `${JSON.stringify({ machine: machine(), results: plain, memory, scale, storm, reset, loginFlood, checks })}\n`,
+      `${JSON.stringify({ machine: machine(), results: plain, memory, scale, storm, resets, loginFlood, checks })}\n`,
     );
   } else {
     const stormText = storm ? `\n${formatStorm(storm)}\n` : '';
-    const resetText = reset ? `\n${formatReset(reset, ARGON2_PARAMS)}\n` : '';
+    const resetText = resets.length > 0 ? `\n${formatResets(resets, results, ARGON2_PARAMS)}\n` : '';
     process.stdout.write(
       `machine: ${machine()}\n\n${formatTable(results, memory, checks, scale)}${stormText}${resetText}${loginFloodText}`,
     );

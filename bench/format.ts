@@ -7,7 +7,9 @@ import type { CaseResult } from './ping-rows';
 import { DRAIN_CONCURRENCY } from './reset-bench';
 import type { RoundTrips } from './reset-bench';
 import { rateOf } from './reset-rows';
-import type { ResetMeasures } from './reset-rows';
+import type { NodeCpu, ResetMeasures } from './reset-rows';
+import { TOPOLOGY_LABELS } from './redis-topologies';
+import type { TopologyName } from './redis-topologies';
 import type { ScaleRow } from './scale-rows';
 import type { StormResult } from './storm-rows';
 import type { TargetCheck } from './targets';
@@ -22,8 +24,8 @@ function formatRoundTrips(name: string, trips: RoundTrips): string {
     .map(([command, n]) => `${command} ${n.toFixed(2)}`)
     .join(', ');
   return [
-    `Redis round trips per ${name} call (1×1, ${trips.calls} calls, its mail sent by another process): ` +
-      `${total.toFixed(2)} = ${byConnection}`,
+    `Redis round trips per ${name} call (1×1, ${trips.calls} calls, its mail sent by another process; p50 ` +
+      `${trips.p50Ms.toFixed(2)} ms): ${total.toFixed(2)} = ${byConnection}`,
     `Redis commands per ${name} call (INFO commandstats, commands inside scripts counted too): ${commands}`,
   ].join('\n');
 }
@@ -87,6 +89,88 @@ export function formatReset(reset: ResetMeasures, argon2Params: string): string 
   ].join('\n');
 }
 
+const sum = (values: Readonly<Record<string, number>>): number =>
+  Object.values(values).reduce((total, n) => total + n, 0);
+
+function formatNodes(nodes: readonly NodeCpu[], unit: string, scale: number, digits: number): string {
+  return nodes
+    .map(
+      (node) =>
+        `:${node.port} ${node.role} ${(node.microsPerCall / scale).toFixed(digits)} ${unit} (${(node.share * 100).toFixed(0)}%)`,
+    )
+    .join(', ');
+}
+
+/**
+ * The reset rows of every topology: one table side by side (ResetPassword 50×10 and the ResetPassword2 flood,
+ * their round trips and commands per call, the busiest Redis node), then each topology's own lines.
+ */
+export function formatResets(
+  resets: readonly ResetMeasures[],
+  results: readonly CaseResult[],
+  argon2Params: string,
+): string {
+  const rowOf = (topology: TopologyName) =>
+    results.find((r) => r.scenario.name === 'reset-request' && r.topology === topology);
+  const single = rowOf('single');
+  const table = [
+    [
+      'reset rows on',
+      'ResetPassword 50×10/s',
+      '× one node',
+      'p50 ms',
+      'p99 ms',
+      'round trips',
+      'commands',
+      '1×1 p50 ms',
+      'ResetPassword2 20×10/s',
+      'p50 ms',
+      'p99 ms',
+      'round trips',
+      'commands',
+      '1×1 p50 ms',
+      'busiest Redis node',
+    ],
+    ...resets.map((reset) => {
+      const row = rowOf(reset.topology);
+      const flood = reset.flood.reset2.functions[0];
+      const busiest = reset.requestNodes.reduce((a, b) => (b.share > a.share ? b : a));
+      return [
+        TOPOLOGY_LABELS[reset.topology],
+        row ? Math.round(row.callsPerSecond).toLocaleString('en-US') : '',
+        row && single ? (row.callsPerSecond / single.callsPerSecond).toFixed(2) : '',
+        row ? row.p50Ms.toFixed(3) : '',
+        row ? row.p99Ms.toFixed(3) : '',
+        sum(reset.roundTrips.perCallByConnection).toFixed(2),
+        sum(reset.roundTrips.commandsPerCall).toFixed(1),
+        reset.roundTrips.p50Ms.toFixed(2),
+        rateOf(reset.flood.reset2).toFixed(1),
+        flood ? flood.p50Ms.toFixed(1) : '',
+        flood ? flood.p99Ms.toFixed(1) : '',
+        sum(reset.reset2RoundTrips.perCallByConnection).toFixed(2),
+        sum(reset.reset2RoundTrips.commandsPerCall).toFixed(1),
+        reset.reset2RoundTrips.p50Ms.toFixed(2),
+        reset.requestNodes.length > 1 ? `${(busiest.share * 100).toFixed(0)}% (:${busiest.port})` : '',
+      ];
+    }),
+  ];
+  const blocks = resets.map((reset) =>
+    [
+      `Reset rows on ${TOPOLOGY_LABELS[reset.topology]}:`,
+      `Redis CPU by node per ResetPassword call at 50×10: ${formatNodes(reset.requestNodes, 'µs', 1, 1)}; per ` +
+        `ResetPassword2 call during the flood: ${formatNodes(reset.floodNodes, 'ms', 1000, 2)}`,
+      formatReset(reset, argon2Params),
+    ].join('\n'),
+  );
+  return [
+    "Reset rows by Redis topology (round trips: socket writes per call, one call at a time, and that call's p50; " +
+      "commands: INFO commandstats over the primaries, inside scripts too; the busiest node's share of the " +
+      'redis-server CPU at 50×10)',
+    formatColumns(table),
+    ...blocks,
+  ].join('\n\n');
+}
+
 export function formatTable(
   results: readonly CaseResult[],
   memory: readonly MemoryResult[],
@@ -114,7 +198,7 @@ export function formatTable(
     ...results.map((r) => {
       const base = baselineOf(r);
       return [
-        r.server,
+        r.topology === undefined || r.topology === 'single' ? r.server : `${r.server} (${r.topology})`,
         `${r.scenario.name} ${r.connections}×${r.inflight}`,
         Math.round(r.callsPerSecond).toLocaleString('en-US'),
         base ? (r.callsPerSecond / base.callsPerSecond).toFixed(2) : '',

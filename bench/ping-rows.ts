@@ -7,10 +7,13 @@ import { median } from './median';
 import { cpuMicros } from './proc';
 import type { ServerProcess } from './server-process';
 import type { ServerKind } from './server-child';
+import type { TopologyName } from './redis-topologies';
 
 /** One measured row: a scenario at a load on a server. */
 export interface BenchCase {
   readonly server: ServerKind;
+  /** the Redis a reset row ran on; absent on the Ping rows */
+  readonly topology?: TopologyName;
   readonly scenario: Scenario;
   readonly connections: number;
   readonly inflight: number;

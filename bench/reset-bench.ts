@@ -22,6 +22,7 @@ import { pingScenario } from '../load/scenarios/ping';
 import { resetRequestScenario } from '../load/scenarios/reset-request';
 import { LOAD_SEED_DEFAULTS, loadSeedUsers } from '../load/seed-users';
 import { median } from './median';
+import type { BenchTopology } from './redis-topologies';
 
 /**
  * Users the Redis gateway loads (SEED_FILE): more than ResetPassword reaches in one RESET_TARGET_INTERVAL_SECONDS
@@ -31,6 +32,22 @@ export const RESET_BENCH_USERS = 20_000;
 
 /** Codes seeded for ResetPassword2: more than the flood can use in its seconds (argon2: ~100/s on 2 cores). */
 export const RESET2_CODES = 1500;
+
+/** How many seed users the reset rows load (--reset-users), and how many of them get a code for ResetPassword2. */
+export interface ResetSizes {
+  readonly users: number;
+  readonly codes: number;
+}
+
+/**
+ * RESET_BENCH_USERS and RESET2_CODES, or for fewer users (--quick: loading 20,000 takes each gateway seconds)
+ * a tenth of them as codes. The ResetPassword rounds ask for the users below the codes and the timing row's: past
+ * about that many calls a second they would find a user inside its RESET_TARGET_INTERVAL_SECONDS.
+ */
+export function resetSizes(users = RESET_BENCH_USERS): ResetSizes {
+  if (!Number.isInteger(users) || users < 2000) throw new Error('--reset-users: a whole number from 2000');
+  return { users, codes: Math.min(RESET2_CODES, Math.floor(users / 10)) };
+}
 
 /** The Redis gateway's extra settings for the reset rows (the rest as deployed, argon2 at its defaults). */
 export function resetBenchEnv(seedFile: string): Record<string, string> {
@@ -50,26 +67,26 @@ export function resetBenchEnv(seedFile: string): Record<string, string> {
 }
 
 /** Writes the seed file in a fresh temporary folder; `remove` deletes it. */
-export function writeSeedFile(): { path: string; remove(): void } {
+export function writeSeedFile(sizes: ResetSizes): { path: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'oms-bench-'));
   const path = join(dir, 'seed-users.json');
-  writeFileSync(path, JSON.stringify(loadSeedUsers(RESET_BENCH_USERS)));
+  writeFileSync(path, JSON.stringify(loadSeedUsers(sizes.users)));
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export const resetParams: Readonly<Record<string, string>> = {
-  operator: LOAD_SEED_DEFAULTS.operator,
-  operatorPassword: LOAD_SEED_DEFAULTS.operatorPassword,
-  users: LOAD_SEED_DEFAULTS.pattern,
-  count: String(RESET_BENCH_USERS),
-};
-
-/** One scenario for every ResetPassword run of the bench, so its round robin goes on across rounds. */
-export function benchResetRequestScenario(): Scenario {
-  return resetRequestScenario(resetParams);
+/**
+ * One scenario for every ResetPassword run on a gateway, so its round robin goes on across rounds; over the users
+ * below those the timing row and the seeded codes take, so that neither finds its users inside their interval.
+ */
+export function benchResetRequestScenario(sizes: ResetSizes): Scenario {
+  return resetRequestScenario({
+    operator: LOAD_SEED_DEFAULTS.operator,
+    operatorPassword: LOAD_SEED_DEFAULTS.operatorPassword,
+    users: LOAD_SEED_DEFAULTS.pattern,
+    count: String(sizes.users - sizes.codes - TIMING_CALLS),
+  });
 }
 
-/** Bench-side access to the bench's Redis: the same stores the gateway uses, on the same prefix. */
 /** Mails the bench's delivery loop sends at once while draining. */
 export const DRAIN_CONCURRENCY = 16;
 
@@ -78,9 +95,14 @@ export interface Drained {
   readonly seconds: number;
 }
 
+/** Bench-side access to a row's Redis: the same stores the gateway uses, on the same prefix, and each node. */
 export interface BenchRedis {
   readonly config: Config;
-  readonly admin: Redis;
+  readonly topology: BenchTopology;
+  /** INFO commandstats, summed over the primaries (a replica counts again what its primary sent it) */
+  commandStats(): Promise<Map<string, number>>;
+  /** CLIENT LIST of every node: each connection's name and the node it is to, by its local port */
+  connections(): Promise<Map<string, { name: string; nodePort: number }>>;
   /**
    * Delivers every queued mail from the bench process (the gateway under load only queues: the front-end role,
    * MAIL_DELIVERY_CONCURRENCY=0), through the gateway's own delivery loop into a dev outbox; bounded, 60 s.
@@ -89,14 +111,38 @@ export interface BenchRedis {
   close(): Promise<void>;
 }
 
-export function openBenchRedis(url: string): BenchRedis {
-  const config = loadConfig({ OMS_DEV: '1', REDIS_URL: url });
+export function openBenchRedis(topology: BenchTopology): BenchRedis {
+  const config = loadConfig({ OMS_DEV: '1', ...topology.redisEnv });
   const logger = createLogger('warn');
   const resets = openRedisResetStore(config.redis!, logger);
-  const admin = new Redis(url);
+  const admins = topology.nodes.map((node) => ({
+    node,
+    redis: new Redis({ host: '127.0.0.1', port: node.port, maxRetriesPerRequest: 1 }),
+  }));
   return {
     config,
-    admin,
+    topology,
+    commandStats: async () => {
+      const sum = new Map<string, number>();
+      for (const { node, redis } of admins) {
+        if (node.role !== 'primary') continue;
+        for (const [command, calls] of parseCommandStats(await redis.info('commandstats'))) {
+          sum.set(command, (sum.get(command) ?? 0) + calls);
+        }
+      }
+      return sum;
+    },
+    connections: async () => {
+      const byPort = new Map<string, { name: string; nodePort: number }>();
+      for (const { node, redis } of admins) {
+        for (const line of String(await redis.client('LIST')).split('\n')) {
+          const port = /addr=[^ ]*:(\d+) /.exec(line)?.[1];
+          const name = / name=(\S*)/.exec(line)?.[1];
+          if (port !== undefined) byPort.set(port, { name: name || '(unnamed)', nodePort: node.port });
+        }
+      }
+      return byPort;
+    },
     drainMail: async () => {
       const queued = await resets.queuedMailCount();
       if (queued === 0) return { mails: 0, seconds: 0 };
@@ -117,7 +163,7 @@ export function openBenchRedis(url: string): BenchRedis {
     },
     close: async () => {
       await resets.close();
-      admin.disconnect();
+      for (const { redis } of admins) redis.disconnect();
     },
   };
 }
@@ -128,12 +174,25 @@ export function parseCommandStats(info: string): Map<string, number> {
   return calls;
 }
 
+/**
+ * Commands of the readings and of the clients' upkeep, not of a call: INFO and CLIENT LIST (the bench's), and on a
+ * cluster the slot-map refresh every client makes each second (ioredis: a new connection, CLIENT SETNAME, CLUSTER
+ * SLOTS)
+ */
+const NOT_THE_CALLS = new Set(['info', 'client|list', 'client|setname', 'cluster|slots']);
+
 export interface RoundTrips {
   readonly calls: number;
-  /** socket writes to Redis per call, by the gateway's connection name */
+  /**
+   * socket writes to Redis per call, by the gateway's connection name (on a cluster, name → node port): one call
+   * at a time, so on one node these are its round trips; on a cluster, writes to different nodes sent together
+   * count once each
+   */
   readonly perCallByConnection: Readonly<Record<string, number>>;
-  /** commands Redis ran per call (INFO commandstats deltas, commands inside scripts included) */
+  /** commands Redis ran per call (INFO commandstats deltas over the primaries, commands inside scripts included) */
   readonly commandsPerCall: Readonly<Record<string, number>>;
+  /** the median call's latency, one at a time: what the round trips (and a WAIT) add up to */
+  readonly p50Ms: number;
 }
 
 /**
@@ -155,33 +214,39 @@ export async function measureRoundTrips(
     const step = scenario.steps[0]!;
     const context = { connectionIndex: 0, connections: 1, url: wsUrl, params: {}, state: {} };
     const writesBefore = await redisWrites();
-    const statsBefore = parseCommandStats(await redis.admin.info('commandstats'));
-    for (let i = 0; i < calls; i++) await step.run(client, context);
+    const statsBefore = await redis.commandStats();
+    const latencies: number[] = [];
+    for (let i = 0; i < calls; i++) {
+      const started = performance.now();
+      await step.run(client, context);
+      latencies.push(performance.now() - started);
+    }
     const writesAfter = await redisWrites();
-    const statsAfter = parseCommandStats(await redis.admin.info('commandstats'));
+    const statsAfter = await redis.commandStats();
     // sent by the bench, not the gateway: after the readings
     await redis.drainMail();
-    const names = new Map<string, string>();
-    for (const line of String(await redis.admin.client('LIST')).split('\n')) {
-      const port = /addr=[^ ]*:(\d+) /.exec(line)?.[1];
-      const name = / name=(\S*)/.exec(line)?.[1];
-      if (port !== undefined) names.set(port, name || '(unnamed)');
-    }
+    const connections = await redis.connections();
+    const multiNode = redis.topology.redisEnv.REDIS_CLUSTER_NODES !== undefined;
     const perCallByConnection: Record<string, number> = {};
     for (const [port, after] of Object.entries(writesAfter)) {
       const delta = after - (writesBefore[port] ?? 0);
       if (delta === 0) continue;
-      const name = names.get(port) ?? `port ${port}`;
+      const connection = connections.get(port);
+      const name =
+        connection === undefined
+          ? // gone by now: the cluster client's slot-map refresh, a connection each time
+            'closed since'
+          : multiNode
+            ? `${connection.name}→:${connection.nodePort}`
+            : connection.name;
       perCallByConnection[name] = (perCallByConnection[name] ?? 0) + delta / calls;
     }
     const commandsPerCall: Record<string, number> = {};
     for (const [command, after] of statsAfter) {
       const delta = after - (statsBefore.get(command) ?? 0);
-      // the readings themselves (INFO, CLIENT) are not the gateway's
-      if (delta > 0 && command !== 'info' && command !== 'client|list')
-        commandsPerCall[command] = delta / calls;
+      if (delta > 0 && !NOT_THE_CALLS.has(command)) commandsPerCall[command] = delta / calls;
     }
-    return { calls, perCallByConnection, commandsPerCall };
+    return { calls, perCallByConnection, commandsPerCall, p50Ms: median(latencies) };
   } finally {
     await client.close();
   }
@@ -219,16 +284,19 @@ export function measureArgon2(config: Config, seconds: number, slots: number): P
 }
 
 /**
- * Live codes for the last RESET2_CODES seeded users, issued straight through the reset store (as ResetPassword
+ * Live codes for the last `sizes.codes` seeded users, issued straight through the reset store (as ResetPassword
  * would, known codes instead of mailed ones), so each ResetPassword2 call of the flood hashes exactly once.
  */
-export async function seedCodes(redis: BenchRedis): Promise<{ userId: number; code: string }[]> {
+export async function seedCodes(
+  redis: BenchRedis,
+  sizes: ResetSizes,
+): Promise<{ userId: number; code: string }[]> {
   const logger = createLogger('warn');
   const store = createRedisStore(redis.config.redis!, logger);
   const resets = openRedisResetStore(redis.config.redis!, logger);
   try {
     const codes: { userId: number; code: string }[] = [];
-    for (let n = RESET_BENCH_USERS; n > RESET_BENCH_USERS - RESET2_CODES; n--) {
+    for (let n = sizes.users; n > sizes.users - sizes.codes; n--) {
       const user = await store.users.findByName(LOAD_SEED_DEFAULTS.pattern.replace('{n}', String(n)));
       if (user === null) throw new Error(`seed user ${n} missing`);
       const code = randomUUID();

@@ -1,5 +1,6 @@
-// The reset rows on the Redis gateway: ResetPassword at 50×10 (rounds, medians, CPU by process), its Redis round
-// trips, known against unknown names, and the ResetPassword2 flood against argon2 alone before and after it.
+// The reset rows on the Redis gateway, on each Redis topology: ResetPassword at 50×10 (rounds alternating between the
+// topologies, medians, CPU by process and by Redis node), its Redis round trips, known against unknown names, and
+// the ResetPassword2 flood against argon2 alone before and after it.
 import { availableParallelism } from 'node:os';
 import { runLoad } from '../load/runner';
 import type { LoadReport } from '../load/runner';
@@ -15,11 +16,20 @@ import {
   openBenchRedis,
   resetPassword2Scenario,
   seedCodes,
-  RESET2_CODES,
-  RESET_BENCH_USERS,
   TIMING_CALLS,
 } from './reset-bench';
-import type { Argon2Ceiling, Drained, FloodResult, KnownVsUnknown, RoundTrips } from './reset-bench';
+import type {
+  Argon2Ceiling,
+  BenchRedis,
+  Drained,
+  FloodResult,
+  KnownVsUnknown,
+  ResetSizes,
+  RoundTrips,
+} from './reset-bench';
+import type { Scenario } from '../load/scenario';
+import { TOPOLOGY_LABELS } from './redis-topologies';
+import type { BenchNode, BenchTopology, TopologyName } from './redis-topologies';
 import type { ServerProcess } from './server-process';
 
 /** Successful calls per second of a run. */
@@ -49,8 +59,18 @@ export interface FloodCpu {
   readonly bench: number;
 }
 
-/** What the reset rows measured, when the Redis gateway ran them. */
+/** One Redis node's CPU over a row. */
+export interface NodeCpu {
+  readonly port: number;
+  readonly role: BenchNode['role'];
+  readonly microsPerCall: number;
+  /** of all the row's redis-server CPU */
+  readonly share: number;
+}
+
+/** What the reset rows measured on one topology. */
 export interface ResetMeasures {
+  readonly topology: TopologyName;
   readonly roundTrips: RoundTrips;
   /** the same for ResetPassword2 (1×1, with codes the flood left unused) */
   readonly reset2RoundTrips: RoundTrips;
@@ -64,6 +84,10 @@ export interface ResetMeasures {
   readonly delivery: Drained;
   /** CPU per ResetPassword call at 50×10, over the measured seconds of its rounds */
   readonly requestCpu: RequestCpu;
+  /** the redis-server CPU of those rounds, by node */
+  readonly requestNodes: readonly NodeCpu[];
+  /** the same over the ResetPassword2 flood */
+  readonly floodNodes: readonly NodeCpu[];
 }
 
 /** µs of CPU per call, by process. */
@@ -80,139 +104,216 @@ export const ARGON2_PARAMS = 'm=19456 KiB, t=2, p=1 (the gateway defaults)';
 /** ResetPassword2 calls whose Redis round trips are counted (each hashes, so few). */
 const RESET2_ROUND_TRIP_CALLS = 50;
 
-/** ResetPassword 50×10 (rounds, medians), its Redis round trips, and ResetPassword2 against argon2 alone. */
+/** The Redis gateway on one topology, for the reset rows. */
+export interface ResetTarget {
+  readonly topology: BenchTopology;
+  readonly server: ServerProcess;
+}
+
+export interface ResetRowOptions {
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly roundCount: number;
+  readonly resetDurationS: number;
+  /** the seed users each gateway loaded, and the codes seeded among them */
+  readonly sizes: ResetSizes;
+  readonly log: (line: string) => void;
+}
+
+/** A topology's run of the rows: its gateway, the bench's access to its Redis and what its rounds summed. */
+interface TopologyRun {
+  readonly target: ResetTarget;
+  readonly redis: BenchRedis;
+  readonly scenario: Scenario;
+  readonly label: string;
+  readonly rounds: Round[];
+  readonly split: { calls: number; gateway: number; generator: number; nodes: number[] };
+  delivery: Drained;
+}
+
+const nodesCpu = (topology: BenchTopology): number[] => topology.nodes.map((node) => cpuMicros(node.pid));
+
+function nodeShares(topology: BenchTopology, micros: readonly number[], calls: number): NodeCpu[] {
+  const total = micros.reduce((sum, n) => sum + n, 0);
+  return topology.nodes.map((node, i) => ({
+    port: node.port,
+    role: node.role,
+    microsPerCall: micros[i]! / Math.max(1, calls),
+    share: total > 0 ? micros[i]! / total : 0,
+  }));
+}
+
+/**
+ * ResetPassword 50×10 on every topology (rounds alternating between them, the first rotating, as the Ping rows
+ * do: a drift in the shared machine's load then spreads over all of them), then on each in turn its Redis round
+ * trips, known against unknown names and ResetPassword2 against argon2 alone.
+ */
 export async function runResetRows(
-  server: ServerProcess,
-  redis: { url: string; pid: number },
-  options: {
-    durationS: number;
-    warmupS: number;
-    roundCount: number;
-    resetDurationS: number;
-    log: (line: string) => void;
-  },
-): Promise<{ row: CaseResult; reset: ResetMeasures }> {
-  const { log } = options;
-  const benchRedis = openBenchRedis(redis.url);
+  targets: readonly ResetTarget[],
+  options: ResetRowOptions,
+): Promise<{ rows: CaseResult[]; resets: ResetMeasures[] }> {
+  const runs: TopologyRun[] = targets.map((target) => ({
+    target,
+    redis: openBenchRedis(target.topology),
+    scenario: benchResetRequestScenario(options.sizes),
+    label: `gateway-redis (${TOPOLOGY_LABELS[target.topology.name]})`,
+    rounds: [],
+    split: { calls: 0, gateway: 0, generator: 0, nodes: target.topology.nodes.map(() => 0) },
+    delivery: { mails: 0, seconds: 0 },
+  }));
   try {
-    const scenario = benchResetRequestScenario();
-    const rounds: Round[] = [];
-    let delivery: Drained = { mails: 0, seconds: 0 };
-    const split = { calls: 0, gateway: 0, redis: 0, generator: 0 };
     for (let round = 0; round < options.roundCount; round++) {
-      log(`gateway-redis: ResetPassword 50×10, round ${round + 1}/${options.roundCount}…`);
-      let cpuBefore = 0;
-      let redisBefore = 0;
-      let benchBefore = process.cpuUsage();
-      const report = await runLoad({
-        url: server.url,
-        scenario,
-        connections: 50,
-        inflight: 10,
-        durationS: options.durationS,
-        warmupS: options.warmupS,
-        timeoutMs: 10_000,
-        onMeasureStart: () => {
-          cpuBefore = cpuMicros(server.pid);
-          redisBefore = cpuMicros(redis.pid);
-          benchBefore = process.cpuUsage();
-        },
-      });
-      const benchCpu = process.cpuUsage(benchBefore);
-      rounds.push({ report, serverCpuMicros: cpuMicros(server.pid) - cpuBefore });
-      split.calls += report.totals.calls;
-      split.gateway += cpuMicros(server.pid) - cpuBefore;
-      split.redis += cpuMicros(redis.pid) - redisBefore;
-      split.generator += benchCpu.user + benchCpu.system;
-      // the gateway only queues (MAIL_DELIVERY_CONCURRENCY=0, the front-end role): the bench sends the
-      // round's mail before the next round, and times it
-      const drained = await benchRedis.drainMail();
-      delivery = { mails: delivery.mails + drained.mails, seconds: delivery.seconds + drained.seconds };
+      const order = runs.map((_, i) => runs[(i + round) % runs.length]!);
+      for (const run of order) await requestRound(run, round, options);
     }
-    const row = summarise({ server: 'gateway-redis', scenario, connections: 50, inflight: 10 }, rounds);
-    const perCall = (micros: number): number => micros / Math.max(1, split.calls);
-    const requestCpu: RequestCpu = {
-      gateway: perCall(split.gateway),
-      redis: perCall(split.redis),
-      generator: perCall(split.generator),
-    };
-    log('gateway-redis: Redis round trips of ResetPassword…');
-    const redisWrites = async () =>
-      (await server.request({ type: 'redis-writes' }, 'redis-writes')).byLocalPort;
-    const roundTrips = await measureRoundTrips(server.url, benchRedis, scenario, redisWrites, 200);
-    log(`gateway-redis: public ResetPassword, known against unknown names, ${TIMING_CALLS} each…`);
-    // users below the ones seedCodes takes, each asked once
-    const timing = await measureKnownVsUnknown(server.url, RESET_BENCH_USERS - RESET2_CODES);
-    await benchRedis.drainMail();
-    const seeded = await seedCodes(benchRedis);
-    // the last codes stay for ResetPassword2's round trips, after the flood
-    const codes = seeded.slice(0, -RESET2_ROUND_TRIP_CALLS);
-    await benchRedis.drainMail();
-    const cores = availableParallelism();
-    log(`@node-rs/argon2 alone, ${cores} in flight…`);
-    const before = await measureArgon2(benchRedis.config, options.resetDurationS, cores);
-    log('gateway-redis: ResetPassword2 flood with Ping alongside…');
-    const floodLoad = [20, 10] as const;
-    const cpuNow = () => ({
-      gatewayEventLoop: cpuMicros(server.pid, server.pid),
-      gateway: cpuMicros(server.pid),
-      redis: cpuMicros(redis.pid),
-      bench: process.cpuUsage(),
-    });
-    const cpuBefore = cpuNow();
-    const flood = await floodResetPassword2(
-      server.url,
-      codes,
-      floodLoad[0],
-      floodLoad[1],
-      options.resetDurationS,
-    );
-    const cpuAfter = cpuNow();
-    log('gateway-redis: Redis round trips of ResetPassword2…');
-    await benchRedis.drainMail();
-    const reset2RoundTrips = await measureRoundTrips(
-      server.url,
-      benchRedis,
-      resetPassword2Scenario(seeded.slice(-RESET2_ROUND_TRIP_CALLS)),
-      redisWrites,
-      RESET2_ROUND_TRIP_CALLS,
-    );
-    log(`@node-rs/argon2 alone, ${cores} and 4 in flight…`);
-    const after = await measureArgon2(benchRedis.config, options.resetDurationS, cores);
-    const fourSlots = await measureArgon2(benchRedis.config, options.resetDurationS, 4);
-    const argon2: Argon2Reference = {
-      before,
-      after,
-      fourSlots,
-      hashesPerSecond: Math.max(
-        (before.hashesPerSecond + after.hashesPerSecond) / 2,
-        fourSlots.hashesPerSecond,
+    const rows = runs.map((run) =>
+      summarise(
+        {
+          server: 'gateway-redis',
+          topology: run.target.topology.name,
+          scenario: run.scenario,
+          connections: 50,
+          inflight: 10,
+        },
+        run.rounds,
       ),
-    };
-    const msPerCall = (micros: number): number => micros / 1000 / Math.max(1, flood.reset2.totals.calls);
-    const benchCpu = process.cpuUsage(cpuBefore.bench);
-    const eventLoop = cpuAfter.gatewayEventLoop - cpuBefore.gatewayEventLoop;
-    const floodCpu: FloodCpu = {
-      gatewayEventLoop: msPerCall(eventLoop),
-      gatewayOtherThreads: msPerCall(cpuAfter.gateway - cpuBefore.gateway - eventLoop),
-      redis: msPerCall(cpuAfter.redis - cpuBefore.redis),
-      bench: msPerCall(benchCpu.user + benchCpu.system),
-    };
-    return {
-      row,
-      reset: {
-        roundTrips,
-        reset2RoundTrips,
-        timing,
-        argon2,
-        flood,
-        floodLoad,
-        floodCpu,
-        delivery,
-        requestCpu,
-      },
-    };
+    );
+    const resets: ResetMeasures[] = [];
+    for (const run of runs) resets.push(await measureTopology(run, options));
+    return { rows, resets };
   } finally {
-    await benchRedis.close();
+    await Promise.all(runs.map((run) => run.redis.close()));
   }
+}
+
+/** One round of ResetPassword 50×10 on one topology, its CPU by process and by node, then its mail sent. */
+async function requestRound(run: TopologyRun, round: number, options: ResetRowOptions): Promise<void> {
+  const { server, topology } = run.target;
+  options.log(`${run.label}: ResetPassword 50×10, round ${round + 1}/${options.roundCount}…`);
+  let cpuBefore = 0;
+  let nodesBefore = nodesCpu(topology);
+  let benchBefore = process.cpuUsage();
+  const report = await runLoad({
+    url: server.url,
+    scenario: run.scenario,
+    connections: 50,
+    inflight: 10,
+    durationS: options.durationS,
+    warmupS: options.warmupS,
+    timeoutMs: 10_000,
+    onMeasureStart: () => {
+      cpuBefore = cpuMicros(server.pid);
+      nodesBefore = nodesCpu(topology);
+      benchBefore = process.cpuUsage();
+    },
+  });
+  const benchCpu = process.cpuUsage(benchBefore);
+  const serverCpu = cpuMicros(server.pid) - cpuBefore;
+  const nodesAfter = nodesCpu(topology);
+  run.rounds.push({ report, serverCpuMicros: serverCpu });
+  run.split.calls += report.totals.calls;
+  run.split.gateway += serverCpu;
+  run.split.generator += benchCpu.user + benchCpu.system;
+  nodesAfter.forEach((after, i) => (run.split.nodes[i]! += after - nodesBefore[i]!));
+  // the gateway only queues (MAIL_DELIVERY_CONCURRENCY=0, the front-end role): the bench sends the round's mail
+  // before the next round, and times it
+  const drained = await run.redis.drainMail();
+  run.delivery = {
+    mails: run.delivery.mails + drained.mails,
+    seconds: run.delivery.seconds + drained.seconds,
+  };
+}
+
+/** After the rounds, on one topology: round trips, known against unknown, and ResetPassword2 against argon2. */
+async function measureTopology(run: TopologyRun, options: ResetRowOptions): Promise<ResetMeasures> {
+  const { log } = options;
+  const { label } = run;
+  const { server, topology } = run.target;
+  const benchRedis = run.redis;
+  const { split } = run;
+  const perCall = (micros: number): number => micros / Math.max(1, split.calls);
+  const requestCpu: RequestCpu = {
+    gateway: perCall(split.gateway),
+    redis: perCall(split.nodes.reduce((sum, n) => sum + n, 0)),
+    generator: perCall(split.generator),
+  };
+  const requestNodes = nodeShares(topology, split.nodes, split.calls);
+  log(`${label}: Redis round trips of ResetPassword…`);
+  const redisWrites = async () =>
+    (await server.request({ type: 'redis-writes' }, 'redis-writes')).byLocalPort;
+  const roundTrips = await measureRoundTrips(server.url, benchRedis, run.scenario, redisWrites, 200);
+  log(`${label}: public ResetPassword, known against unknown names, ${TIMING_CALLS} each…`);
+  // users below the ones seedCodes takes, each asked once
+  const timing = await measureKnownVsUnknown(server.url, options.sizes.users - options.sizes.codes);
+  await benchRedis.drainMail();
+  const seeded = await seedCodes(benchRedis, options.sizes);
+  // the last codes stay for ResetPassword2's round trips, after the flood
+  const codes = seeded.slice(0, -RESET2_ROUND_TRIP_CALLS);
+  await benchRedis.drainMail();
+  const cores = availableParallelism();
+  log(`@node-rs/argon2 alone, ${cores} in flight…`);
+  const before = await measureArgon2(benchRedis.config, options.resetDurationS, cores);
+  log(`${label}: ResetPassword2 flood with Ping alongside…`);
+  const floodLoad = [20, 10] as const;
+  const cpuNow = () => ({
+    gatewayEventLoop: cpuMicros(server.pid, server.pid),
+    gateway: cpuMicros(server.pid),
+    nodes: nodesCpu(topology),
+    bench: process.cpuUsage(),
+  });
+  const cpuBefore = cpuNow();
+  const flood = await floodResetPassword2(
+    server.url,
+    codes,
+    floodLoad[0],
+    floodLoad[1],
+    options.resetDurationS,
+  );
+  const cpuAfter = cpuNow();
+  log(`${label}: Redis round trips of ResetPassword2…`);
+  await benchRedis.drainMail();
+  const reset2RoundTrips = await measureRoundTrips(
+    server.url,
+    benchRedis,
+    resetPassword2Scenario(seeded.slice(-RESET2_ROUND_TRIP_CALLS)),
+    redisWrites,
+    RESET2_ROUND_TRIP_CALLS,
+  );
+  log(`@node-rs/argon2 alone, ${cores} and 4 in flight…`);
+  const after = await measureArgon2(benchRedis.config, options.resetDurationS, cores);
+  const fourSlots = await measureArgon2(benchRedis.config, options.resetDurationS, 4);
+  const argon2: Argon2Reference = {
+    before,
+    after,
+    fourSlots,
+    hashesPerSecond: Math.max(
+      (before.hashesPerSecond + after.hashesPerSecond) / 2,
+      fourSlots.hashesPerSecond,
+    ),
+  };
+  const floodCalls = flood.reset2.totals.calls;
+  const msPerCall = (micros: number): number => micros / 1000 / Math.max(1, floodCalls);
+  const benchCpu = process.cpuUsage(cpuBefore.bench);
+  const eventLoop = cpuAfter.gatewayEventLoop - cpuBefore.gatewayEventLoop;
+  const floodNodeMicros = cpuAfter.nodes.map((after, i) => after - cpuBefore.nodes[i]!);
+  const floodCpu: FloodCpu = {
+    gatewayEventLoop: msPerCall(eventLoop),
+    gatewayOtherThreads: msPerCall(cpuAfter.gateway - cpuBefore.gateway - eventLoop),
+    redis: msPerCall(floodNodeMicros.reduce((sum, n) => sum + n, 0)),
+    bench: msPerCall(benchCpu.user + benchCpu.system),
+  };
+  return {
+    topology: topology.name,
+    roundTrips,
+    reset2RoundTrips,
+    timing,
+    argon2,
+    flood,
+    floodLoad,
+    floodCpu,
+    delivery: run.delivery,
+    requestCpu,
+    requestNodes,
+    floodNodes: nodeShares(topology, floodNodeMicros, floodCalls),
+  };
 }

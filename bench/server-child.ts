@@ -4,6 +4,7 @@ import { Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { IntervalHistogram } from 'node:perf_hooks';
 import { loadConfig } from '../gateway/config';
+import type { Config } from '../gateway/config';
 import { loadStartupUsers } from '../gateway/stores/seed-users';
 import { createGateway } from '../gateway/create-gateway';
 import { startBaselineServer } from './baseline-server';
@@ -26,6 +27,8 @@ export type ChildMessage =
 
 interface Running {
   readonly port: number;
+  /** the Redis nodes' ports, for the write counter */
+  readonly redisPorts: ReadonlySet<number>;
   connections(): number;
   close(): Promise<void>;
 }
@@ -37,31 +40,42 @@ const redisWrites = new Map<number, number>();
 let countingRedisWrites = false;
 
 /**
- * Counts writes on sockets to the bench's Redis. ioredis writes a command, a pipeline or a MULTI…EXEC block in
- * one socket write, and the gateway awaits each before the next of the same call, so at one call in flight the
- * writes per call are its round trips. Installed only when asked (after the Ping rows), so Ping never pays for it.
+ * Counts writes on sockets to the row's Redis (any of its nodes). ioredis writes a command, a pipeline or a
+ * MULTI…EXEC block in one socket write, and the gateway awaits each before the next of the same call, so at one
+ * call in flight the writes per call are its round trips. Installed only when asked (after the Ping rows), so Ping
+ * never pays for it.
  */
-function countRedisWrites(redisPort: number): void {
+function countRedisWrites(redisPorts: ReadonlySet<number>): void {
   if (countingRedisWrites) return;
   countingRedisWrites = true;
   // a wrapper on the prototype: the bench has no handle on the gateway's ioredis sockets, and this is its own process
   const prototype = Socket.prototype as unknown as { write: (this: Socket, ...args: unknown[]) => boolean };
   const write = prototype.write;
   prototype.write = function countingWrite(this: Socket, ...args: unknown[]): boolean {
-    if (this.remotePort === redisPort && this.localPort !== undefined) {
+    if (this.remotePort !== undefined && redisPorts.has(this.remotePort) && this.localPort !== undefined) {
       redisWrites.set(this.localPort, (redisWrites.get(this.localPort) ?? 0) + 1);
     }
     return write.apply(this, args);
   };
 }
 
+/** The ports of the Redis nodes the gateway was given: REDIS_URL's, or every REDIS_CLUSTER_NODES entry's. */
+function redisPortsOf(config: Config): Set<number> {
+  const topology = config.redis?.topology;
+  if (topology === undefined) return new Set();
+  if (topology.kind === 'single') return new Set([Number(new URL(topology.url).port)]);
+  if (topology.kind === 'cluster') return new Set(topology.nodes.map((node) => node.port));
+  // a Sentinel's primary is found at start-up; the bench runs none
+  return new Set();
+}
+
 async function start(kind: ServerKind, redisUrl: string | undefined): Promise<Running> {
-  if (kind === 'baseline') return startBaselineServer();
+  if (kind === 'baseline') return { ...(await startBaselineServer()), redisPorts: new Set() };
   // the gateway as deployed, except: development mode on loopback (the dev outbox instead of SendGrid, and the
   // embedded store for gateway-memory), port 0, warn-level logs (info logs one line per connect and close), and
   // what a row needs (BENCH_GATEWAY_ENV: for the reset rows raised reset limits and a SEED_FILE of load users,
   // for the scale rows a short heartbeat)
-  const extra = JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as object;
+  const extra = JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as Record<string, string>;
   const config = loadConfig({
     OMS_DEV: '1',
     PORT: '0',
@@ -79,7 +93,8 @@ async function start(kind: ServerKind, redisUrl: string | undefined): Promise<Ru
     LOGIN_LIMIT_ATTEMPTS: '1000000',
     LOGIN_ADDRESS_LIMIT_ATTEMPTS: '1000000',
     LOGIN_NAME_THROTTLE_ATTEMPTS: '1000000',
-    REDIS_URL: kind === 'gateway-redis' ? redisUrl : undefined,
+    // a row on a cluster names its nodes instead (REDIS_CLUSTER_NODES): one topology at a time
+    REDIS_URL: kind === 'gateway-redis' && extra.REDIS_CLUSTER_NODES === undefined ? redisUrl : undefined,
     ...extra,
   });
   const gateway = createGateway(config);
@@ -87,7 +102,12 @@ async function start(kind: ServerKind, redisUrl: string | undefined): Promise<Ru
     await loadStartupUsers(gateway.services.store, gateway.services.hasher, config, gateway.services.logger);
   }
   const address = await gateway.listen();
-  return { port: address.port, connections: () => gateway.connections.size, close: () => gateway.close() };
+  return {
+    port: address.port,
+    redisPorts: redisPortsOf(config),
+    connections: () => gateway.connections.size,
+    close: () => gateway.close(),
+  };
 }
 
 function send(message: ChildMessage): void {
@@ -117,7 +137,7 @@ async function main(): Promise<void> {
       (globalThis as { gc?: () => void }).gc?.();
       send({ type: 'gc-done', heapUsedBytes: process.memoryUsage().heapUsed });
     } else if (message.type === 'redis-writes') {
-      if (redisUrl !== undefined) countRedisWrites(Number(new URL(redisUrl).port));
+      countRedisWrites(running.redisPorts);
       send({ type: 'redis-writes', byLocalPort: Object.fromEntries(redisWrites) });
     } else if (message.type === 'loop-delay') {
       const histogram = monitorLoop();

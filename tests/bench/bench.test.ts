@@ -7,6 +7,17 @@ import type { ProgramRun } from '../support/bundle';
 /** what bench/ imports, compiled as `npm run build` lays it out */
 const SOURCES = ['bench', 'load', 'gateway', 'core', 'handlers', 'protocol', 'client', 'page', 'testing'];
 
+/** The parts of the JSON report's reset rows the test reads. */
+interface ResetReport {
+  readonly topology: string;
+  readonly requestNodes: readonly { readonly role: string }[];
+  readonly roundTrips: {
+    readonly calls: number;
+    readonly perCallByConnection: Readonly<Record<string, number>>;
+    readonly commandsPerCall: Readonly<Record<string, number>>;
+  };
+}
+
 async function runBench(args: readonly string[]): Promise<ProgramRun> {
   return runFile(join(await compileFolders(SOURCES), 'bench', 'bench.js'), args, {});
 }
@@ -18,8 +29,8 @@ describe('npm run bench --quick', () => {
     // the report is the last line; the servers' warn logs share stdout
     const report = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
     const rows = report.results.map(
-      (r: { server: string; scenario: string; connections: number; inflight: number }) =>
-        `${r.server} ${r.scenario} ${r.connections}×${r.inflight}`,
+      (r: { server: string; topology?: string; scenario: string; connections: number; inflight: number }) =>
+        `${r.server}${r.topology ? ` (${r.topology})` : ''} ${r.scenario} ${r.connections}×${r.inflight}`,
     );
     expect(rows).toEqual([
       'baseline ping 1×1',
@@ -31,7 +42,10 @@ describe('npm run bench --quick', () => {
       'baseline ping 500×1',
       'gateway-memory ping 500×1',
       'gateway-redis ping 500×1',
-      'gateway-redis reset-request 50×10',
+      'gateway-redis (single) reset-request 50×10',
+      'gateway-redis (cluster) reset-request 50×10',
+      'gateway-redis (single-wait) reset-request 50×10',
+      'gateway-redis (cluster-wait) reset-request 50×10',
     ]);
     for (const row of report.results) {
       expect(row.callsPerSecond).toBeGreaterThan(0);
@@ -61,10 +75,31 @@ describe('npm run bench --quick', () => {
     expect(report.storm).toMatchObject({ clients: 300, back: 300, lost: 0 });
     expect(report.storm.backMs.p100).toBeGreaterThanOrEqual(report.storm.backMs.p50);
     expect(report.storm.redisCommandsPerResume).toBeGreaterThan(0);
-    expect(report.reset.roundTrips.calls).toBeGreaterThan(0);
+    // the reset rows on each topology: its nodes' CPU by role, and on the cluster the gateway's writes by node
+    const resets = report.resets as ResetReport[];
+    expect(resets.map((r) => [r.topology, r.requestNodes.map((node) => node.role).join(' ')])).toEqual([
+      ['single', 'primary'],
+      ['cluster', 'primary primary primary'],
+      ['single-wait', 'primary replica'],
+      ['cluster-wait', 'primary primary primary replica replica replica'],
+    ]);
+    const resetOn = (topology: string): ResetReport => resets.find((r) => r.topology === topology)!;
+    for (const reset of resets) expect(reset.roundTrips.calls).toBeGreaterThan(0);
+    expect(Object.keys(resetOn('cluster').roundTrips.perCallByConnection)).toContainEqual(
+      expect.stringMatching(/^oms-gateway→:\d+$/),
+    );
+    // a target's limits share its user's slot: one script on the cluster too, so as many scripts as on one node
+    expect(resetOn('cluster').roundTrips.commandsPerCall.evalsha).toBeCloseTo(
+      resetOn('single').roundTrips.commandsPerCall.evalsha!,
+      1,
+    );
+    // REDIS_WAIT_REPLICAS=1: a WAIT behind each ResetPassword's final writes, none without it
+    expect(resetOn('single').roundTrips.commandsPerCall.wait).toBeUndefined();
+    expect(resetOn('single-wait').roundTrips.commandsPerCall.wait).toBeGreaterThan(0);
+    expect(resetOn('cluster-wait').roundTrips.commandsPerCall.wait).toBeGreaterThan(0);
     expect(report.loginFlood).not.toBeNull();
     // every target of the table was measured, each with a figure and a verdict
-    expect(report.checks.length).toBe(24);
+    expect(report.checks.length).toBe(26);
     for (const check of report.checks) {
       expect(check).toEqual({
         target: expect.any(String),

@@ -1,8 +1,9 @@
 // Fixed-window rate limits on Redis, shared by every gateway: one counter per limit key, each under its own tag.
 //
 // On one node, the keys of a call go to one script in one round trip. On a cluster each key may live on another
-// node, so the keys are counted one slot at a time, in order: hitAll stops at the first that refuses, as on one
-// node; reserve gives back what it reserved on earlier keys when a later one is full. So a limit is never
+// node, so the keys are counted one slot at a time, in order (neighbours under one hash tag, such as a target's
+// interval and hourly limits under its user's tag, in one script): hitAll stops at the first that refuses, as on
+// one node; reserve gives back what it reserved on earlier keys when a later one is full. So a limit is never
 // exceeded; two reservations racing for the last room may both be refused, never both allowed.
 import { guarded } from './connection';
 import { limitKey } from './keys';
@@ -14,10 +15,33 @@ type Reply = [number, number, number];
 
 const waitSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 
-/** The calls of one slot each: all keys at once on one node, one key per call on a cluster. */
-function bySlot(redis: RedisClient, hits: readonly LimitHit[]): (readonly LimitHit[])[] {
-  if (hits.length === 0) return [];
-  return isCluster(redis) ? hits.map((hit) => [hit]) : [hits];
+/** What Redis hashes for a key's slot: the text between its first '{' and the next '}', if not empty. */
+function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  const close = open === -1 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+/** The most keys of one slot a cluster call takes (a target's limits: 2). */
+const MAX_SLOT_KEYS = 4;
+
+/**
+ * The calls of one slot each, in order: all keys at once on one node; on a cluster, each run of neighbours whose
+ * stored keys share a hash tag (so a slot), up to MAX_SLOT_KEYS.
+ */
+function bySlot<T>(redis: RedisClient, items: readonly T[], keyOf: (item: T) => string): (readonly T[])[] {
+  if (items.length === 0) return [];
+  if (!isCluster(redis)) return [items];
+  const groups: T[][] = [];
+  let tag: string | undefined;
+  for (const item of items) {
+    const next = hashTag(limitKey(keyOf(item)));
+    const last = groups.at(-1);
+    if (last !== undefined && next === tag && last.length < MAX_SLOT_KEYS) last.push(item);
+    else groups.push([item]);
+    tag = next;
+  }
+  return groups;
 }
 
 const limitsArg = (hits: readonly LimitHit[]): string =>
@@ -27,8 +51,11 @@ type Many = 'hit' | 'reserve' | 'refund';
 
 export class RedisRateLimiter implements RateLimiter {
   private readonly scripts: Record<Many | 'peek', ScriptCall>;
-  /** On a cluster: the same scripts with one key and no count (scripts.ts says why). */
-  private readonly oneKey: Record<Many, ScriptCall>;
+  /**
+   * On a cluster: the same scripts with 1 to MAX_SLOT_KEYS keys and no count (scripts.ts says why), by name and
+   * count; defined up front, since an auto-pipeline takes the connection's scripts when it is made
+   */
+  private readonly fixedKeys = new Map<string, ScriptCall>();
 
   constructor(private readonly redis: RedisClient) {
     this.scripts = {
@@ -37,18 +64,18 @@ export class RedisRateLimiter implements RateLimiter {
       refund: script(redis, 'limits-refund-nkeys.lua'),
       peek: script(redis, 'limits-peek-1keys.lua'),
     };
-    this.oneKey = {
-      hit: script(redis, 'limits-hit-nkeys.lua', 1),
-      reserve: script(redis, 'limits-reserve-nkeys.lua', 1),
-      refund: script(redis, 'limits-refund-nkeys.lua', 1),
-    };
+    for (const name of ['hit', 'reserve', 'refund'] as const) {
+      for (let count = 1; count <= MAX_SLOT_KEYS; count++) {
+        this.fixedKeys.set(`${name}:${count}`, script(redis, `limits-${name}-nkeys.lua`, count));
+      }
+    }
   }
 
-  /** Runs `name` on the keys of one slot (one key on a cluster), then `args`. */
+  /** Runs `name` on the keys of one slot, then `args`. */
   private run(name: Many, keys: readonly string[], ...args: string[]): Promise<unknown> {
     const prefixed = keys.map(limitKey);
-    if (isCluster(this.redis) && prefixed.length === 1) return this.oneKey[name](prefixed[0]!, ...args);
-    return this.scripts[name](prefixed.length, ...prefixed, ...args);
+    if (!isCluster(this.redis)) return this.scripts[name](prefixed.length, ...prefixed, ...args);
+    return this.fixedKeys.get(`${name}:${prefixed.length}`)!(...prefixed, ...args);
   }
 
   hit(key: string, limit: number, windowSeconds: number): Promise<RateDecision> {
@@ -58,7 +85,7 @@ export class RedisRateLimiter implements RateLimiter {
   hitAll(hits: readonly LimitHit[]): Promise<RateDecision> {
     return guarded(async () => {
       let decision: RateDecision = { allowed: true, count: 0, retryAfterSeconds: 0 };
-      for (const group of bySlot(this.redis, hits)) {
+      for (const group of bySlot(this.redis, hits, (hit) => hit.key)) {
         const [index, count, ttlMs] = (await this.run(
           'hit',
           group.map((hit) => hit.key),
@@ -76,7 +103,7 @@ export class RedisRateLimiter implements RateLimiter {
     return guarded(async () => {
       const reserved: LimitHit[] = [];
       let first = 0;
-      for (const group of bySlot(this.redis, hits)) {
+      for (const group of bySlot(this.redis, hits, (hit) => hit.key)) {
         const [allowed, count, waitMs] = (await this.run(
           'reserve',
           group.map((hit) => hit.key),
@@ -96,8 +123,7 @@ export class RedisRateLimiter implements RateLimiter {
 
   refund(keys: readonly string[]): Promise<void> {
     return guarded(async () => {
-      const groups = isCluster(this.redis) ? keys.map((key) => [key]) : keys.length > 0 ? [keys] : [];
-      await Promise.all(groups.map((group) => this.run('refund', group)));
+      await Promise.all(bySlot(this.redis, keys, (key) => key).map((group) => this.run('refund', group)));
     });
   }
 
