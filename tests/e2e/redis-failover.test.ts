@@ -50,7 +50,8 @@ const PACE_MS = 20;
 const OK_IN_A_ROW = 5;
 const FLOOD_USERS = 600;
 const SETUP_MS = 90_000;
-const TEST_MS = 60_000;
+/** a failover that Redis takes its time over, then the gateway's recovery */
+const TEST_MS = 120_000;
 
 let sendgrid: SendGridServer;
 let clusterForCalls: RedisCluster;
@@ -117,10 +118,22 @@ async function readyzStatus(gw: TestGateway): Promise<number> {
  * A ResetPassword stream (each target once) and a GetUserInfo stream for `lookedUp`, running until both have
  * succeeded a few times; then `kill` runs; resolves once both streams answered 102 and then recovered.
  */
+/**
+ * Redis's own failover (the replica's election, or the Sentinels' vote) takes longer on a machine busy with other
+ * tests: a first attempt that stalls is retried after the failover timeout. Its bound keeps a failover that never
+ * comes from hanging the test; the gateway's recovery is bounded from the moment Redis has failed over.
+ */
+const FAILOVER_BOUND_MS = 60 * NODE_TIMEOUT_MS;
+
+/**
+ * Calls on two streams while `kill` stops the primary: they must answer 102, and once Redis has `failedOver`
+ * (resolves when it has), succeed again within RECOVERY_BOUND_MS.
+ */
 async function trafficAcross(
   gw: TestGateway,
   lookedUp: string,
   kill: () => Promise<void>,
+  failedOver: () => Promise<unknown>,
 ): Promise<{ resets: Answer[]; infos: Answer[]; killedAt: number }> {
   const options = { paceMs: PACE_MS, answerBoundMs: ANSWER_BOUND_MS };
   const resets = stopped(startStream(await operator(gw), targets(FLOOD_USERS), resetAccepted, options));
@@ -140,6 +153,7 @@ async function trafficAcross(
   );
   const killedAt = Date.now();
   await kill();
+  await failedOver();
   // settled: recovered, or already failed (an answer neither a success nor a 102), which the caller reports
   const settled = (answers: readonly Answer[]): boolean =>
     recovered(answers, killedAt, OK_IN_A_ROW) || strayAnswers(answers).length > 0;
@@ -203,7 +217,19 @@ describe('a gateway on Redis whose primary is SIGKILLed during traffic', () => {
       const lookedUp = await userStoredOn(cluster, victim, await operator(gw), FLOOD_USERS);
       expect(await readyzStatus(gw)).toBe(200);
 
-      const { resets, infos, killedAt } = await trafficAcross(gw, lookedUp, () => victim.kill('SIGKILL'));
+      const slot = await cluster.keySlot('audit:{reset}');
+      const { resets, infos, killedAt } = await trafficAcross(
+        gw,
+        lookedUp,
+        () => victim.kill('SIGKILL'),
+        () =>
+          pollUntil(
+            async () => (await cluster.primaryForSlot(slot)).port === replica.port,
+            FAILOVER_BOUND_MS,
+            50,
+            'the replica promoted',
+          ),
+      );
 
       expectOutageThenRecovery(resets, killedAt);
       expectOutageThenRecovery(infos, killedAt);
@@ -224,11 +250,22 @@ describe('a gateway on Redis whose primary is SIGKILLed during traffic', () => {
       const watch = closedAfterEach(await sentinel.watchSwitchMaster());
       expect(await readyzStatus(gw)).toBe(200);
 
-      const { resets, infos, killedAt } = await trafficAcross(gw, floodUserName(FLOOD_USERS - 1), () =>
-        sentinel.primary.kill('SIGKILL'),
+      let switched: unknown;
+      void watch.next.then((next) => (switched = next));
+      const { resets, infos, killedAt } = await trafficAcross(
+        gw,
+        floodUserName(FLOOD_USERS - 1),
+        () => sentinel.primary.kill('SIGKILL'),
+        () =>
+          pollUntil(
+            () => switched !== undefined,
+            FAILOVER_BOUND_MS,
+            50,
+            'the Sentinels switching to the replica',
+          ),
       );
 
-      expect(await watch.next).toEqual({ host: sentinel.replica.host, port: sentinel.replica.port });
+      expect(switched).toEqual({ host: sentinel.replica.host, port: sentinel.replica.port });
       expectOutageThenRecovery(resets, killedAt);
       expectOutageThenRecovery(infos, killedAt);
       await pollUntil(async () => (await readyzStatus(gw)) === 200, RECOVERY_BOUND_MS, 50, '/readyz 200');
@@ -299,7 +336,8 @@ describe('a gateway on Redis whose primary is SIGKILLed during traffic', () => {
       ).catch(() => undefined);
       const tally = tallyMails(all, sendgrid);
       expect({ lost: tally.lost, missing: missingMails(all, sendgrid) }).toEqual({ lost: 0, missing: [] });
-      expect(tally.accepted).toBeGreaterThan(60);
+      // at least the resets the test waited for before the cut and after the failover
+      expect(tally.accepted).toBeGreaterThanOrEqual(40 + OK_IN_A_ROW);
     },
     TEST_MS,
   );
