@@ -62,14 +62,24 @@ export function sessionKey(sessionId: string): string {
 /** core/reset-flow.ts targetStem(UserId) and a suffix. */
 const TARGET_STEM = /^reset:target:user:(\d+):(.+)$/;
 
+/** core/reset-limits.ts's unknownStem (what was asked, by name or e-mail) and a suffix, which has no ':'. */
+const UNKNOWN_TARGET_STEM = /^(reset:target(?:-email)?:.+):([^:]+)$/;
+
 /**
  * A rate-limit counter, under its own tag; but a found user's per-target reset limits (core/reset-flow.ts
- * targetStem) live with the user, under the user's tag.
+ * targetStem) live with the user, under the user's tag, and a target nobody is has them with its decoy keys,
+ * under the tag of what was asked. So both kinds of target count their limits in one script on one node: were
+ * a nobody's two limits under tags of their own, a request for a name nobody has would make one more round trip
+ * than one for a user, and its timing would tell them apart.
  */
 export function limitKey(key: string): string {
   const target = TARGET_STEM.exec(key);
   if (target !== null) {
     return `${userKeys(target[1]!).record}:reset-limit:${target[2]}`;
+  }
+  const unknown = UNKNOWN_TARGET_STEM.exec(key);
+  if (unknown !== null) {
+    return `${decoyBase(unknown[1]!)}:reset-limit:${unknown[2]}`;
   }
   return `limit:{${key}}`;
 }
@@ -142,8 +152,13 @@ export function decoyKeys(asked: string): {
   readonly accounts: string;
   readonly code: string;
 } {
-  const base = `reset-decoy:{${asked}}`;
+  const base = decoyBase(asked);
   return { user: `${base}:user`, accounts: `${base}:accounts`, code: `${base}:code` };
+}
+
+/** The decoy keys' common start, tagged with what was asked (core/reset-limits.ts's unknownStem). */
+function decoyBase(asked: string): string {
+  return `reset-decoy:{${asked}}`;
 }
 
 /**

@@ -1,4 +1,5 @@
 // One contract for both reset flows (the stores composed, for the embedded store; one script per step on Redis).
+import { Cluster } from 'ioredis';
 import { ManualClock } from '../../../core/ports/clock';
 import { createLogger } from '../../../gateway/logger';
 import type { MailJob, ResetMailJob } from '../../../core/mail-job';
@@ -690,6 +691,45 @@ describe('redis with sentinels', () => {
 describe('redis cluster (3 primaries)', () => {
   const cluster = useTestCluster();
   describeResetFlow('redis cluster (3 primaries)', () => redisFlow(cluster.options(uniquePrefix())));
+
+  it('sends Redis the same commands for a name nobody has as for a user, as on one node: no extra round trip tells them apart', async () => {
+    const options = cluster.options(uniquePrefix());
+    const redis = connectRedis(options, 'test');
+    const store = createRedisStore(options, createLogger('silent'), redis);
+    const flow = new RedisResetFlow(redis, { auditMaxLen: AUDIT_MAXLEN, onQueued: () => {} });
+    // what the command connection is asked to send
+    if (!(redis instanceof Cluster)) throw new Error('a cluster client');
+    const sent: string[] = [];
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = (...args: Parameters<Cluster['sendCommand']>) => {
+      sent.push(args[0].name);
+      return send(...args);
+    };
+    /** The commands of one operator's ResetPassword for `name`, with the target limits the handler counts. */
+    const commandsOf = async (name: string): Promise<string[]> => {
+      const request = resetRequest(byName(name), newPendingCode(), {
+        // core/reset-limits.ts targetLimits(): the stem of what was asked, an interval and an hourly limit
+        targetLimits: {
+          unknownStem: `reset:target:${name}`,
+          hits: [
+            { suffix: 'interval', limit: 1, windowSeconds: 60 },
+            { suffix: 'hour', limit: 5, windowSeconds: 3600 },
+          ],
+        },
+      });
+      sent.length = 0;
+      await flow.requestReset(request);
+      return [...sent].sort();
+    };
+    try {
+      await store.users.create({ userName: 'known', email: 'known@example.com' });
+      const known = await commandsOf('known');
+      expect(known.filter((name) => name === 'evalsha').length).toBeGreaterThan(2);
+      expect(await commandsOf('nobody-by-this-name')).toEqual(known);
+    } finally {
+      await store.close();
+    }
+  });
 
   it('spreads the keys of one deployment over every primary: users, sessions, codes, limits and mail shards', async () => {
     const prefix = uniquePrefix();
