@@ -9,7 +9,14 @@ import { closedAfterAll, closedAfterEach, openedForEach } from '../support/lifec
 import { TOPOLOGY_START_MS } from '../support/redis-test-topologies';
 import { startRedisCluster } from '../support/redis-topology';
 import type { RedisCluster } from '../support/redis-topology';
-import { clientAs, loginWorks, passwordOf, startResetGateway, submitLink } from '../support/reset';
+import {
+  clientAs,
+  loginWorks,
+  passwordOf,
+  raceOneCode,
+  startResetGateway,
+  submitLink,
+} from '../support/reset';
 import { resetLinkOf, startSendGridServer } from '../support/sendgrid-server';
 import { openClient } from '../support/ws-client';
 import type { TestClient } from '../support/ws-client';
@@ -127,25 +134,7 @@ describe('two gateways on one Redis Cluster', () => {
       Array.from({ length: 10 }, async (_, n) => closedAfterEach(await openClient((n % 2 ? b : a).wsUrl))),
     );
     // 50 calls in flight at once: 5 pipelined on each of 10 sockets, half on each gateway
-    for (let n = 0; n < 50; n++) {
-      const payload = {
-        UserId: link.userId,
-        Password: `${NEW_PASSWORD} ${n}`,
-        PendingCode: link.pendingCode,
-      };
-      sockets[n % sockets.length]!.send({
-        m: 0,
-        i: 1000 + n,
-        n: 'ResetPassword2',
-        o: JSON.stringify(payload),
-      });
-    }
-    const replies = await Promise.all(
-      sockets.map((socket) => Promise.all(Array.from({ length: 5 }, () => socket.next()))),
-    );
-    const results = replies
-      .flat()
-      .map((frame) => JSON.parse(frame.o) as { result: boolean; errorcode: number });
+    const results = await raceOneCode(sockets, link, NEW_PASSWORD, 50);
     expect(results).toHaveLength(50);
     expect(results.filter((result) => result.result)).toEqual([OK]);
     expect(results.filter((result) => !result.result && result.errorcode === 104)).toHaveLength(49);

@@ -13,6 +13,7 @@ import {
   deliveredLink,
   nextOutboxLink,
   passwordOf,
+  raceOneCode,
   RESET_USERS,
   startResetGateway,
   submitLink,
@@ -280,23 +281,7 @@ describe('ResetPassword2 on gateways over Redis', () => {
     const link = await requestLink(gw, 'bob');
     const sockets = await Promise.all(Array.from({ length: 5 }, () => client(gw)));
     // 50 calls in flight at once: 10 pipelined on each of 5 sockets
-    for (let n = 0; n < 50; n++) {
-      const payload = {
-        UserId: link.userId,
-        Password: `${NEW_PASSWORD} ${n}`,
-        PendingCode: link.pendingCode,
-      };
-      sockets[n % sockets.length]!.send({
-        m: 0,
-        i: 1000 + n,
-        n: 'ResetPassword2',
-        o: JSON.stringify(payload),
-      });
-    }
-    const replies = await Promise.all(
-      sockets.map((socket) => Promise.all(Array.from({ length: 10 }, () => socket.next()))),
-    );
-    const results = replies.flat().map((frame) => JSON.parse(frame.o) as { errorcode: number });
+    const results = await raceOneCode(sockets, link, NEW_PASSWORD, 50);
     expect(results).toHaveLength(50);
     expect(results.filter((result) => result.errorcode === 0)).toHaveLength(1);
     expect(results.filter((result) => result.errorcode === 104)).toHaveLength(49);

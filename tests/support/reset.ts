@@ -150,6 +150,28 @@ export function submitLink(
   return socket.call('ResetPassword2', { UserId: link.userId, Password: password, PendingCode: code });
 }
 
+/**
+ * `count` ResetPassword2 calls with one link's code, all in flight at once: sent round robin over `sockets`
+ * before any reply is read (a new password each), and their standard responses once all have answered.
+ */
+export async function raceOneCode(
+  sockets: readonly TestClient[],
+  link: ResetLink,
+  password: string,
+  count: number,
+): Promise<{ result: boolean; errorcode: number }[]> {
+  const sentTo = sockets.map(() => 0);
+  for (let n = 0; n < count; n++) {
+    const payload = { UserId: link.userId, Password: `${password} ${n}`, PendingCode: link.pendingCode };
+    sockets[n % sockets.length]!.send({ m: 0, i: 1000 + n, n: 'ResetPassword2', o: JSON.stringify(payload) });
+    sentTo[n % sockets.length]! += 1;
+  }
+  const replies = await Promise.all(
+    sockets.map((socket, i) => Promise.all(Array.from({ length: sentTo[i]! }, () => socket.next()))),
+  );
+  return replies.flat().map((frame) => JSON.parse(frame.o) as { result: boolean; errorcode: number });
+}
+
 /** Whether AuthenticateUser accepts `password` for `userName`, asked on a socket of its own (closed after). */
 export async function loginWorks(gw: TestGateway, userName: string, password: string): Promise<boolean> {
   const socket = await openClient(gw.wsUrl);
