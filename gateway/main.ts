@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   }
   if (gateway.services.store.kind === 'memory') {
     logger.warn(
-      'embedded in-memory store: single process, keeps nothing across restarts; set REDIS_URL for production',
+      'embedded in-memory store: single process, keeps nothing across restarts; set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS for production',
     );
   }
 
