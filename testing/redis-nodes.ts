@@ -3,7 +3,7 @@
 // TLS and ACL setups on these) and bench/ (the reset rows on a cluster).
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +133,34 @@ export async function startNode(
   }
 }
 
+/**
+ * A data node that speaks TLS only, on `port`, to clients, replicas and the cluster bus; clients need not show
+ * a certificate of their own, but the nodes show theirs to each other.
+ */
+function tlsNodeArgs(port: number, dir: string, tls: ClusterTls): string[] {
+  return [
+    ...nodeArgs(0, dir),
+    '--tls-port',
+    String(port),
+    '--tls-cert-file',
+    tls.certFile,
+    '--tls-key-file',
+    tls.keyFile,
+    '--tls-client-cert-file',
+    tls.clientCertFile,
+    '--tls-client-key-file',
+    tls.clientKeyFile,
+    '--tls-ca-cert-file',
+    tls.caFile,
+    '--tls-auth-clients',
+    'no',
+    '--tls-cluster',
+    'yes',
+    '--tls-replication',
+    'yes',
+  ];
+}
+
 /** The flags every data node gets: loopback only, nothing on disk but its own dir. */
 export function nodeArgs(port: number, dir: string): string[] {
   return ['--port', String(port), '--bind', HOST, '--dir', dir, '--save', '', '--appendonly', 'no'];
@@ -149,6 +177,9 @@ export async function stopNodes(nodes: readonly RedisNode[]): Promise<void> {
 export class Admins {
   private readonly connections = new Map<number, Redis>();
 
+  /** `tls`: the CA (PEM text) the nodes' certificates are signed by, when they speak TLS only */
+  constructor(private readonly tls: { readonly ca: string } | null = null) {}
+
   of(node: HostPort): Redis {
     let redis = this.connections.get(node.port);
     if (redis === undefined) {
@@ -161,6 +192,7 @@ export class Admins {
         retryStrategy: (attempt) => Math.min(attempt * 50, 500),
         // a socket to a killed node never closes cleanly; ioredis would wait 2 s before dropping it
         disconnectTimeout: 0,
+        ...(this.tls && { tls: { ca: this.tls.ca } }),
       });
       redis.on('error', () => undefined); // a killed node: the polls see its commands fail
       this.connections.set(node.port, redis);
@@ -246,11 +278,24 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
+/** A TLS cluster's PEM files. */
+export interface ClusterTls {
+  readonly caFile: string;
+  /** what each node shows its clients: it must name 127.0.0.1 */
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** what each node shows another on the cluster bus and to its primary, which check it (clientAuth) */
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+}
+
 export interface RedisClusterOptions {
   /** replicas per primary: 0 (three nodes) or 1 (three primaries and three replicas, for failover), default 0 */
   readonly replicas?: 0 | 1;
   /** cluster-node-timeout, default 1000 ms with replicas (a quick failover) and 5000 ms without */
   readonly nodeTimeoutMs?: number;
+  /** TLS only, between clients and nodes and on the cluster bus, with these PEM files; default plain TCP */
+  readonly tls?: ClusterTls;
 }
 
 type SlotRange = [number, number, [string, number, string?, ...unknown[]], ...unknown[]];
@@ -259,12 +304,13 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const replicas = options.replicas ?? 0;
   const nodeTimeoutMs = options.nodeTimeoutMs ?? (replicas > 0 ? 1000 : 5000);
   const count = 3 * (1 + replicas);
+  const tls = options.tls ?? null;
   const nodes = await Promise.all(
     Array.from({ length: count }, () =>
       startNode(
         'cluster',
         (port, dir) => [
-          ...nodeArgs(port, dir),
+          ...(tls ? tlsNodeArgs(port, dir, tls) : nodeArgs(port, dir)),
           '--cluster-enabled',
           'yes',
           '--cluster-config-file',
@@ -279,7 +325,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       ),
     ),
   );
-  const admins = new Admins();
+  const admins = new Admins(tls && { ca: await readFile(tls.caFile, 'utf8') });
   const byPort = new Map(nodes.map((node) => [node.port, node]));
   const live = (): RedisNode[] => nodes.filter((node) => node.alive());
   const anyLive = (): RedisNode => {
@@ -370,6 +416,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     await run(
       'redis-cli',
       [
+        ...(tls ? ['--tls', '--cacert', tls.caFile] : []),
         '--cluster',
         'create',
         ...nodes.map((node) => node.address),
