@@ -161,10 +161,32 @@ function guardSockets<T extends Redis>(redis: T): T {
   return redis;
 }
 
+/** Clients this process closed (closeRedis, disconnectRedis): their 'end' is final. */
+const closedOnPurpose = new WeakSet<RedisClient>();
+
+/** How long a client that ioredis gave up on waits before it connects again. */
+const RESTART_AFTER_END_MS = 500;
+
+/**
+ * ioredis gives a client up for good ('end') when its connector fails a connect instead of retrying: a Sentinel
+ * failover does that when +switch-master arrives while the client is already reconnecting (the detector's
+ * disconnect makes the connect in flight fail), and every call then answered 102 until a restart. A client this
+ * process did not close starts again by itself.
+ */
+function restartWhenEnded(redis: Redis): void {
+  redis.on('end', () => {
+    if (closedOnPurpose.has(redis)) return;
+    setTimeout(() => {
+      if (!closedOnPurpose.has(redis)) redis.connect().catch(ignore);
+    }, RESTART_AFTER_END_MS).unref();
+  });
+}
+
 /** A Redis client on one node or a Sentinel-watched primary, its sockets guarded, connecting at once. */
 function connectNode(url: string | null, options: ConnectionOptions): Redis {
   const lazy = { ...options, lazyConnect: true };
   const redis = guardSockets(url === null ? new Redis(lazy) : new Redis(url, lazy));
+  restartWhenEnded(redis);
   // a failed first connect is an outage like any other: the client retries, and commands answer 102 meanwhile
   redis.connect().catch(ignore);
   return redis;
@@ -229,9 +251,16 @@ export function connectSubscriber(options: RedisOptions, name: string): RedisCli
 
 /** Closes a connection politely when Redis answers, at once when it does not. */
 export async function closeRedis(redis: RedisClient): Promise<void> {
+  closedOnPurpose.add(redis);
   await redis.quit().catch(() => undefined);
   // after QUIT, since ioredis's quit() leaves the Sentinel failover detector's subscriptions open (ioredis#1362),
   // which would keep a stopped gateway's process alive; on a closed connection it only ends those
+  redis.disconnect();
+}
+
+/** Ends a connection at once, without QUIT (a subscriber, whose pending commands nobody waits for). */
+export function disconnectRedis(redis: RedisClient): void {
+  closedOnPurpose.add(redis);
   redis.disconnect();
 }
 

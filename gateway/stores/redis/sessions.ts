@@ -11,7 +11,7 @@
 //   end all:   the keys first, then the entries.
 // Revocations go out on a sharded channel (SPUBLISH; SSUBSCRIBE by every gateway): on a cluster a message reaches
 // only the nodes of the channel's shard instead of every node, as a plain PUBLISH would (issue 13).
-import { connectSubscriber, guarded, watchRedis } from './connection';
+import { connectSubscriber, disconnectRedis, guarded, watchRedis } from './connection';
 import type { RedisOptions } from './connection';
 import { REVOCATION_CHANNEL, revocationChannel, sessionKey, userKeys } from './keys';
 import { script } from './scripts';
@@ -230,7 +230,7 @@ export class RedisSessionStore implements SessionStore {
   close(): Promise<void> {
     this.closed = true;
     // no QUIT: it would wait for a Redis that may never come back (this connection retries forever)
-    this.subscriber?.disconnect();
+    if (this.subscriber) disconnectRedis(this.subscriber);
     this.subscriber = undefined;
     return Promise.resolve();
   }
