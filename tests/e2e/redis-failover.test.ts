@@ -156,7 +156,7 @@ async function trafficAcross(
   await failedOver();
   // settled: recovered, or already failed (an answer neither a success nor a 102), which the caller reports
   const settled = (answers: readonly Answer[]): boolean =>
-    recovered(answers, killedAt, OK_IN_A_ROW) || strayAnswers(answers).length > 0;
+    backToOk(answers, killedAt) || strayAnswers(answers).length > 0;
   await pollUntil(
     () => settled(resets.answers) && settled(infos.answers),
     RECOVERY_BOUND_MS,
@@ -179,13 +179,25 @@ async function trafficAcross(
   return { resets: resets.answers, infos: infos.answers, killedAt };
 }
 
-/** What every failover must show: 102s after the kill and nothing else but successes, each call answered. */
-function expectOutageThenRecovery(answers: readonly Answer[], killedAt: number): void {
-  expect(strayAnswers(answers)).toEqual([]);
-  const gap = gapOf(answers, killedAt);
-  expect(gap.counts.unavailable).toBeGreaterThan(0);
-  expect(gap.recoveredMs).not.toBeNull();
-  expect(recovered(answers, killedAt, OK_IN_A_ROW)).toBe(true);
+/**
+ * The last OK_IN_A_ROW calls sent after the kill succeeded. A stream need not have seen a 102 itself: a call in
+ * flight when the primary died may wait out a quick promotion within its bound, and the next ones succeed.
+ */
+function backToOk(answers: readonly Answer[], killedAt: number): boolean {
+  const last = sentAfter(answers, killedAt).slice(-OK_IN_A_ROW);
+  return last.length === OK_IN_A_ROW && last.every((answer) => answer.outcome === 'ok');
+}
+
+/**
+ * What every failover must show: calls answering 102 after the kill (on one stream at least), nothing else but
+ * successes, each call answered, and both streams succeeding again.
+ */
+function expectOutageThenRecovery(streams: readonly (readonly Answer[])[], killedAt: number): void {
+  for (const answers of streams) {
+    expect(strayAnswers(answers)).toEqual([]);
+    expect(backToOk(answers, killedAt)).toBe(true);
+  }
+  expect(streams.some((answers) => recovered(answers, killedAt, OK_IN_A_ROW))).toBe(true);
 }
 
 /** The resets accepted after the outage had their mail delivered: the delivery loop recovered too. */
@@ -231,8 +243,7 @@ describe('a gateway on Redis whose primary is SIGKILLed during traffic', () => {
           ),
       );
 
-      expectOutageThenRecovery(resets, killedAt);
-      expectOutageThenRecovery(infos, killedAt);
+      expectOutageThenRecovery([resets, infos], killedAt);
       expect((await cluster.primaryForSlot(await cluster.keySlot('audit:{reset}'))).port).toBe(replica.port);
       await pollUntil(async () => (await readyzStatus(gw)) === 200, RECOVERY_BOUND_MS, 50, '/readyz 200');
       await expectMailsAfterRecovery(resets, killedAt);
@@ -266,8 +277,7 @@ describe('a gateway on Redis whose primary is SIGKILLed during traffic', () => {
       );
 
       expect(switched).toEqual({ host: sentinel.replica.host, port: sentinel.replica.port });
-      expectOutageThenRecovery(resets, killedAt);
-      expectOutageThenRecovery(infos, killedAt);
+      expectOutageThenRecovery([resets, infos], killedAt);
       await pollUntil(async () => (await readyzStatus(gw)) === 200, RECOVERY_BOUND_MS, 50, '/readyz 200');
       await expectMailsAfterRecovery(resets, killedAt);
     },

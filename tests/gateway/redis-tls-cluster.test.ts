@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { startGateway, uniquePrefix } from '../support/gateway';
 import type { TestGateway } from '../support/gateway';
 import { closedAfterEach } from '../support/lifecycle';
+import { pollUntil } from '../support/poll-until';
 import { makeTestCertificates, startRedisCluster } from '../support/redis-topology';
 import type { RedisCluster, TestCertificates } from '../support/redis-topology';
 import { TOPOLOGY_START_MS } from '../support/redis-test-topologies';
@@ -66,8 +67,13 @@ describe('a Redis Cluster over TLS (REDIS_CLUSTER_NODES with REDIS_TLS)', () => 
     const b = closedAfterEach(
       await startGateway({ ...ARGON2_TEST_ENV, ...tlsEnv({ REDIS_PREFIX: prefix }) }),
     );
-    expect(await readyz(a)).toBe(200);
-    expect(await readyz(b)).toBe(200);
+    // ready once each client has read the slot map over TLS
+    await pollUntil(
+      async () => (await readyz(a)) === 200 && (await readyz(b)) === 200,
+      10_000,
+      50,
+      '/readyz 200',
+    );
 
     const op = closedAfterEach(await clientAs(a, 'op'));
     expect(await op.call('ResetPassword', { UserName: 'alice' })).toEqual(OK);
