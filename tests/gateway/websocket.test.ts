@@ -205,7 +205,9 @@ describe('gateway WebSocket', () => {
   });
 
   it('keeps a peer that answers pings, and terminates one that stops', async () => {
-    const gw = await start({ HEARTBEAT_INTERVAL_MS: '30' });
+    // short enough for a quick test, long enough that a busy test worker still pongs in time: at 30 ms a stall
+    // of this process over two intervals got the healthy peer terminated too
+    const gw = await start({ HEARTBEAT_INTERVAL_MS: '200' });
     const healthy = await openClient(gw.wsUrl);
     let pings = 0;
     const threePings = new Promise<void>((resolve) =>
