@@ -133,11 +133,24 @@ export async function startNode(
   }
 }
 
+/** The PEM files a node that speaks TLS shows and trusts. */
+export interface TlsFiles {
+  readonly caFile: string;
+  /** what the node shows its clients: it must name 127.0.0.1 */
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
 /**
- * A data node that speaks TLS only, on `port`, to clients, replicas and the cluster bus; clients need not show
- * a certificate of their own, but the nodes show theirs to each other.
+ * A data node that speaks TLS only (no plain port), on `port`; `authClients` is its tls-auth-clients: whether a
+ * client must show a certificate the CA signed ('yes'), may ('optional') or need not ('no').
  */
-function tlsNodeArgs(port: number, dir: string, tls: ClusterTls): string[] {
+export function tlsNodeArgs(
+  port: number,
+  dir: string,
+  tls: TlsFiles,
+  authClients: 'yes' | 'optional' | 'no',
+): string[] {
   return [
     ...nodeArgs(0, dir),
     '--tls-port',
@@ -146,14 +159,24 @@ function tlsNodeArgs(port: number, dir: string, tls: ClusterTls): string[] {
     tls.certFile,
     '--tls-key-file',
     tls.keyFile,
+    '--tls-ca-cert-file',
+    tls.caFile,
+    '--tls-auth-clients',
+    authClients,
+  ];
+}
+
+/**
+ * A cluster node that speaks TLS only, to clients, replicas and the cluster bus; clients need not show a
+ * certificate of their own, but the nodes show theirs to each other.
+ */
+function tlsClusterNodeArgs(port: number, dir: string, tls: ClusterTls): string[] {
+  return [
+    ...tlsNodeArgs(port, dir, tls, 'no'),
     '--tls-client-cert-file',
     tls.clientCertFile,
     '--tls-client-key-file',
     tls.clientKeyFile,
-    '--tls-ca-cert-file',
-    tls.caFile,
-    '--tls-auth-clients',
-    'no',
     '--tls-cluster',
     'yes',
     '--tls-replication',
@@ -279,11 +302,7 @@ export interface RedisCluster {
 }
 
 /** A TLS cluster's PEM files. */
-export interface ClusterTls {
-  readonly caFile: string;
-  /** what each node shows its clients: it must name 127.0.0.1 */
-  readonly certFile: string;
-  readonly keyFile: string;
+export interface ClusterTls extends TlsFiles {
   /** what each node shows another on the cluster bus and to its primary, which check it (clientAuth) */
   readonly clientCertFile: string;
   readonly clientKeyFile: string;
@@ -310,7 +329,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       startNode(
         'cluster',
         (port, dir) => [
-          ...(tls ? tlsNodeArgs(port, dir, tls) : nodeArgs(port, dir)),
+          ...(tls ? tlsClusterNodeArgs(port, dir, tls) : nodeArgs(port, dir)),
           '--cluster-enabled',
           'yes',
           '--cluster-config-file',

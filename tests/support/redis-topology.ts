@@ -16,6 +16,7 @@ import {
   startNode,
   startRedisCluster,
   stopNodes,
+  tlsNodeArgs,
   waitFor,
 } from '../../testing/redis-nodes';
 import type { HostPort, RedisNode } from '../../testing/redis-nodes';
@@ -307,19 +308,8 @@ export async function startRedisTls(): Promise<RedisTlsNode> {
   let certs: TestCertificates | undefined;
   const node = await startNode('tls', async (port, dir) => {
     certs ??= await makeTestCertificates(dir);
-    return [
-      ...nodeArgs(0, dir),
-      '--tls-port',
-      String(port),
-      '--tls-cert-file',
-      certs.serverCertFile,
-      '--tls-key-file',
-      certs.serverKeyFile,
-      '--tls-ca-cert-file',
-      certs.caFile,
-      '--tls-auth-clients',
-      'optional',
-    ];
+    const files = { caFile: certs.caFile, certFile: certs.serverCertFile, keyFile: certs.serverKeyFile };
+    return tlsNodeArgs(port, dir, files, 'optional');
   });
   return {
     node,
