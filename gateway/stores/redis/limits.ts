@@ -64,6 +64,8 @@ export class RedisRateLimiter implements RateLimiter {
       refund: script(redis, 'limits-refund-nkeys.lua'),
       peek: script(redis, 'limits-peek-1keys.lua'),
     };
+    // a single node runs the counted scripts above
+    if (!isCluster(redis)) return;
     for (const name of ['hit', 'reserve', 'refund'] as const) {
       for (let count = 1; count <= MAX_SLOT_KEYS; count++) {
         this.fixedKeys.set(`${name}:${count}`, script(redis, `limits-${name}-nkeys.lua`, count));
